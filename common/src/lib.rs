@@ -1,0 +1,22 @@
+//! samla-common: the sans-IO core that `samla-node` and `samla-hub` share.
+//!
+//! Everything both sides must agree on lives here and nowhere else: personnummer
+//! ([`personnummer`]), the record model ([`record`], [`codes`]), periods
+//! ([`period`]), pseudonyms and key files ([`pseudonym`]), the statistics schema and
+//! aggregation ([`statistics`]) and disclosure control ([`disclosure`]).
+//!
+//! Nothing in this crate opens a socket or a file or reads the clock: the current
+//! date, key bytes and file contents come in as arguments. That keeps every rule
+//! testable with plain unit and property tests.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod codes;
+pub mod disclosure;
+pub mod period;
+pub mod personnummer;
+pub mod pseudonym;
+pub mod record;
+pub mod shown;
+pub mod statistics;

@@ -1,0 +1,497 @@
+//! Arguments, commands and exit codes of `samla-node`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use samla_common::codes::ProjectCode;
+use samla_common::disclosure::{disclose, DisclosureRule};
+use samla_common::period::{parse_date, Period};
+use samla_node::config::NodeConfig;
+use samla_node::ingest::IngestError;
+use samla_node::output::{write_file_summary, write_previews, Format, Preview};
+use samla_node::synth::{write_export, Style, SynthOptions};
+use samla_node::{keyfile, pipeline};
+
+const EXIT_CODES: &str = "\
+Exit status:
+  0  everything was read and done
+  1  some rows were rejected (they are listed, and written to the reject report)
+  2  a file, key or config could not be used at all, or the arguments are wrong";
+
+/// samla-node: the kommun side of samla.
+///
+/// Reads the kommun's participant exports, pseudonymises every personnummer with the
+/// region's key, and builds the aggregate tables that are sent to the region's hub.
+/// Raw personal data never leaves this machine.
+#[derive(Parser)]
+#[command(name = "samla-node", version, after_help = EXIT_CODES)]
+struct Cli {
+    /// The node config (TOML).
+    #[arg(
+        long,
+        global = true,
+        env = "SAMLA_NODE_CONFIG",
+        default_value = "samla-node.toml"
+    )]
+    config: PathBuf,
+
+    /// The date that decides the century of 10-digit personnummer [default: today]
+    #[arg(long, global = true, value_name = "YYYY-MM-DD")]
+    reference_date: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Pseudonym master key files.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Write a synthetic export for tests, demos and benchmarks.
+    #[command(
+        after_help = "Example:\n  samla-node synth --out 2180.csv --project UNG --period 2024 --participants 400 --swedish --semicolons"
+    )]
+    Synth(SynthArgs),
+    /// Check exports and print what was read, accepted, rejected and dropped.
+    #[command(after_help = format!("Example:\n  samla-node --config /etc/samla/node.toml check export.csv\n\n{EXIT_CODES}"))]
+    Check(CheckArgs),
+    /// Show a submission exactly as it would be sent, and after disclosure control.
+    #[command(after_help = format!("Example:\n  samla-node preview export.csv --period 2025-H1 --format json\n\n{EXIT_CODES}"))]
+    Preview(PreviewArgs),
+    /// Run the whole offline pipeline on synthetic data in a fresh directory.
+    #[command(after_help = "Example:\n  samla-node demo --dir /tmp/samla-demo")]
+    Demo(DemoArgs),
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Create a new random master secret (file mode 0600; never overwrites).
+    #[command(
+        after_help = "Example:\n  samla-node key generate --out /etc/samla/master.key\n\nOne kommun creates the key; every kommun of the region installs the same file.\nThe hub never gets it."
+    )]
+    Generate {
+        /// Where to write the key file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the key id of a key file (names the key, reveals nothing).
+    #[command(after_help = "Example:\n  samla-node key id /etc/samla/master.key")]
+    Id {
+        /// The key file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct SynthArgs {
+    /// Where to write (`.csv`, or `.xlsx` for a spreadsheet).
+    #[arg(long)]
+    out: PathBuf,
+    /// The kommun (varies the data; the code is not written into the file).
+    #[arg(long, default_value = "2180")]
+    kommun: String,
+    /// Project code(s); repeat for several.
+    #[arg(long = "project", default_value = "UNG")]
+    projects: Vec<String>,
+    /// Start dates fall in this period (2024, 2024-H1, 2023-09-01..2026-08-31, …).
+    #[arg(long, default_value = "2024")]
+    period: String,
+    /// Number of distinct people.
+    #[arg(long, default_value_t = 300)]
+    participants: usize,
+    /// Random seed; the same seed gives the same file.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Share of rows made bad (0.0 to 1.0), rotating through the kinds of error.
+    #[arg(long, default_value_t = 0.0)]
+    bad_rows: f64,
+    /// `;` as delimiter.
+    #[arg(long)]
+    semicolons: bool,
+    /// Tab as delimiter.
+    #[arg(long)]
+    tabs: bool,
+    /// Start with a UTF-8 byte order mark.
+    #[arg(long)]
+    bom: bool,
+    /// Encode as Windows-1252.
+    #[arg(long)]
+    windows_1252: bool,
+    /// 10-digit personnummer with `-` or `+`.
+    #[arg(long)]
+    short_personnummer: bool,
+    /// Swedish headers and values.
+    #[arg(long)]
+    swedish: bool,
+    /// CRLF line endings.
+    #[arg(long)]
+    crlf: bool,
+    /// Dates as 20240305.
+    #[arg(long)]
+    compact_dates: bool,
+    /// Add name and address columns (which the node drops).
+    #[arg(long)]
+    extra_columns: bool,
+    /// Quote every field.
+    #[arg(long)]
+    quote_all: bool,
+    /// All of the messy forms at once (semicolons, BOM-less Windows-1252, short
+    /// personnummer, Swedish, CRLF, compact dates, extra columns).
+    #[arg(long)]
+    messy: bool,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Export files (CSV or .xlsx).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Where to write the reject report (CSV) if any row is rejected.
+    #[arg(long, default_value = "rejects.csv")]
+    rejects: PathBuf,
+}
+
+#[derive(Args)]
+struct PreviewArgs {
+    /// Export files (CSV or .xlsx).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The period: 2025, 2025-H1, 2025-Q3, 2025-07, 2025-03-01..2025-08-31, or
+    /// `lifetime` (with one --project).
+    #[arg(long)]
+    period: String,
+    /// Only these projects (default: every project in the config).
+    #[arg(long = "project")]
+    projects: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Threshold for disclosure control [default: from the config, else 5].
+    #[arg(long)]
+    k: Option<u64>,
+    /// Where to write the reject report (CSV) if any row is rejected.
+    #[arg(long, default_value = "rejects.csv")]
+    rejects: PathBuf,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Directory to work in (created; must be empty if it exists) [default: a new temporary directory]
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Number of synthetic participants.
+    #[arg(long, default_value_t = 400)]
+    participants: usize,
+}
+
+/// Runs the command line and turns the outcome into an exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("samla-node: {}", chain(&e));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The error and its causes on one line, followed by any hint the innermost gave.
+fn chain(e: &anyhow::Error) -> String {
+    e.chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let reference = match &cli.reference_date {
+        Some(text) => parse_date(text).context("--reference-date")?,
+        None => time::OffsetDateTime::now_utc().date(),
+    };
+    match cli.command {
+        Command::Key(KeyCommand::Generate { out }) => {
+            let secret = keyfile::generate(&out)?;
+            println!(
+                "wrote new master key {} (key id {})",
+                out.display(),
+                secret.key_id()
+            );
+            println!("Give the same file to every kommun node of the region, never to the hub.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Key(KeyCommand::Id { file }) => {
+            println!("{}", keyfile::load(&file)?.key_id());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Synth(args) => synth(args),
+        Command::Check(args) => check(&cli.config, reference, args),
+        Command::Preview(args) => preview(&cli.config, reference, args),
+        Command::Demo(args) => demo(reference, args),
+    }
+}
+
+fn synth(args: SynthArgs) -> Result<ExitCode> {
+    let period: Period = args.period.parse()?;
+    let projects = args
+        .projects
+        .iter()
+        .map(|p| p.parse::<ProjectCode>())
+        .collect::<Result<Vec<_>, _>>()?;
+    if !(0.0..=1.0).contains(&args.bad_rows) {
+        bail!("--bad-rows must be between 0.0 and 1.0");
+    }
+    let kommun: samla_common::codes::KommunCode = args.kommun.parse()?;
+    let m = args.messy;
+    let options = SynthOptions {
+        projects,
+        period,
+        participants: args.participants,
+        seed: args.seed ^ u64::from(kommun.as_str().parse::<u16>().unwrap_or(0)) << 32,
+        style: Style {
+            semicolons: args.semicolons || m,
+            tabs: args.tabs,
+            bom: args.bom,
+            windows_1252: args.windows_1252 || m,
+            short_personnummer: args.short_personnummer || m,
+            swedish: args.swedish || m,
+            crlf: args.crlf || m,
+            compact_dates: args.compact_dates || m,
+            extra_columns: args.extra_columns || m,
+            quote_all: args.quote_all,
+        },
+        bad_rows: args.bad_rows,
+    };
+    let report = write_export(&args.out, &options)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    println!(
+        "wrote {}: {} rows ({} made bad on purpose)",
+        args.out.display(),
+        report.rows,
+        report.bad_rows
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load_config(path: &Path) -> Result<NodeConfig> {
+    NodeConfig::load(path).map_err(|e| {
+        let hint = if matches!(e, samla_node::config::ConfigError::Read { .. }) {
+            "\n\nGive the node config with --config FILE (or SAMLA_NODE_CONFIG); configs/ has examples."
+        } else {
+            ""
+        };
+        anyhow::anyhow!("{e}{hint}")
+    })
+}
+
+fn check(config: &Path, reference: time::Date, args: CheckArgs) -> Result<ExitCode> {
+    let config = load_config(config)?;
+    let settings = pipeline::ingest_settings(&config, &config.project_codes(), reference);
+    let mut out = std::io::stdout().lock();
+    let mut unreadable = false;
+    let mut summaries = Vec::new();
+    for result in pipeline::check(&args.files, &settings) {
+        match result {
+            Ok(summary) => {
+                write_file_summary(&mut out, &summary)?;
+                summaries.push(summary);
+            }
+            Err(e) => {
+                out.flush()?;
+                eprintln!("samla-node: {e}");
+                unreadable = true;
+            }
+        }
+    }
+    let rejected = finish_rejects(&args.rejects, &summaries, &mut out)?;
+    Ok(if unreadable {
+        ExitCode::from(2)
+    } else if rejected {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Writes the reject report if anything was rejected; says where. Returns whether it did.
+fn finish_rejects(
+    path: &Path,
+    summaries: &[samla_node::ingest::FileSummary],
+    out: &mut impl Write,
+) -> Result<bool> {
+    let rejected: usize = summaries.iter().map(|s| s.rejections.len()).sum();
+    if rejected == 0 {
+        return Ok(false);
+    }
+    pipeline::write_reject_report(path, summaries)
+        .with_context(|| format!("writing reject report {}", path.display()))?;
+    writeln!(
+        out,
+        "{rejected} rejected rows written to {}",
+        path.display()
+    )?;
+    Ok(true)
+}
+
+fn preview(config_path: &Path, reference: time::Date, args: PreviewArgs) -> Result<ExitCode> {
+    let config = load_config(config_path)?;
+    let projects = args
+        .projects
+        .iter()
+        .map(|p| {
+            config
+                .projects
+                .iter()
+                .find(|c| c.code.as_str().eq_ignore_ascii_case(p))
+                .map(|c| c.code.clone())
+                .with_context(|| format!("--project {p}: not in {}", config.path.display()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let only = match projects.as_slice() {
+        [one] => config.projects.iter().find(|p| &p.code == one),
+        _ => None,
+    };
+    let period = config
+        .period(&args.period, only)
+        .map_err(anyhow::Error::msg)
+        .context("--period")?;
+    let master = keyfile::load(&config.key_file)?;
+    let built = match pipeline::build(&config, &master, &args.files, period, &projects, reference) {
+        Ok(built) => built,
+        Err(e @ IngestError::Io { .. }) => return Err(e.into()),
+        Err(e) => {
+            eprintln!("samla-node: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    drop(master);
+    let rule = DisclosureRule {
+        k: args.k.unwrap_or(config.disclosure.k),
+    };
+    let disclosed = built
+        .statistics
+        .iter()
+        .map(|s| disclose(s, rule))
+        .collect::<Result<Vec<_>, _>>()?;
+    let previews: Vec<Preview<'_>> = built
+        .statistics
+        .iter()
+        .zip(&disclosed)
+        .map(|(statistics, disclosed)| Preview {
+            statistics,
+            disclosed,
+        })
+        .collect();
+    let mut stdout = std::io::stdout().lock();
+    write_previews(&mut stdout, &previews, &built.files, args.format)?;
+    stdout.flush()?;
+    let mut err = std::io::stderr().lock();
+    for summary in &built.files {
+        write_file_summary(&mut err, summary)?;
+    }
+    if built.outside_period > 0 {
+        writeln!(
+            err,
+            "{} accepted rows fall outside {period} and are not in the tables",
+            built.outside_period
+        )?;
+    }
+    let rejected = finish_rejects(&args.rejects, &built.files, &mut err)?;
+    Ok(if rejected {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn demo(reference: time::Date, args: DemoArgs) -> Result<ExitCode> {
+    let dir = match args.dir {
+        Some(dir) => dir,
+        None => std::env::temp_dir().join(format!("samla-demo-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    if std::fs::read_dir(&dir)?.next().is_some() {
+        bail!(
+            "{} is not empty\n\nGive an empty or new directory with --dir.",
+            dir.display()
+        );
+    }
+    let key = dir.join("master.key");
+    keyfile::generate(&key)?;
+    let config_path = dir.join("samla-node.toml");
+    std::fs::write(
+        &config_path,
+        "# Demo node: Gävle in UNG – Ung Nu Gävleborg.\nkommun = \"2180\"\nkey_file = \"master.key\"\n\n\
+         [[project]]\ncode = \"UNG\"\nlinkage_domain = \"gavleborg-ung-2023\"\nstart = \"2023-09-01\"\nend = \"2026-08-31\"\n",
+    )?;
+    let export = dir.join("2180-ung.csv");
+    let options = SynthOptions {
+        projects: vec!["UNG".parse()?],
+        period: "2023-09-01..2026-08-31".parse()?,
+        participants: args.participants,
+        seed: 2180,
+        style: Style {
+            semicolons: true,
+            windows_1252: true,
+            swedish: true,
+            crlf: true,
+            extra_columns: true,
+            ..Style::default()
+        },
+        bad_rows: 0.01,
+    };
+    let report = write_export(&export, &options)?;
+    println!("samla demo in {}\n", dir.display());
+    println!(
+        "1. key generate  -> {} (key id {})",
+        key.display(),
+        keyfile::load(&key)?.key_id()
+    );
+    println!(
+        "2. synth         -> {} ({} rows, {} bad on purpose)",
+        export.display(),
+        report.rows,
+        report.bad_rows
+    );
+    println!("3. check:\n");
+    let rejects = dir.join("rejects.csv");
+    check(
+        &config_path,
+        reference,
+        CheckArgs {
+            files: vec![export.clone()],
+            rejects: rejects.clone(),
+        },
+    )?;
+    println!("\n4. preview --period 2025 (exact tables, then after disclosure control):\n");
+    let preview_args = |format| PreviewArgs {
+        files: vec![export.clone()],
+        period: "2025".to_owned(),
+        projects: vec![],
+        format,
+        k: None,
+        rejects: rejects.clone(),
+    };
+    preview(&config_path, reference, preview_args(Format::Table))?;
+    println!(
+        "\nFiles are in {}: the config, the key, the export and the reject report.",
+        dir.display()
+    );
+    println!(
+        "Try: samla-node --config {} preview {} --period 2025 --format json",
+        config_path.display(),
+        export.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

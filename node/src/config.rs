@@ -1,0 +1,252 @@
+//! The node's configuration file (TOML): which kommun this is, its projects, where the
+//! pseudonym key is, and how to read the kommun's exports.
+//!
+//! Raw TOML is parsed into [`NodeConfig`], which holds only checked values: a config
+//! that loads is a config the pipeline can run with. See `configs/` for commented
+//! examples.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use samla_common::codes::{KommunCode, ProjectCode};
+use samla_common::disclosure::{DisclosureRule, DEFAULT_K};
+use samla_common::period::{parse_date, Period};
+use samla_common::pseudonym::LinkageDomain;
+use serde::Deserialize;
+
+use crate::ingest::Field;
+
+/// The largest config file read, in bytes.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// A checked node configuration.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The file it was read from (relative paths in it are relative to its directory).
+    pub path: PathBuf,
+    /// This node's kommun.
+    pub kommun: KommunCode,
+    /// The pseudonym master key file.
+    pub key_file: PathBuf,
+    /// The projects this kommun takes part in.
+    pub projects: Vec<ProjectConfig>,
+    /// Extra header names mapped to fields (lowercased header → field).
+    pub columns: BTreeMap<String, Field>,
+    /// The disclosure rule for `preview`.
+    pub disclosure: DisclosureRule,
+}
+
+/// One project as the node knows it.
+#[derive(Debug, Clone)]
+pub struct ProjectConfig {
+    /// The region's code for the project.
+    pub code: ProjectCode,
+    /// The linkage domain its pseudonyms are made in.
+    pub linkage_domain: LinkageDomain,
+    /// The project's lifetime, for `--period lifetime`.
+    pub lifetime: Option<Period>,
+}
+
+/// Why a config could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("reading config {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is larger than a config can be.
+    #[error("config {path} is larger than {MAX_CONFIG_BYTES} bytes")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The TOML is malformed or has unknown keys.
+    #[error("config {path}: {message}")]
+    Toml {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// A value is not valid.
+    #[error("config {path}: {key}: {message}")]
+    Value {
+        /// The file.
+        path: PathBuf,
+        /// Which key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    kommun: String,
+    key_file: PathBuf,
+    #[serde(default, rename = "project")]
+    projects: Vec<RawProject>,
+    #[serde(default)]
+    columns: BTreeMap<String, String>,
+    #[serde(default)]
+    disclosure: RawDisclosure,
+    /// Sections read by other parts of the node (transport, daemon); kept as-is here.
+    #[serde(default)]
+    hub: Option<toml::Value>,
+    #[serde(default)]
+    daemon: Option<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProject {
+    code: String,
+    linkage_domain: String,
+    start: Option<String>,
+    end: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDisclosure {
+    k: u64,
+}
+
+impl Default for RawDisclosure {
+    fn default() -> Self {
+        RawDisclosure { k: DEFAULT_K }
+    }
+}
+
+impl NodeConfig {
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
+        let read_err = |source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        };
+        let size = std::fs::metadata(path).map_err(read_err)?.len();
+        if size > MAX_CONFIG_BYTES {
+            return Err(ConfigError::TooLarge {
+                path: path.to_owned(),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(read_err)?;
+        NodeConfig::parse(&text, path)
+    }
+
+    /// Checks config text; `path` names it in errors and anchors relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<NodeConfig, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Toml {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        let _ = (&raw.hub, &raw.daemon);
+        let value_err = |key: &str, message: String| ConfigError::Value {
+            path: path.to_owned(),
+            key: key.to_owned(),
+            message,
+        };
+        let kommun = raw
+            .kommun
+            .parse()
+            .map_err(|e: samla_common::codes::CodeError| value_err("kommun", e.to_string()))?;
+        if raw.projects.is_empty() {
+            return Err(value_err(
+                "project",
+                "no [[project]] sections: add one per project this kommun reports".to_owned(),
+            ));
+        }
+        let mut projects: Vec<ProjectConfig> = Vec::new();
+        for (i, p) in raw.projects.iter().enumerate() {
+            let key = format!("project[{i}]");
+            let code: ProjectCode = p
+                .code
+                .parse()
+                .map_err(|e: samla_common::codes::CodeError| value_err(&key, e.to_string()))?;
+            if projects
+                .iter()
+                .any(|q| q.code.as_str().eq_ignore_ascii_case(code.as_str()))
+            {
+                return Err(value_err(&key, format!("project {code} is listed twice")));
+            }
+            let linkage_domain = p.linkage_domain.parse().map_err(
+                |e: samla_common::pseudonym::LinkageDomainError| value_err(&key, e.to_string()),
+            )?;
+            let date = |d: &Option<String>| -> Result<Option<time::Date>, ConfigError> {
+                d.as_deref()
+                    .map(parse_date)
+                    .transpose()
+                    .map_err(|e| value_err(&key, e.to_string()))
+            };
+            let lifetime = match (date(&p.start)?, date(&p.end)?) {
+                (Some(from), Some(to)) => Some(
+                    Period::new(from, to)
+                        .ok_or_else(|| value_err(&key, "end is before start".to_owned()))?,
+                ),
+                (None, None) => None,
+                _ => {
+                    return Err(value_err(
+                        &key,
+                        "give both start and end, or neither".to_owned(),
+                    ))
+                }
+            };
+            projects.push(ProjectConfig {
+                code,
+                linkage_domain,
+                lifetime,
+            });
+        }
+        let mut columns = BTreeMap::new();
+        for (header, field) in &raw.columns {
+            let field = Field::parse(field).ok_or_else(|| {
+                value_err(
+                    &format!("columns.{header:?}"),
+                    format!("{field:?} is not a field; fields are: {}", Field::names()),
+                )
+            })?;
+            columns.insert(header.trim().to_lowercase(), field);
+        }
+        if raw.disclosure.k == 0 {
+            return Err(value_err("disclosure.k", "must be at least 1".to_owned()));
+        }
+        let base = path.parent().unwrap_or(Path::new("."));
+        Ok(NodeConfig {
+            path: path.to_owned(),
+            kommun,
+            key_file: base.join(&raw.key_file),
+            projects,
+            columns,
+            disclosure: DisclosureRule {
+                k: raw.disclosure.k,
+            },
+        })
+    }
+
+    /// The project codes, in config order.
+    pub fn project_codes(&self) -> Vec<ProjectCode> {
+        self.projects.iter().map(|p| p.code.clone()).collect()
+    }
+
+    /// Resolves a `--period` argument: a period, or `lifetime` for a project's lifetime.
+    pub fn period(&self, text: &str, project: Option<&ProjectConfig>) -> Result<Period, String> {
+        if text.trim().eq_ignore_ascii_case("lifetime") {
+            let project = project.ok_or("`lifetime` needs one project: add --project CODE")?;
+            return project.lifetime.ok_or_else(|| {
+                format!(
+                    "project {} has no start and end in {}",
+                    project.code,
+                    self.path.display()
+                )
+            });
+        }
+        text.parse()
+            .map_err(|e: samla_common::period::PeriodError| e.to_string())
+    }
+}

@@ -1,0 +1,241 @@
+//! Reading a kommun's exports: CSV or spreadsheet in, checked [`ParticipantRecord`]s out.
+//!
+//! Every form of DESIGN.md §3 is accepted: `;`, `,` or tab delimiters (detected from
+//! the header line), UTF-8 with or without BOM or Windows-1252 (decided per field: a
+//! field that is not UTF-8 is Windows-1252), CRLF, quoted fields, both date forms,
+//! both header languages, and `.xlsx` (also `.xls` and `.ods`). Columns that are not
+//! fields (names, addresses, anything else) are never decoded and are named in the
+//! summary. A file that cannot be used at all is an [`IngestError`]; a row that cannot
+//! be used is a [`Rejection`] with its line and column, and the rows after it go on.
+//! No message ever shows a personnummer.
+
+mod fields;
+mod rows;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use samla_common::codes::ProjectCode;
+use samla_common::record::ParticipantRecord;
+
+use fields::RecordReader;
+pub use fields::{Field, RowError};
+use rows::Rows;
+
+/// The longest row accepted, in bytes; longer rows are rejected.
+pub const MAX_ROW_BYTES: usize = 64 * 1024;
+
+/// What the reader needs to know besides the file.
+#[derive(Debug, Clone)]
+pub struct IngestSettings {
+    /// The projects a row may name (matched case-insensitively).
+    pub projects: Vec<ProjectCode>,
+    /// Extra header names (lowercased) mapped to fields, from the node config.
+    pub columns: std::collections::BTreeMap<String, Field>,
+    /// The date that decides the century of 10-digit personnummer.
+    pub reference_date: time::Date,
+}
+
+/// A file that could not be used at all.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// Reading failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file has no content.
+    #[error("{path}: the file is empty\n\nExport the participant list again; the file has no header and no rows.")]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file has a header line but no rows.
+    #[error("{path}: the file has a header but no data rows\n\nCheck that the export selected the participants.")]
+    NoDataRows {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file is neither text nor a spreadsheet.
+    #[error("{path}: not a CSV or spreadsheet export (binary data at byte {offset})\n\nExport the list as CSV (UTF-8 or Windows-1252) or .xlsx.")]
+    Binary {
+        /// The file.
+        path: PathBuf,
+        /// Where the first binary byte is.
+        offset: usize,
+    },
+    /// A required column is missing.
+    #[error("{path}: no column for {field} (headers accepted: {accepted})\n\nRename the column, or map its header in the node config under [columns].")]
+    MissingColumn {
+        /// The file.
+        path: PathBuf,
+        /// The field.
+        field: Field,
+        /// The header names that would have matched.
+        accepted: String,
+    },
+    /// Two columns map to the same field.
+    #[error("{path}: columns {first} and {second} both hold {field}\n\nRemove one of them, or map one to another field in the node config under [columns].")]
+    DuplicateColumn {
+        /// The file.
+        path: PathBuf,
+        /// The field.
+        field: Field,
+        /// The first column's header and number.
+        first: String,
+        /// The second column's header and number.
+        second: String,
+    },
+    /// The spreadsheet could not be read.
+    #[error("{path}: spreadsheet could not be read: {message}")]
+    Spreadsheet {
+        /// The file.
+        path: PathBuf,
+        /// The reader's message.
+        message: String,
+    },
+}
+
+/// One rejected row: where, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    /// The line (CSV) or row (spreadsheet), counting from 1.
+    pub line: u64,
+    /// The column number (from 1) and its header, when one column is at fault.
+    pub column: Option<(usize, String)>,
+    /// What is wrong.
+    pub error: RowError,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}", self.line)?;
+        if let Some((number, header)) = &self.column {
+            write!(f, ", column {number} ({header})")?;
+        }
+        write!(f, ": {}", self.error)
+    }
+}
+
+/// How a file was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceFormat {
+    /// Delimited text.
+    Csv {
+        /// The delimiter found in the header line.
+        delimiter: u8,
+        /// Whether the file began with a UTF-8 byte order mark.
+        bom: bool,
+        /// Whether any field was Windows-1252 rather than UTF-8.
+        windows_1252: bool,
+    },
+    /// A spreadsheet; the first sheet with data was read.
+    Spreadsheet {
+        /// The sheet's name.
+        sheet: String,
+    },
+}
+
+impl fmt::Display for SourceFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceFormat::Csv {
+                delimiter,
+                bom,
+                windows_1252,
+            } => {
+                let delimiter = match delimiter {
+                    b'\t' => "tab".to_owned(),
+                    d => format!("`{}`", char::from(*d)),
+                };
+                let encoding = match (windows_1252, bom) {
+                    (true, _) => "Windows-1252",
+                    (false, true) => "UTF-8 with BOM",
+                    (false, false) => "UTF-8",
+                };
+                write!(f, "CSV, {delimiter}-delimited, {encoding}")
+            }
+            SourceFormat::Spreadsheet { sheet } => write!(f, "spreadsheet, sheet {sheet:?}"),
+        }
+    }
+}
+
+/// What reading one file found.
+#[derive(Debug, Clone)]
+pub struct FileSummary {
+    /// The file.
+    pub path: PathBuf,
+    /// How it was read.
+    pub format: SourceFormat,
+    /// Data rows read (the header not counted).
+    pub rows: u64,
+    /// Rows that became records.
+    pub accepted: u64,
+    /// Rows that did not, in file order.
+    pub rejections: Vec<Rejection>,
+    /// Headers of columns that were not read (not fields), in file order.
+    pub dropped_columns: Vec<String>,
+}
+
+impl FileSummary {
+    /// Rejections counted by kind, most frequent first.
+    pub fn rejections_by_kind(&self) -> Vec<(&'static str, usize)> {
+        let mut counts: std::collections::BTreeMap<&'static str, usize> = Default::default();
+        for r in &self.rejections {
+            *counts.entry(r.error.kind()).or_default() += 1;
+        }
+        let mut out: Vec<_> = counts.into_iter().collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        out
+    }
+}
+
+/// Reads one export, handing each accepted record to `accept`.
+pub fn read_file(
+    path: &Path,
+    settings: &IngestSettings,
+    mut accept: impl FnMut(ParticipantRecord),
+) -> Result<FileSummary, IngestError> {
+    let mut rows = Rows::open(path)?;
+    let reader = RecordReader::new(path, rows.headers(), settings)?;
+    let mut summary = FileSummary {
+        path: path.to_owned(),
+        format: rows.format(),
+        rows: 0,
+        accepted: 0,
+        rejections: Vec::new(),
+        dropped_columns: reader.dropped_columns(rows.headers()),
+    };
+    let mut fields: Vec<String> = Vec::new();
+    while let Some(row) = rows.next_row(reader.wanted(), &mut fields) {
+        summary.rows += 1;
+        let (line, outcome) = match row {
+            Ok(line) => (line, reader.record(&fields)),
+            Err((line, error)) => (line, Err((None, error))),
+        };
+        match outcome {
+            Ok(record) => {
+                summary.accepted += 1;
+                accept(record);
+            }
+            Err((column, error)) => summary.rejections.push(Rejection {
+                line,
+                column: column.map(|c| (c + 1, rows.headers()[c].clone())),
+                error,
+            }),
+        }
+    }
+    if let Some(error) = rows.take_error() {
+        return Err(error);
+    }
+    if summary.rows == 0 {
+        return Err(IngestError::NoDataRows {
+            path: path.to_owned(),
+        });
+    }
+    summary.format = rows.format();
+    Ok(summary)
+}

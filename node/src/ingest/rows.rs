@@ -1,0 +1,398 @@
+//! Raw rows from a file: delimited text or a spreadsheet, as strings per column.
+
+use std::fs::File;
+use std::io::{BufReader, Cursor, Read};
+use std::path::{Path, PathBuf};
+
+use calamine::{Data, Ods, Reader, Sheets, Xls, Xlsx};
+
+use super::{IngestError, RowError, SourceFormat, MAX_ROW_BYTES};
+
+/// How much of a file is looked at to tell its kind and delimiter.
+const SNIFF_BYTES: usize = 64 * 1024;
+
+/// A row that could not be read: its line and why.
+pub(super) type RowFailure = (u64, RowError);
+
+/// Rows of one file, after its header.
+pub(super) enum Rows {
+    Csv(Box<CsvRows>),
+    Sheet(SheetRows),
+}
+
+impl Rows {
+    pub(super) fn open(path: &Path) -> Result<Rows, IngestError> {
+        let io = |source| IngestError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let mut file = File::open(path).map_err(io)?;
+        let mut sniff = Vec::with_capacity(SNIFF_BYTES);
+        (&mut file)
+            .take(SNIFF_BYTES as u64)
+            .read_to_end(&mut sniff)
+            .map_err(io)?;
+        const ZIP: &[u8] = b"PK\x03\x04";
+        const OLE: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0];
+        if sniff.starts_with(ZIP) || sniff.starts_with(OLE) {
+            drop(file);
+            return SheetRows::open(path, sniff.starts_with(OLE)).map(Rows::Sheet);
+        }
+        let bom = sniff.starts_with(b"\xEF\xBB\xBF");
+        let body = if bom { &sniff[3..] } else { &sniff[..] };
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Err(IngestError::Empty {
+                path: path.to_owned(),
+            });
+        }
+        if let Some(offset) = sniff.iter().position(|b| *b == 0) {
+            return Err(IngestError::Binary {
+                path: path.to_owned(),
+                offset,
+            });
+        }
+        let delimiter = detect_delimiter(body);
+        let skip = if bom { 3 } else { 0 };
+        let source: Box<dyn Read> = Box::new(Cursor::new(sniff).chain(file));
+        CsvRows::new(path, source, skip, delimiter, bom).map(|rows| Rows::Csv(Box::new(rows)))
+    }
+
+    pub(super) fn headers(&self) -> &[String] {
+        match self {
+            Rows::Csv(c) => &c.headers,
+            Rows::Sheet(s) => &s.headers,
+        }
+    }
+
+    pub(super) fn format(&self) -> SourceFormat {
+        match self {
+            Rows::Csv(c) => SourceFormat::Csv {
+                delimiter: c.delimiter,
+                bom: c.bom,
+                windows_1252: c.windows_1252,
+            },
+            Rows::Sheet(s) => SourceFormat::Spreadsheet {
+                sheet: s.sheet.clone(),
+            },
+        }
+    }
+
+    /// The next row into `fields` (columns not `wanted` are left empty); `None` at the end.
+    pub(super) fn next_row(
+        &mut self,
+        wanted: &[bool],
+        fields: &mut Vec<String>,
+    ) -> Option<Result<u64, RowFailure>> {
+        match self {
+            Rows::Csv(c) => c.next_row(wanted, fields),
+            Rows::Sheet(s) => s.next_row(wanted, fields),
+        }
+    }
+
+    /// An error that stopped reading before the end, if one did.
+    pub(super) fn take_error(&mut self) -> Option<IngestError> {
+        match self {
+            Rows::Csv(c) => c.error.take(),
+            Rows::Sheet(_) => None,
+        }
+    }
+}
+
+/// The delimiter used most in the header line, outside quotes (`,` if none is).
+fn detect_delimiter(text: &[u8]) -> u8 {
+    let mut counts = [(b';', 0usize), (b',', 0), (b'\t', 0)];
+    let mut quoted = false;
+    for &b in text.iter().take_while(|b| **b != b'\n') {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            for (d, n) in &mut counts {
+                if b == *d {
+                    *n += 1;
+                }
+            }
+        }
+    }
+    counts
+        .iter()
+        .max_by_key(|(_, n)| *n)
+        .filter(|(_, n)| *n > 0)
+        .map_or(b',', |(d, _)| *d)
+}
+
+/// Decodes one field: UTF-8 if it is, Windows-1252 otherwise.
+fn decode_into(bytes: &[u8], out: &mut String, windows_1252: &mut bool) {
+    out.clear();
+    match std::str::from_utf8(bytes) {
+        Ok(text) => out.push_str(text),
+        Err(_) => {
+            *windows_1252 = true;
+            let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
+            out.push_str(&text);
+        }
+    }
+}
+
+pub(super) struct CsvRows {
+    path: PathBuf,
+    reader: csv::Reader<Box<dyn Read>>,
+    record: csv::ByteRecord,
+    headers: Vec<String>,
+    delimiter: u8,
+    bom: bool,
+    windows_1252: bool,
+    error: Option<IngestError>,
+}
+
+impl CsvRows {
+    fn new(
+        path: &Path,
+        mut source: Box<dyn Read>,
+        skip: usize,
+        delimiter: u8,
+        bom: bool,
+    ) -> Result<CsvRows, IngestError> {
+        let io = |source| IngestError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        std::io::copy(&mut (&mut source).take(skip as u64), &mut std::io::sink()).map_err(io)?;
+        let reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(256 * 1024)
+            .from_reader(source);
+        let mut rows = CsvRows {
+            path: path.to_owned(),
+            reader,
+            record: csv::ByteRecord::new(),
+            headers: Vec::new(),
+            delimiter,
+            bom,
+            windows_1252: false,
+            error: None,
+        };
+        match rows.read() {
+            Some(Ok(())) => {}
+            Some(Err(e)) => return Err(e),
+            None => {
+                return Err(IngestError::Empty {
+                    path: path.to_owned(),
+                })
+            }
+        }
+        let mut headers = Vec::with_capacity(rows.record.len());
+        for field in rows.record.iter() {
+            let mut text = String::new();
+            decode_into(field, &mut text, &mut rows.windows_1252);
+            headers.push(text.trim().to_owned());
+        }
+        rows.headers = headers;
+        Ok(rows)
+    }
+
+    fn read(&mut self) -> Option<Result<(), IngestError>> {
+        loop {
+            match self.reader.read_byte_record(&mut self.record) {
+                Ok(false) => return None,
+                // A line with nothing on it is not a row.
+                Ok(true) if self.record.len() == 1 && self.record[0].trim_ascii().is_empty() => {
+                    continue
+                }
+                Ok(true) => return Some(Ok(())),
+                Err(e) => {
+                    let source = match e.into_kind() {
+                        csv::ErrorKind::Io(io) => io,
+                        other => std::io::Error::other(format!("{other:?}")),
+                    };
+                    return Some(Err(IngestError::Io {
+                        path: self.path.clone(),
+                        source,
+                    }));
+                }
+            }
+        }
+    }
+
+    fn next_row(
+        &mut self,
+        wanted: &[bool],
+        fields: &mut Vec<String>,
+    ) -> Option<Result<u64, RowFailure>> {
+        match self.read()? {
+            Ok(()) => {}
+            Err(e) => {
+                self.error = Some(e);
+                return None;
+            }
+        }
+        let line = self.record.position().map_or(0, |p| p.line());
+        let bytes = self.record.as_slice().len();
+        if bytes > MAX_ROW_BYTES {
+            return Some(Err((
+                line,
+                RowError::TooLong {
+                    bytes,
+                    limit: MAX_ROW_BYTES,
+                },
+            )));
+        }
+        if self.record.len() != self.headers.len() {
+            return Some(Err((
+                line,
+                RowError::FieldCount {
+                    found: self.record.len(),
+                    expected: self.headers.len(),
+                },
+            )));
+        }
+        fields.resize_with(self.headers.len(), String::new);
+        for ((field, out), want) in self.record.iter().zip(fields.iter_mut()).zip(wanted) {
+            if *want {
+                decode_into(field, out, &mut self.windows_1252);
+            } else {
+                out.clear();
+            }
+        }
+        Some(Ok(line))
+    }
+}
+
+pub(super) struct SheetRows {
+    headers: Vec<String>,
+    sheet: String,
+    rows: std::vec::IntoIter<(u64, Vec<Data>)>,
+}
+
+impl SheetRows {
+    /// Opens a spreadsheet: `.xls` if `ole`, else `.ods` by extension, else `.xlsx`.
+    fn open(path: &Path, ole: bool) -> Result<SheetRows, IngestError> {
+        let fail = |message: String| IngestError::Spreadsheet {
+            path: path.to_owned(),
+            message,
+        };
+        let file = File::open(path).map_err(|source| IngestError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let reader = BufReader::new(file);
+        let ods = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("ods"));
+        let mut workbook: Sheets<BufReader<File>> = if ole {
+            Sheets::Xls(Xls::new(reader).map_err(|e| fail(e.to_string()))?)
+        } else if ods {
+            Sheets::Ods(Ods::new(reader).map_err(|e| fail(e.to_string()))?)
+        } else {
+            Sheets::Xlsx(Xlsx::new(reader).map_err(|e| fail(e.to_string()))?)
+        };
+        let mut first_with_data = None;
+        for name in workbook.sheet_names() {
+            let range = workbook
+                .worksheet_range(&name)
+                .map_err(|e| fail(e.to_string()))?;
+            if !range.is_empty() {
+                first_with_data = Some((name, range));
+                break;
+            }
+        }
+        let Some((sheet, range)) = first_with_data else {
+            return Err(IngestError::Empty {
+                path: path.to_owned(),
+            });
+        };
+        let first_row = u64::from(range.start().map_or(0, |(r, _)| r)) + 1;
+        let mut rows = range
+            .rows()
+            .enumerate()
+            .map(|(i, cells)| (first_row + i as u64, cells.to_vec()))
+            .filter(|(_, cells)| cells.iter().any(|c| !matches!(c, Data::Empty)));
+        let Some((_, header_cells)) = rows.next() else {
+            return Err(IngestError::Empty {
+                path: path.to_owned(),
+            });
+        };
+        let headers = header_cells
+            .iter()
+            .map(|c| cell_text(c).trim().to_owned())
+            .collect();
+        Ok(SheetRows {
+            headers,
+            sheet,
+            rows: rows.collect::<Vec<_>>().into_iter(),
+        })
+    }
+
+    fn next_row(
+        &mut self,
+        wanted: &[bool],
+        fields: &mut Vec<String>,
+    ) -> Option<Result<u64, RowFailure>> {
+        let (line, cells) = self.rows.next()?;
+        fields.clear();
+        fields.extend(cells.iter().zip(wanted).map(|(c, want)| {
+            if *want {
+                cell_text(c)
+            } else {
+                String::new()
+            }
+        }));
+        fields.resize_with(self.headers.len(), String::new);
+        Some(Ok(line))
+    }
+}
+
+/// A spreadsheet cell as the text an export would hold.
+///
+/// Whole numbers print without decimals; a 9-digit whole number gets back the leading
+/// zero that spreadsheets strip from 10-digit personnummer of people born 2000–2009.
+/// Dates print as `YYYY-MM-DD`.
+fn cell_text(cell: &Data) -> String {
+    match cell {
+        Data::Empty => String::new(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Int(i) => whole_number(*i),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => whole_number(*f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(d) => excel_date(d.as_f64()).unwrap_or_else(|| d.as_f64().to_string()),
+        Data::Error(e) => format!("#{e:?}"),
+    }
+}
+
+fn whole_number(n: i64) -> String {
+    let text = n.to_string();
+    if text.len() == 9 {
+        format!("0{text}")
+    } else {
+        text
+    }
+}
+
+/// An Excel serial date (days since 1899-12-30) as `YYYY-MM-DD`.
+fn excel_date(serial: f64) -> Option<String> {
+    const JULIAN_DAY_OF_1899_12_30: i32 = 2_415_019;
+    let days = i32::try_from(serial.floor() as i64).ok()?;
+    let date = time::Date::from_julian_day(JULIAN_DAY_OF_1899_12_30.checked_add(days)?).ok()?;
+    Some(samla_common::period::format_date(date))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiters_are_detected_outside_quotes() {
+        assert_eq!(detect_delimiter(b"a;b;c\n1,2;3"), b';');
+        assert_eq!(detect_delimiter(b"\"a;b\",c,d\n"), b',');
+        assert_eq!(detect_delimiter(b"a\tb\tc"), b'\t');
+        assert_eq!(detect_delimiter(b"abc"), b',');
+    }
+
+    #[test]
+    fn excel_serial_dates() {
+        assert_eq!(excel_date(45356.0).as_deref(), Some("2024-03-05"));
+        assert_eq!(whole_number(503129884), "0503129884");
+    }
+}

@@ -1,0 +1,125 @@
+//! The pseudonym master key file on disk, handled the way a security tool should:
+//! created new with mode 0600 and never overwritten, refused if other users can read
+//! it, size-capped when read, and never printed.
+
+use std::fs::OpenOptions;
+use std::io::{Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use ring::rand::{SecureRandom, SystemRandom};
+use samla_common::pseudonym::{KeyFileError, MasterSecret, KEY_FILE_MAX_BYTES};
+use zeroize::Zeroizing;
+
+/// Why a key file could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The file exists already.
+    #[error("refusing to overwrite existing key file {path}\n\nChoose another path, or move the old key away if you really mean to replace it (all pseudonyms change with the key).")]
+    Exists {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Reading or writing failed.
+    #[error("key file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Group or others have access.
+    #[error("key file {path} is accessible by other users (mode {mode:o})\n\nRestrict it to its owner: chmod 600 {path}")]
+    Permissions {
+        /// The file.
+        path: PathBuf,
+        /// The permission bits found.
+        mode: u32,
+    },
+    /// The contents are not a key.
+    #[error("key file {path}: {source}")]
+    Contents {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: KeyFileError,
+    },
+    /// The system random source failed.
+    #[error("the system random number generator failed")]
+    Random,
+}
+
+/// Creates a new key file with a fresh random master secret; returns the secret.
+pub fn generate(path: &Path) -> Result<MasterSecret, KeyError> {
+    let mut bytes = [0u8; 32];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| KeyError::Random)?;
+    let secret = MasterSecret::from_bytes(bytes);
+    bytes.fill(0);
+    let io = |source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => KeyError::Exists {
+                path: path.to_owned(),
+            },
+            _ => io(e),
+        })?;
+    file.write_all(secret.to_key_file().as_bytes())
+        .map_err(io)?;
+    file.sync_all().map_err(io)?;
+    Ok(secret)
+}
+
+/// Reads a key file, refusing one that group or others can access.
+pub fn load(path: &Path) -> Result<MasterSecret, KeyError> {
+    let io = |source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mode = file.metadata().map_err(io)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        return Err(KeyError::Permissions {
+            path: path.to_owned(),
+            mode: mode & 0o777,
+        });
+    }
+    let mut buffer = Zeroizing::new(Vec::new());
+    file.take(KEY_FILE_MAX_BYTES as u64 + 1)
+        .read_to_end(&mut buffer)
+        .map_err(io)?;
+    MasterSecret::from_key_file(&buffer).map_err(|source| KeyError::Contents {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generate_then_load_and_refusals() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        let made = generate(&path).unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(load(&path).unwrap().key_id(), made.key_id());
+        assert!(matches!(generate(&path), Err(KeyError::Exists { .. })));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let err = load(&path).err().unwrap();
+        assert!(matches!(err, KeyError::Permissions { mode: 0o640, .. }));
+        assert!(err.to_string().contains("chmod 600"));
+    }
+}

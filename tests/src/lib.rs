@@ -1,0 +1,2 @@
+//! Shared helpers for end-to-end tests that start real samla processes.
+#![forbid(unsafe_code)]
