@@ -52,8 +52,8 @@ macro_rules! vocabulary {
             }
 
             /// The accepted spellings, for error messages.
-            pub fn spellings() -> &'static str {
-                concat!($( $code, $(", ", $alias,)* "; ", )+)
+            pub fn spellings() -> String {
+                [$( concat!($code $(, ", ", $alias)*) ),+].join("; ")
             }
         }
 

@@ -255,12 +255,14 @@ impl Person {
         self.last_name = SURNAMES[rng.random_range(0..SURNAMES.len())];
     }
 
-    fn written(&self, style: &Style, rng: &mut ChaCha8Rng) -> String {
+    /// The written personnummer; `separated` says whether a 10-digit form gets its
+    /// separator (most do).
+    fn written(&self, style: &Style, separated: bool) -> String {
         let ten = std::str::from_utf8(&self.ten).unwrap_or_default();
         if style.short_personnummer {
             let old = self.birth.is_some_and(|b| b.year() <= 1926);
             let separator = if old { '+' } else { '-' };
-            if rng.random_bool(0.9) {
+            if separated {
                 format!("{}{separator}{}", &ten[..6], &ten[6..])
             } else {
                 ten.to_owned()
@@ -335,12 +337,17 @@ fn swedish_outcome(o: Outcome) -> &'static str {
     }
 }
 
+/// Renders one row. The random draws do not depend on the style, so the same seed
+/// gives the same people in every messy form.
 fn render(
     rng: &mut ChaCha8Rng,
     options: &SynthOptions,
     person: &Person,
     p: &Participation,
 ) -> Vec<String> {
+    let separated = rng.random_bool(0.9);
+    let write_gender = rng.random_bool(0.5);
+    let street_number: u32 = rng.random_range(1..80);
     let style = &options.style;
     let date = |d: Date| {
         let text = format_date(d);
@@ -352,7 +359,7 @@ fn render(
     };
     let gender = person.gender.unwrap_or(Gender::Man);
     // Most exports leave gender to the personnummer; non-binary must be written.
-    let gender_text = if gender == Gender::Other || rng.random_bool(0.5) {
+    let gender_text = if gender == Gender::Other || write_gender {
         if style.swedish {
             match gender {
                 Gender::Woman => "kvinna",
@@ -366,7 +373,7 @@ fn render(
         ""
     };
     let mut fields = vec![
-        person.written(style, rng),
+        person.written(style, separated),
         options.projects[p.project].to_string(),
         date(p.start),
         p.end.map(date).unwrap_or_default(),
@@ -407,7 +414,7 @@ fn render(
     });
     fields.push(education.unwrap_or_default());
     if style.extra_columns {
-        let address = format!("Storgatan {}, Gävle", rng.random_range(1..80));
+        let address = format!("Storgatan {street_number}, Gävle");
         fields.splice(
             1..1,
             [

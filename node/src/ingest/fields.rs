@@ -183,7 +183,7 @@ pub enum RowError {
         /// The value, as shown.
         found: String,
         /// The accepted spellings.
-        accepted: &'static str,
+        accepted: String,
     },
     /// The fields do not fit together.
     #[error("{0}")]
@@ -412,18 +412,13 @@ impl RecordReader {
             .transpose()?;
         let outcome = optional(l.outcome)
             .map(|i| {
-                vocabulary(
-                    text(i),
-                    Field::Outcome,
-                    Outcome::parse,
-                    Outcome::spellings(),
-                )
-                .map_err(|e| (Some(i), e))
+                vocabulary(text(i), Field::Outcome, Outcome::parse, Outcome::spellings)
+                    .map_err(|e| (Some(i), e))
             })
             .transpose()?;
         let gender = optional(l.gender)
             .map(|i| {
-                vocabulary(text(i), Field::Gender, Gender::parse, Gender::spellings())
+                vocabulary(text(i), Field::Gender, Gender::parse, Gender::spellings)
                     .map_err(|e| (Some(i), e))
             })
             .transpose()?;
@@ -438,7 +433,7 @@ impl RecordReader {
                         RowError::Vocabulary {
                             field: Field::Flag(flag),
                             found: shown(text(i)),
-                            accepted: "ja/nej, yes/no, 1/0, true/false, x/empty",
+                            accepted: "ja/nej, yes/no, 1/0, true/false, x/empty".to_owned(),
                         },
                     ))
                 }
@@ -450,7 +445,7 @@ impl RecordReader {
                     text(i),
                     Field::StatusAtEntry,
                     EntryStatus::parse,
-                    EntryStatus::spellings(),
+                    EntryStatus::spellings,
                 )
                 .map_err(|e| (Some(i), e))
             })
@@ -461,7 +456,7 @@ impl RecordReader {
                     text(i),
                     Field::Education,
                     Education::parse,
-                    Education::spellings(),
+                    Education::spellings,
                 )
                 .map_err(|e| (Some(i), e))
             })
@@ -508,11 +503,11 @@ fn vocabulary<T>(
     value: &str,
     field: Field,
     parse: fn(&str) -> Option<T>,
-    accepted: &'static str,
+    accepted: fn() -> String,
 ) -> Result<T, RowError> {
     parse(value).ok_or_else(|| RowError::Vocabulary {
         field,
         found: shown(value),
-        accepted,
+        accepted: accepted(),
     })
 }

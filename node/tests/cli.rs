@@ -1,0 +1,299 @@
+//! The `samla-node` binary as a user meets it: exit codes, exact messages for the
+//! important failures, and files written.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed unwrap is a failed test"
+)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use samla_common::statistics::Statistics;
+
+fn node(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_samla-node"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("SAMLA_NODE_CONFIG")
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A node directory: key, config and one synthetic export (with `bad` share of bad rows).
+fn setup(dir: &Path, bad: &str) -> PathBuf {
+    let o = node(dir, &["key", "generate", "--out", "master.key"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::write(
+        dir.join("samla-node.toml"),
+        "kommun = \"2183\"\nkey_file = \"master.key\"\n[[project]]\ncode = \"UNG\"\nlinkage_domain = \"gavleborg-ung-2023\"\n",
+    )
+    .unwrap();
+    let o = node(
+        dir,
+        &[
+            "synth",
+            "--out",
+            "export.csv",
+            "--period",
+            "2025",
+            "--participants",
+            "120",
+            "--messy",
+            "--bad-rows",
+            bad,
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    dir.join("export.csv")
+}
+
+#[test]
+fn key_files_are_private_and_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = node(dir.path(), &["key", "generate", "--out", "master.key"]);
+    assert!(o.status.success());
+    let key = dir.path().join("master.key");
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let text = std::fs::read_to_string(&key).unwrap();
+    assert!(
+        !stdout(&o).contains(text.trim()),
+        "the key is never printed"
+    );
+    let again = node(dir.path(), &["key", "generate", "--out", "master.key"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(
+        stderr(&again),
+        "samla-node: refusing to overwrite existing key file master.key\n\n\
+         Choose another path, or move the old key away if you really mean to replace it \
+         (all pseudonyms change with the key).\n"
+    );
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), text);
+}
+
+#[test]
+fn a_key_file_others_can_read_is_refused_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = setup(dir.path(), "0");
+    let key = dir.path().join("master.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = node(
+        dir.path(),
+        &["preview", export.to_str().unwrap(), "--period", "2025"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    // The config names the key relative to itself: `master.key`.
+    let k = "master.key";
+    assert_eq!(
+        stderr(&o),
+        format!("samla-node: key file {k} is accessible by other users (mode 644)\n\nRestrict it to its owner: chmod 600 {k}\n")
+    );
+    assert!(
+        stdout(&o).is_empty(),
+        "nothing is built with an exposed key"
+    );
+}
+
+#[test]
+fn check_exit_codes_and_reject_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = setup(dir.path(), "0");
+    let o = node(dir.path(), &["check", export.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("CSV, `;`-delimited, Windows-1252"));
+    assert!(
+        stdout(&o).contains("columns dropped (not fields, never read): Förnamn, Efternamn, Adress")
+    );
+    assert!(!dir.path().join("rejects.csv").exists());
+
+    let o = node(
+        dir.path(),
+        &[
+            "synth",
+            "--out",
+            "bad.csv",
+            "--participants",
+            "200",
+            "--bad-rows",
+            "0.1",
+            "--swedish",
+        ],
+    );
+    assert!(o.status.success());
+    let o = node(
+        dir.path(),
+        &["check", "bad.csv", "--rejects", "bad-rejects.csv"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let report = std::fs::read_to_string(dir.path().join("bad-rejects.csv")).unwrap();
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines[0], "file,line,column,header,kind,reason");
+    assert!(lines.len() > 5);
+    assert!(stdout(&o).contains(&format!(
+        "{} rejected rows written to bad-rejects.csv",
+        lines.len() - 1
+    )));
+    // No personnummer from the export appears in the report, in any written form.
+    let export_text = std::fs::read_to_string(dir.path().join("bad.csv")).unwrap();
+    for row in export_text.lines().skip(1) {
+        let pnr = row.split(',').next().unwrap();
+        assert!(
+            !report.contains(pnr) && !report.contains(&pnr[2..]),
+            "report leaks a personnummer"
+        );
+    }
+
+    std::fs::write(dir.path().join("empty.csv"), "").unwrap();
+    let o = node(
+        dir.path(),
+        &["check", "empty.csv", export.to_str().unwrap()],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "an unreadable file is exit 2 even when others are fine"
+    );
+    assert!(stderr(&o).starts_with("samla-node: empty.csv: the file is empty"));
+}
+
+#[test]
+fn preview_json_is_the_complete_submission() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = setup(dir.path(), "0");
+    let o = node(
+        dir.path(),
+        &[
+            "preview",
+            export.to_str().unwrap(),
+            "--period",
+            "2025",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let submission: Statistics =
+        serde_json::from_value(json["submissions"][0]["submission"].clone()).unwrap();
+    submission.check().unwrap();
+    assert_eq!(submission.kommun.as_str(), "2183");
+    let people = submission.linkage_sets[0].pseudonyms.len() as u64;
+    assert!(people > 50);
+    // Everyone active is in the participants table once per cell they fall in.
+    let participants: u64 = submission.tables[0].cells.iter().map(|c| c.count).sum();
+    assert!(participants >= people);
+    let key_id = stdout(&node(dir.path(), &["key", "id", "master.key"]));
+    assert_eq!(submission.key_id.to_string(), key_id.trim());
+    let disclosed = &json["submissions"][0]["disclosed"];
+    assert_eq!(disclosed["rule"]["k"], 5);
+    assert!(disclosed["rule_text"].as_str().unwrap().contains("k = 5"));
+    let k3 = node(
+        dir.path(),
+        &[
+            "preview",
+            export.to_str().unwrap(),
+            "--period",
+            "2025",
+            "--format",
+            "json",
+            "--k",
+            "3",
+        ],
+    );
+    let json3: serde_json::Value = serde_json::from_slice(&k3.stdout).unwrap();
+    assert_eq!(json3["submissions"][0]["disclosed"]["rule"]["k"], 3);
+}
+
+#[test]
+fn preview_csv_and_table_show_suppression() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = setup(dir.path(), "0");
+    let csv = node(
+        dir.path(),
+        &[
+            "preview",
+            export.to_str().unwrap(),
+            "--period",
+            "2025",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(csv.status.code(), Some(0));
+    let text = stdout(&csv);
+    assert!(text.starts_with("section,linkage_domain,table,key1,key2,key3,count,suppressed\n"));
+    assert!(text.contains("\nlinkage_set,gavleborg-ung-2023,UNG,"));
+    assert!(text.contains(",..,primary\n"));
+    let table = node(
+        dir.path(),
+        &["preview", export.to_str().unwrap(), "--period", "2025"],
+    );
+    let text = stdout(&table);
+    assert!(text.contains("== After disclosure control: what may be shown =="));
+    assert!(text.contains("`..` marks a suppressed cell"));
+}
+
+#[test]
+fn preview_with_rejected_rows_still_shows_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = setup(dir.path(), "0.05");
+    let o = node(
+        dir.path(),
+        &["preview", export.to_str().unwrap(), "--period", "2025"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("rejected rows written to rejects.csv"));
+}
+
+#[test]
+fn unknown_period_and_missing_config_are_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = node(dir.path(), &["check", "x.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).starts_with("samla-node: reading config samla-node.toml: "));
+    assert!(stderr(&o).contains("Give the node config with --config FILE"));
+    let export = setup(dir.path(), "0");
+    let o = node(
+        dir.path(),
+        &["preview", export.to_str().unwrap(), "--period", "2025-Q5"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "samla-node: --period: period \"2025-Q5\" is not understood: use 2025, 2025-H1, 2025-Q3, 2025-07 or 2025-03-01..2025-08-31\n"
+    );
+}
+
+#[test]
+fn demo_runs_the_whole_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let o = node(
+        dir.path(),
+        &[
+            "demo",
+            "--dir",
+            demo.to_str().unwrap(),
+            "--participants",
+            "150",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("== After disclosure control"));
+    for file in ["master.key", "samla-node.toml", "2180-ung.csv"] {
+        assert!(demo.join(file).exists(), "{file}");
+    }
+}
