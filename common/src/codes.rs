@@ -7,10 +7,11 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::shown::shown;
+use crate::text::shown;
 
 /// Defines a vocabulary: variants, their codes, accepted spellings, and `ALL`.
 macro_rules! vocabulary {
@@ -42,7 +43,7 @@ macro_rules! vocabulary {
 
             /// Parses a code or any accepted spelling, case-insensitively.
             pub fn parse(text: &str) -> Option<$name> {
-                let text = text.trim();
+                let text = crate::text::trim(text);
                 $(
                     if text.eq_ignore_ascii_case($code) $(|| eq_ignore_case(text, $alias))* {
                         return Some($name::$variant);
@@ -218,7 +219,7 @@ impl DurationBand {
 
 /// Parses a yes/no cell: `ja`/`nej`, `yes`/`no`, `1`/`0`, `true`/`false`, `x`/empty.
 pub fn parse_flag_value(text: &str) -> Option<bool> {
-    let text = text.trim();
+    let text = crate::text::trim(text);
     const YES: [&str; 6] = ["ja", "yes", "1", "true", "x", "j"];
     const NO: [&str; 6] = ["", "nej", "no", "0", "false", "n"];
     if YES.iter().any(|y| text.eq_ignore_ascii_case(y)) {
@@ -291,9 +292,11 @@ impl fmt::Display for KommunCode {
 }
 
 /// A project's code as the region defines it in the configs, e.g. `UNG`.
+///
+/// Shared, so that every record can name its project without an allocation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct ProjectCode(String);
+pub struct ProjectCode(Arc<str>);
 
 impl ProjectCode {
     /// The code as text.
@@ -310,7 +313,7 @@ impl FromStr for ProjectCode {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if ok {
-            Ok(ProjectCode(text.to_owned()))
+            Ok(ProjectCode(Arc::from(text)))
         } else {
             Err(CodeError::Project { found: shown(text) })
         }
@@ -326,7 +329,7 @@ impl TryFrom<String> for ProjectCode {
 
 impl From<ProjectCode> for String {
     fn from(code: ProjectCode) -> String {
-        code.0
+        code.0.as_ref().to_owned()
     }
 }
 

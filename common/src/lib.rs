@@ -18,5 +18,5 @@ pub mod period;
 pub mod personnummer;
 pub mod pseudonym;
 pub mod record;
-pub mod shown;
 pub mod statistics;
+pub mod text;

@@ -10,7 +10,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use time::{Date, Month};
 
-use crate::shown::shown;
+use crate::text::shown;
 
 /// An inclusive range of dates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -59,7 +59,7 @@ pub enum DateError {
 
 /// Parses `YYYY-MM-DD` or `YYYYMMDD`.
 pub fn parse_date(text: &str) -> Result<Date, DateError> {
-    let text = text.trim();
+    let text = crate::text::trim(text);
     let b = text.as_bytes();
     let digits: [&[u8]; 3] = match b.len() {
         10 if b[4] == b'-' && b[7] == b'-' => [&b[..4], &b[5..7], &b[8..]],
@@ -205,7 +205,7 @@ impl fmt::Display for Period {
 impl FromStr for Period {
     type Err = PeriodError;
     fn from_str(text: &str) -> Result<Period, PeriodError> {
-        let text = text.trim();
+        let text = crate::text::trim(text);
         let format_err = || PeriodError::Format { found: shown(text) };
         if let Some((a, b)) = text.split_once("..") {
             let from = parse_date(a).map_err(|_| format_err())?;

@@ -56,7 +56,7 @@ impl Personnummer {
     /// date is the latest one not after `reference`, or, with the `+` separator, the
     /// latest one at least 100 years before it.
     pub fn parse(input: &str, reference: Date) -> Result<Self, PersonnummerError> {
-        let text = input.trim().as_bytes();
+        let text = crate::text::trim(input).as_bytes();
         if text.is_empty() {
             return Err(PersonnummerError::Empty);
         }
@@ -70,7 +70,13 @@ impl Personnummer {
         }
         let (year, month, day) = written.birth_date(reference)?;
         let mut digits = [0u8; 12];
-        digits[..4].copy_from_slice(format!("{year:04}").as_bytes());
+        let year_digits = u16::try_from(year).map_err(|_| PersonnummerError::BirthDate)?;
+        if year_digits > 9999 {
+            return Err(PersonnummerError::BirthDate);
+        }
+        for (i, place) in [1000, 100, 10, 1].into_iter().enumerate() {
+            digits[i] = b'0' + (year_digits / place % 10) as u8;
+        }
         digits[4..].copy_from_slice(&ten[2..]);
         let birth_date = calendar_date(year, month, day).ok_or(PersonnummerError::BirthDate)?;
         Ok(Personnummer { digits, birth_date })

@@ -189,7 +189,7 @@ impl FromStr for LinkageDomain {
             Ok(LinkageDomain(text.to_owned()))
         } else {
             Err(LinkageDomainError {
-                found: crate::shown::shown(text),
+                found: crate::text::shown(text),
             })
         }
     }
@@ -233,9 +233,19 @@ impl DomainKey {
 ///
 /// `Debug` is redacted so pseudonyms do not reach log lines; [`Pseudonym::to_hex`] is
 /// for the places that show a submission on purpose.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Pseudonym([u8; 32]);
+
+/// Serialized as lowercase hex without an allocation: linkage sets hold millions.
+impl Serialize for Pseudonym {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut buffer = [0u8; 64];
+        hex::encode_to_slice(self.0, &mut buffer).map_err(serde::ser::Error::custom)?;
+        let text = std::str::from_utf8(&buffer).map_err(serde::ser::Error::custom)?;
+        serializer.serialize_str(text)
+    }
+}
 
 impl Pseudonym {
     /// Wraps 32 bytes received from elsewhere (a decoded submission).
@@ -271,12 +281,6 @@ impl TryFrom<String> for Pseudonym {
     type Error = HexIdError;
     fn try_from(text: String) -> Result<Self, HexIdError> {
         text.parse()
-    }
-}
-
-impl From<Pseudonym> for String {
-    fn from(p: Pseudonym) -> String {
-        p.to_hex()
     }
 }
 

@@ -521,6 +521,13 @@ impl Aggregator {
         Ok(true)
     }
 
+    /// Takes over everything another aggregation of the same submission has collected
+    /// (aggregations built on several threads are joined this way).
+    pub fn absorb(&mut self, other: Aggregator) {
+        self.enrollments.extend(other.enrollments);
+        self.outside_period += other.outside_period;
+    }
+
     /// Records added so far that were not active in the period.
     pub fn outside_period(&self) -> u64 {
         self.outside_period

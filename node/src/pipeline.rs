@@ -13,7 +13,9 @@ use samla_common::pseudonym::{DomainKey, LinkageDomain, MasterSecret};
 use samla_common::statistics::{Aggregator, Statistics};
 
 use crate::config::NodeConfig;
-use crate::ingest::{read_file, FileSummary, IngestError, IngestSettings};
+use samla_common::record::ParticipantRecord;
+
+use crate::ingest::{read_file_parallel, FileSummary, IngestError, IngestSettings, RecordSink};
 
 /// What the pipeline read and built.
 pub struct Built {
@@ -45,15 +47,46 @@ pub fn ingest_settings(
     }
 }
 
+/// Worker threads for reading a large CSV file: one per core, at most four.
+pub fn reading_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+}
+
 /// Reads files without building anything: the `check` command.
 pub fn check(
     files: &[PathBuf],
     settings: &IngestSettings,
 ) -> Vec<Result<FileSummary, IngestError>> {
+    let mut sinks: Vec<fn(ParticipantRecord)> = vec![|_| {}; reading_threads()];
     files
         .iter()
-        .map(|f| read_file(f, settings, |_| {}))
+        .map(|f| read_file_parallel(f, settings, &mut sinks))
         .collect()
+}
+
+/// One reading thread's share of the work: pseudonymise, then aggregate per domain.
+struct DomainSink<'a> {
+    keys: &'a BTreeMap<LinkageDomain, DomainKey>,
+    domain_of: &'a BTreeMap<ProjectCode, LinkageDomain>,
+    aggregators: BTreeMap<LinkageDomain, Aggregator>,
+    /// Records whose project has no aggregator: impossible while the reader checks
+    /// projects against the same list, but counted rather than dropped unseen.
+    unplaced: u64,
+}
+
+impl RecordSink for DomainSink<'_> {
+    fn accept(&mut self, record: ParticipantRecord) {
+        let placed = self.domain_of.get(&record.project).and_then(|domain| {
+            let key = self.keys.get(domain)?;
+            let aggregator = self.aggregators.get_mut(domain)?;
+            aggregator
+                .add(key.pseudonym(&record.personnummer), &record)
+                .ok()
+        });
+        if placed.is_none() {
+            self.unplaced += 1;
+        }
+    }
 }
 
 /// Reads, pseudonymises and aggregates the files for one period.
@@ -74,48 +107,65 @@ pub fn build(
         .iter()
         .filter(|p| projects.is_empty() || projects.contains(&p.code))
         .collect();
-    let mut domains: BTreeMap<LinkageDomain, (DomainKey, Aggregator)> = BTreeMap::new();
-    for project in &selected {
-        if !domains.contains_key(&project.linkage_domain) {
-            let in_domain = selected
-                .iter()
-                .filter(|p| p.linkage_domain == project.linkage_domain)
-                .map(|p| p.code.clone())
-                .collect();
-            let aggregator = Aggregator::new(
-                config.kommun,
-                period,
-                project.linkage_domain.clone(),
-                master.key_id(),
-                in_domain,
-            );
-            domains.insert(
-                project.linkage_domain.clone(),
-                (master.domain_key(&project.linkage_domain), aggregator),
-            );
-        }
-    }
     let domain_of: BTreeMap<ProjectCode, LinkageDomain> = selected
         .iter()
         .map(|p| (p.code.clone(), p.linkage_domain.clone()))
+        .collect();
+    let keys: BTreeMap<LinkageDomain, DomainKey> = domain_of
+        .values()
+        .map(|d| (d.clone(), master.domain_key(d)))
+        .collect();
+    let new_aggregators = || -> BTreeMap<LinkageDomain, Aggregator> {
+        keys.keys()
+            .map(|domain| {
+                let in_domain = selected
+                    .iter()
+                    .filter(|p| &p.linkage_domain == domain)
+                    .map(|p| p.code.clone())
+                    .collect();
+                let aggregator = Aggregator::new(
+                    config.kommun,
+                    period,
+                    domain.clone(),
+                    master.key_id(),
+                    in_domain,
+                );
+                (domain.clone(), aggregator)
+            })
+            .collect()
+    };
+    let mut sinks: Vec<DomainSink<'_>> = (0..reading_threads())
+        .map(|_| DomainSink {
+            keys: &keys,
+            domain_of: &domain_of,
+            aggregators: new_aggregators(),
+            unplaced: 0,
+        })
         .collect();
     let codes: Vec<ProjectCode> = selected.iter().map(|p| p.code.clone()).collect();
     let settings = ingest_settings(config, &codes, reference_date);
     let mut summaries = Vec::new();
     for file in files {
-        summaries.push(read_file(file, &settings, |record| {
-            let entry = domain_of
-                .get(&record.project)
-                .and_then(|d| domains.get_mut(d));
-            if let Some((key, aggregator)) = entry {
-                // The project was checked against the same list when the row was read.
-                let _in_period = aggregator.add(key.pseudonym(&record.personnummer), &record);
-            }
-        })?);
+        summaries.push(read_file_parallel(file, &settings, &mut sinks)?);
     }
-    let outside_period = domains.values().map(|(_, a)| a.outside_period()).sum();
+    let mut joined = new_aggregators();
+    let mut unplaced = 0;
+    for sink in sinks {
+        unplaced += sink.unplaced;
+        for (domain, aggregator) in sink.aggregators {
+            if let Some(target) = joined.get_mut(&domain) {
+                target.absorb(aggregator);
+            }
+        }
+    }
+    if unplaced > 0 {
+        return Err(IngestError::Internal {
+            message: format!("{unplaced} accepted records matched no linkage domain"),
+        });
+    }
+    let outside_period = joined.values().map(Aggregator::outside_period).sum();
     Ok(Built {
-        statistics: domains.into_values().map(|(_, a)| a.finish()).collect(),
+        statistics: joined.into_values().map(Aggregator::finish).collect(),
         files: summaries,
         outside_period,
     })

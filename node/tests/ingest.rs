@@ -499,3 +499,39 @@ fn an_open_quote_is_reported_and_the_rows_before_it_kept() {
         }
     ));
 }
+
+/// Many batches on several threads give exactly what one thread gives: the same
+/// counts, the same rejections in file order, the same submission.
+#[test]
+fn several_reading_threads_agree_with_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = SynthOptions {
+        projects: vec!["UNG".parse().unwrap(), "OMSTART".parse().unwrap()],
+        period: "2024-01-01..2025-12-31".parse().unwrap(),
+        participants: 6000,
+        seed: 11,
+        style: Style {
+            windows_1252: true,
+            swedish: true,
+            extra_columns: true,
+            ..Style::default()
+        },
+        bad_rows: 0.03,
+    };
+    let path = dir.path().join("many.csv");
+    write_export(&path, &options).unwrap();
+    let one = read_file(&path, &settings(), |_| {}).unwrap();
+    let mut sinks: Vec<fn(samla_common::record::ParticipantRecord)> = vec![|_| {}; 3];
+    let three = samla_node::ingest::read_file_parallel(&path, &settings(), &mut sinks).unwrap();
+    assert!(one.rows > 6000 && one.rejections.len() > 100);
+    assert_eq!((three.rows, three.accepted), (one.rows, one.accepted));
+    assert_eq!(three.rejections, one.rejections);
+    assert_eq!(three.format, one.format);
+    assert!(matches!(
+        three.format,
+        SourceFormat::Csv {
+            windows_1252: true,
+            ..
+        }
+    ));
+}

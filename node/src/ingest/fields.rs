@@ -9,8 +9,9 @@ use samla_common::codes::{
 use samla_common::period::{parse_date, DateError};
 use samla_common::personnummer::{Personnummer, PersonnummerError};
 use samla_common::record::{FlagSet, ParticipantRecord, RecordError, RecordFields};
-use samla_common::shown::shown;
+use samla_common::text::shown;
 
+use super::rows::RowView;
 use super::{IngestError, IngestSettings};
 
 /// A field of the record model that a column can hold.
@@ -350,11 +351,6 @@ impl RecordReader {
         })
     }
 
-    /// Which columns are decoded; the others are dropped unread.
-    pub(super) fn wanted(&self) -> &[bool] {
-        &self.wanted
-    }
-
     /// The headers of the columns that are not read.
     pub(super) fn dropped_columns(&self, headers: &[String]) -> Vec<String> {
         headers
@@ -372,9 +368,9 @@ impl RecordReader {
     }
 
     /// Builds a record from a row's fields (unread columns are empty strings).
-    pub(super) fn record(&self, fields: &[String]) -> Result<ParticipantRecord, Refusal> {
+    pub(super) fn record(&self, row: &RowView<'_>) -> Result<ParticipantRecord, Refusal> {
         let l = &self.layout;
-        let text = |i: usize| fields.get(i).map_or("", |s| s.trim());
+        let text = |i: usize| row.text(i);
         let required = |i: usize, field: Field| {
             let value = text(i);
             if value.is_empty() {
@@ -384,13 +380,13 @@ impl RecordReader {
             }
         };
         let personnummer = Personnummer::parse(
-            required(l.personnummer, Field::Personnummer)?,
+            &required(l.personnummer, Field::Personnummer)?,
             self.reference,
         )
         .map_err(|e| (Some(l.personnummer), RowError::Personnummer(e)))?;
         let project = match l.project {
             Some(i) => self
-                .project(required(i, Field::Project)?)
+                .project(&required(i, Field::Project)?)
                 .map_err(|e| (Some(i), e))?,
             None => self.default_project.clone().ok_or((
                 None,
@@ -400,7 +396,7 @@ impl RecordReader {
             ))?,
         };
         let date = |i: usize, field: Field| {
-            parse_date(text(i)).map_err(|error| (Some(i), RowError::Date { field, error }))
+            parse_date(&text(i)).map_err(|error| (Some(i), RowError::Date { field, error }))
         };
         let start = date(
             required(l.start, Field::StartDate).map(|_| l.start)?,
@@ -412,19 +408,19 @@ impl RecordReader {
             .transpose()?;
         let outcome = optional(l.outcome)
             .map(|i| {
-                vocabulary(text(i), Field::Outcome, Outcome::parse, Outcome::spellings)
+                vocabulary(&text(i), Field::Outcome, Outcome::parse, Outcome::spellings)
                     .map_err(|e| (Some(i), e))
             })
             .transpose()?;
         let gender = optional(l.gender)
             .map(|i| {
-                vocabulary(text(i), Field::Gender, Gender::parse, Gender::spellings)
+                vocabulary(&text(i), Field::Gender, Gender::parse, Gender::spellings)
                     .map_err(|e| (Some(i), e))
             })
             .transpose()?;
         let mut flags = FlagSet::default();
         for &(flag, i) in &l.flags {
-            match parse_flag_value(text(i)) {
+            match parse_flag_value(&text(i)) {
                 Some(true) => flags.insert(flag),
                 Some(false) => {}
                 None => {
@@ -432,7 +428,7 @@ impl RecordReader {
                         Some(i),
                         RowError::Vocabulary {
                             field: Field::Flag(flag),
-                            found: shown(text(i)),
+                            found: shown(&text(i)),
                             accepted: "ja/nej, yes/no, 1/0, true/false, x/empty".to_owned(),
                         },
                     ))
@@ -442,7 +438,7 @@ impl RecordReader {
         let status_at_entry = optional(l.status_at_entry)
             .map(|i| {
                 vocabulary(
-                    text(i),
+                    &text(i),
                     Field::StatusAtEntry,
                     EntryStatus::parse,
                     EntryStatus::spellings,
@@ -453,7 +449,7 @@ impl RecordReader {
         let education = optional(l.education)
             .map(|i| {
                 vocabulary(
-                    text(i),
+                    &text(i),
                     Field::Education,
                     Education::parse,
                     Education::spellings,

@@ -10,6 +10,7 @@
 //! No message ever shows a personnummer.
 
 mod fields;
+mod parallel;
 mod rows;
 
 use std::fmt;
@@ -88,6 +89,12 @@ pub enum IngestError {
         first: String,
         /// The second column's header and number.
         second: String,
+    },
+    /// A fault in samla itself, not in the file.
+    #[error("internal error: {message}; please report this")]
+    Internal {
+        /// What went wrong.
+        message: String,
     },
     /// The spreadsheet could not be read.
     #[error("{path}: spreadsheet could not be read: {message}")]
@@ -193,40 +200,91 @@ impl FileSummary {
     }
 }
 
-/// Reads one export, handing each accepted record to `accept`.
+/// Where accepted records go. Each worker thread has its own sink.
+pub trait RecordSink: Send {
+    /// Takes one accepted record.
+    fn accept(&mut self, record: ParticipantRecord);
+}
+
+impl<F: FnMut(ParticipantRecord) + Send> RecordSink for F {
+    fn accept(&mut self, record: ParticipantRecord) {
+        self(record)
+    }
+}
+
+/// Accepted and rejected rows, as one reader or worker counts them.
+#[derive(Default)]
+struct RowOutcome {
+    accepted: u64,
+    rejections: Vec<Rejection>,
+}
+
+impl RowOutcome {
+    fn add(
+        &mut self,
+        line: u64,
+        outcome: Result<ParticipantRecord, fields::Refusal>,
+        headers: &[String],
+        sink: &mut impl RecordSink,
+    ) {
+        match outcome {
+            Ok(record) => {
+                self.accepted += 1;
+                sink.accept(record);
+            }
+            Err((column, error)) => self.rejections.push(Rejection {
+                line,
+                column: column.map(|c| (c + 1, headers[c].clone())),
+                error,
+            }),
+        }
+    }
+}
+
+/// Reads one export on the calling thread, handing each accepted record to `sink`.
 pub fn read_file(
     path: &Path,
     settings: &IngestSettings,
-    mut accept: impl FnMut(ParticipantRecord),
+    sink: impl RecordSink,
+) -> Result<FileSummary, IngestError> {
+    read_file_parallel(path, settings, &mut [sink])
+}
+
+/// Reads one export with one worker thread per sink (CSV only; a spreadsheet, already
+/// in memory, is read on the calling thread into the first sink).
+pub fn read_file_parallel<S: RecordSink>(
+    path: &Path,
+    settings: &IngestSettings,
+    sinks: &mut [S],
 ) -> Result<FileSummary, IngestError> {
     let mut rows = Rows::open(path)?;
     let reader = RecordReader::new(path, rows.headers(), settings)?;
+    let headers = rows.headers().to_vec();
     let mut summary = FileSummary {
         path: path.to_owned(),
         format: rows.format(),
         rows: 0,
         accepted: 0,
         rejections: Vec::new(),
-        dropped_columns: reader.dropped_columns(rows.headers()),
+        dropped_columns: reader.dropped_columns(&headers),
     };
-    let mut fields: Vec<String> = Vec::new();
-    while let Some(row) = rows.next_row(reader.wanted(), &mut fields) {
-        summary.rows += 1;
-        let (line, outcome) = match row {
-            Ok(line) => (line, reader.record(&fields)),
-            Err((line, error)) => (line, Err((None, error))),
-        };
-        match outcome {
-            Ok(record) => {
-                summary.accepted += 1;
-                accept(record);
-            }
-            Err((column, error)) => summary.rejections.push(Rejection {
-                line,
-                column: column.map(|c| (c + 1, rows.headers()[c].clone())),
-                error,
-            }),
+    match (&mut rows, sinks) {
+        (Rows::Csv(csv), sinks) if sinks.len() > 1 => {
+            parallel::read_csv(csv, &reader, &headers, sinks, &mut summary)?;
         }
+        (rows, [sink, ..]) => {
+            let mut tally = RowOutcome::default();
+            while let Some(row) = rows.next_row() {
+                summary.rows += 1;
+                match row {
+                    Ok((line, view)) => tally.add(line, reader.record(&view), &headers, sink),
+                    Err((line, error)) => tally.add(line, Err((None, error)), &headers, sink),
+                }
+            }
+            summary.accepted = tally.accepted;
+            summary.rejections = tally.rejections;
+        }
+        (_, []) => {}
     }
     if let Some(error) = rows.take_error() {
         return Err(error);

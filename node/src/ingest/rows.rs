@@ -1,10 +1,16 @@
-//! Raw rows from a file: delimited text or a spreadsheet, as strings per column.
+//! Raw rows from a file: delimited text or a spreadsheet, as text per column.
+//!
+//! CSV fields are borrowed straight from the reader's buffer and decoded only when a
+//! field is read: as UTF-8 if they are, else as Windows-1252.
 
+use std::borrow::Cow;
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
 
 use calamine::{Data, Ods, Reader, Sheets, Xls, Xlsx};
+use samla_common::text::trim;
 
 use super::{IngestError, RowError, SourceFormat, MAX_ROW_BYTES};
 
@@ -18,6 +24,51 @@ pub(super) type RowFailure = (u64, RowError);
 pub(super) enum Rows {
     Csv(Box<CsvRows>),
     Sheet(SheetRows),
+}
+
+/// One row's fields, borrowed from the reader until the next row is read.
+pub(super) enum RowView<'a> {
+    /// A CSV record; `utf8` is the whole record as text when it is valid UTF-8, so
+    /// fields are sliced from it without checking each one again.
+    Csv {
+        record: &'a csv::ByteRecord,
+        utf8: Option<&'a str>,
+        windows_1252: &'a Cell<bool>,
+    },
+    Sheet(&'a [String]),
+}
+
+impl<'a> RowView<'a> {
+    /// A view of a CSV record; `windows_1252` is set if a field needs that encoding.
+    pub(super) fn csv(record: &'a csv::ByteRecord, windows_1252: &'a Cell<bool>) -> RowView<'a> {
+        RowView::Csv {
+            record,
+            utf8: std::str::from_utf8(record.as_slice()).ok(),
+            windows_1252,
+        }
+    }
+
+    /// The text of column `i`, trimmed; empty if the row has no such column.
+    pub(super) fn text(&self, i: usize) -> Cow<'_, str> {
+        match self {
+            RowView::Csv {
+                record,
+                utf8,
+                windows_1252,
+            } => {
+                let field = record.range(i).and_then(|range| match utf8 {
+                    Some(whole) => whole.get(range).map(Cow::Borrowed),
+                    None => record.get(i).map(|bytes| decode(bytes, windows_1252)),
+                });
+                match field {
+                    Some(Cow::Borrowed(text)) => Cow::Borrowed(trim(text)),
+                    Some(Cow::Owned(text)) => Cow::Owned(trim(&text).to_owned()),
+                    None => Cow::Borrowed(""),
+                }
+            }
+            RowView::Sheet(cells) => Cow::Borrowed(cells.get(i).map_or("", |c| trim(c))),
+        }
+    }
 }
 
 impl Rows {
@@ -69,7 +120,7 @@ impl Rows {
             Rows::Csv(c) => SourceFormat::Csv {
                 delimiter: c.delimiter,
                 bom: c.bom,
-                windows_1252: c.windows_1252,
+                windows_1252: c.windows_1252.get(),
             },
             Rows::Sheet(s) => SourceFormat::Spreadsheet {
                 sheet: s.sheet.clone(),
@@ -77,15 +128,11 @@ impl Rows {
         }
     }
 
-    /// The next row into `fields` (columns not `wanted` are left empty); `None` at the end.
-    pub(super) fn next_row(
-        &mut self,
-        wanted: &[bool],
-        fields: &mut Vec<String>,
-    ) -> Option<Result<u64, RowFailure>> {
+    /// The next row, borrowed until the next call; `None` at the end.
+    pub(super) fn next_row(&mut self) -> Option<Result<(u64, RowView<'_>), RowFailure>> {
         match self {
-            Rows::Csv(c) => c.next_row(wanted, fields),
-            Rows::Sheet(s) => s.next_row(wanted, fields),
+            Rows::Csv(c) => c.next_row(),
+            Rows::Sheet(s) => s.next_row(),
         }
     }
 
@@ -120,15 +167,15 @@ fn detect_delimiter(text: &[u8]) -> u8 {
         .map_or(b',', |(d, _)| *d)
 }
 
-/// Decodes one field: UTF-8 if it is, Windows-1252 otherwise.
-fn decode_into(bytes: &[u8], out: &mut String, windows_1252: &mut bool) {
-    out.clear();
+/// Decodes one field: UTF-8 if it is, Windows-1252 otherwise (noted in `windows_1252`).
+fn decode<'a>(bytes: &'a [u8], windows_1252: &Cell<bool>) -> Cow<'a, str> {
     match std::str::from_utf8(bytes) {
-        Ok(text) => out.push_str(text),
+        Ok(text) => Cow::Borrowed(text),
         Err(_) => {
-            *windows_1252 = true;
-            let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
-            out.push_str(&text);
+            windows_1252.set(true);
+            encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(bytes)
+                .0
         }
     }
 }
@@ -140,7 +187,7 @@ pub(super) struct CsvRows {
     headers: Vec<String>,
     delimiter: u8,
     bom: bool,
-    windows_1252: bool,
+    windows_1252: Cell<bool>,
     error: Option<IngestError>,
 }
 
@@ -170,7 +217,7 @@ impl CsvRows {
             headers: Vec::new(),
             delimiter,
             bom,
-            windows_1252: false,
+            windows_1252: Cell::new(false),
             error: None,
         };
         match rows.read() {
@@ -182,24 +229,24 @@ impl CsvRows {
                 })
             }
         }
-        let mut headers = Vec::with_capacity(rows.record.len());
-        for field in rows.record.iter() {
-            let mut text = String::new();
-            decode_into(field, &mut text, &mut rows.windows_1252);
-            headers.push(text.trim().to_owned());
-        }
-        rows.headers = headers;
+        rows.headers = rows
+            .record
+            .iter()
+            .map(|field| decode(field, &rows.windows_1252).trim().to_owned())
+            .collect();
         Ok(rows)
     }
 
-    fn read(&mut self) -> Option<Result<(), IngestError>> {
+    /// Reads the next non-blank record into `record`; `None` at the end.
+    pub(super) fn read_into(
+        &mut self,
+        record: &mut csv::ByteRecord,
+    ) -> Option<Result<(), IngestError>> {
         loop {
-            match self.reader.read_byte_record(&mut self.record) {
+            match self.reader.read_byte_record(record) {
                 Ok(false) => return None,
                 // A line with nothing on it is not a row.
-                Ok(true) if self.record.len() == 1 && self.record[0].trim_ascii().is_empty() => {
-                    continue
-                }
+                Ok(true) if record.len() == 1 && record[0].trim_ascii().is_empty() => continue,
                 Ok(true) => return Some(Ok(())),
                 Err(e) => {
                     let source = match e.into_kind() {
@@ -215,47 +262,52 @@ impl CsvRows {
         }
     }
 
-    fn next_row(
-        &mut self,
-        wanted: &[bool],
-        fields: &mut Vec<String>,
-    ) -> Option<Result<u64, RowFailure>> {
-        match self.read()? {
-            Ok(()) => {}
-            Err(e) => {
-                self.error = Some(e);
-                return None;
-            }
+    fn read(&mut self) -> Option<Result<(), IngestError>> {
+        let mut record = std::mem::take(&mut self.record);
+        let result = self.read_into(&mut record);
+        self.record = record;
+        result
+    }
+
+    /// A record's line, and why it cannot be a row if its size or width is wrong.
+    pub(super) fn shape(&self, record: &csv::ByteRecord) -> (u64, Option<RowError>) {
+        let line = record.position().map_or(0, |p| p.line());
+        let bytes = record.as_slice().len();
+        let error = if bytes > MAX_ROW_BYTES {
+            Some(RowError::TooLong {
+                bytes,
+                limit: MAX_ROW_BYTES,
+            })
+        } else if record.len() != self.headers.len() {
+            Some(RowError::FieldCount {
+                found: record.len(),
+                expected: self.headers.len(),
+            })
+        } else {
+            None
+        };
+        (line, error)
+    }
+
+    /// Notes that some field was decoded as Windows-1252 (by a worker thread).
+    pub(super) fn note_windows_1252(&self) {
+        self.windows_1252.set(true);
+    }
+
+    pub(super) fn set_error(&mut self, error: IngestError) {
+        self.error = Some(error);
+    }
+
+    fn next_row(&mut self) -> Option<Result<(u64, RowView<'_>), RowFailure>> {
+        if let Err(e) = self.read()? {
+            self.error = Some(e);
+            return None;
         }
-        let line = self.record.position().map_or(0, |p| p.line());
-        let bytes = self.record.as_slice().len();
-        if bytes > MAX_ROW_BYTES {
-            return Some(Err((
-                line,
-                RowError::TooLong {
-                    bytes,
-                    limit: MAX_ROW_BYTES,
-                },
-            )));
+        let (line, error) = self.shape(&self.record);
+        if let Some(error) = error {
+            return Some(Err((line, error)));
         }
-        if self.record.len() != self.headers.len() {
-            return Some(Err((
-                line,
-                RowError::FieldCount {
-                    found: self.record.len(),
-                    expected: self.headers.len(),
-                },
-            )));
-        }
-        fields.resize_with(self.headers.len(), String::new);
-        for ((field, out), want) in self.record.iter().zip(fields.iter_mut()).zip(wanted) {
-            if *want {
-                decode_into(field, out, &mut self.windows_1252);
-            } else {
-                out.clear();
-            }
-        }
-        Some(Ok(line))
+        Some(Ok((line, RowView::csv(&self.record, &self.windows_1252))))
     }
 }
 
@@ -263,6 +315,7 @@ pub(super) struct SheetRows {
     headers: Vec<String>,
     sheet: String,
     rows: std::vec::IntoIter<(u64, Vec<Data>)>,
+    current: Vec<String>,
 }
 
 impl SheetRows {
@@ -297,22 +350,17 @@ impl SheetRows {
                 break;
             }
         }
-        let Some((sheet, range)) = first_with_data else {
-            return Err(IngestError::Empty {
-                path: path.to_owned(),
-            });
+        let empty = || IngestError::Empty {
+            path: path.to_owned(),
         };
+        let (sheet, range) = first_with_data.ok_or_else(empty)?;
         let first_row = u64::from(range.start().map_or(0, |(r, _)| r)) + 1;
         let mut rows = range
             .rows()
             .enumerate()
             .map(|(i, cells)| (first_row + i as u64, cells.to_vec()))
             .filter(|(_, cells)| cells.iter().any(|c| !matches!(c, Data::Empty)));
-        let Some((_, header_cells)) = rows.next() else {
-            return Err(IngestError::Empty {
-                path: path.to_owned(),
-            });
-        };
+        let (_, header_cells) = rows.next().ok_or_else(empty)?;
         let headers = header_cells
             .iter()
             .map(|c| cell_text(c).trim().to_owned())
@@ -321,25 +369,15 @@ impl SheetRows {
             headers,
             sheet,
             rows: rows.collect::<Vec<_>>().into_iter(),
+            current: Vec::new(),
         })
     }
 
-    fn next_row(
-        &mut self,
-        wanted: &[bool],
-        fields: &mut Vec<String>,
-    ) -> Option<Result<u64, RowFailure>> {
+    fn next_row(&mut self) -> Option<Result<(u64, RowView<'_>), RowFailure>> {
         let (line, cells) = self.rows.next()?;
-        fields.clear();
-        fields.extend(cells.iter().zip(wanted).map(|(c, want)| {
-            if *want {
-                cell_text(c)
-            } else {
-                String::new()
-            }
-        }));
-        fields.resize_with(self.headers.len(), String::new);
-        Some(Ok(line))
+        self.current.clear();
+        self.current.extend(cells.iter().map(cell_text));
+        Some(Ok((line, RowView::Sheet(&self.current))))
     }
 }
 

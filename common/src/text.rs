@@ -1,4 +1,4 @@
-//! How a value from an export may appear in a message.
+//! Text values read from exports: trimming them, and showing them in messages.
 //!
 //! Errors name what was found so the user can fix it, but a personnummer must never
 //! reach a message, a log line or a reject report, even one typed into the wrong
@@ -21,9 +21,28 @@ pub fn shown(value: &str) -> String {
     out
 }
 
+/// Trims whitespace from both ends: ASCII fast, Unicode (e.g. a no-break space from a
+/// spreadsheet) when an end is not ASCII.
+pub fn trim(value: &str) -> &str {
+    let t = value.trim_ascii();
+    let non_ascii_end = |b: Option<&u8>| b.is_some_and(|b| !b.is_ascii());
+    if non_ascii_end(t.as_bytes().first()) || non_ascii_end(t.as_bytes().last()) {
+        t.trim()
+    } else {
+        t
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::shown;
+    use super::{shown, trim};
+
+    #[test]
+    fn trims_ascii_and_unicode_space() {
+        assert_eq!(trim("  ja\t"), "ja");
+        assert_eq!(trim("\u{a0}ja\u{a0}"), "ja");
+        assert_eq!(trim("åsa "), "åsa");
+    }
 
     #[test]
     fn identity_numbers_are_withheld() {
