@@ -12,11 +12,17 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod bytes;
+pub mod codec;
 pub mod codes;
 pub mod disclosure;
 pub mod period;
 pub mod personnummer;
 pub mod pseudonym;
 pub mod record;
+pub mod retry;
+pub mod signing;
 pub mod statistics;
 pub mod text;
+pub mod tls;
+pub mod wire;

@@ -99,8 +99,8 @@ impl MasterSecret {
 
 /// The first 8 bytes of a key derivation from the master: names the key, reveals nothing.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct KeyId([u8; 8]);
+#[serde(transparent)]
+pub struct KeyId(#[serde(with = "crate::bytes")] [u8; 8]);
 
 impl KeyId {
     /// The raw bytes.
@@ -143,19 +143,6 @@ impl FromStr for KeyId {
     type Err = HexIdError;
     fn from_str(text: &str) -> Result<Self, HexIdError> {
         parse_hex(text).map(KeyId)
-    }
-}
-
-impl TryFrom<String> for KeyId {
-    type Error = HexIdError;
-    fn try_from(text: String) -> Result<Self, HexIdError> {
-        text.parse()
-    }
-}
-
-impl From<KeyId> for String {
-    fn from(id: KeyId) -> String {
-        id.to_string()
     }
 }
 
@@ -233,19 +220,9 @@ impl DomainKey {
 ///
 /// `Debug` is redacted so pseudonyms do not reach log lines; [`Pseudonym::to_hex`] is
 /// for the places that show a submission on purpose.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
-#[serde(try_from = "String")]
-pub struct Pseudonym([u8; 32]);
-
-/// Serialized as lowercase hex without an allocation: linkage sets hold millions.
-impl Serialize for Pseudonym {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut buffer = [0u8; 64];
-        hex::encode_to_slice(self.0, &mut buffer).map_err(serde::ser::Error::custom)?;
-        let text = std::str::from_utf8(&buffer).map_err(serde::ser::Error::custom)?;
-        serializer.serialize_str(text)
-    }
-}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Pseudonym(#[serde(with = "crate::bytes")] [u8; 32]);
 
 impl Pseudonym {
     /// Wraps 32 bytes received from elsewhere (a decoded submission).
@@ -274,13 +251,6 @@ impl FromStr for Pseudonym {
     type Err = HexIdError;
     fn from_str(text: &str) -> Result<Self, HexIdError> {
         parse_hex(text).map(Pseudonym)
-    }
-}
-
-impl TryFrom<String> for Pseudonym {
-    type Error = HexIdError;
-    fn try_from(text: String) -> Result<Self, HexIdError> {
-        text.parse()
     }
 }
 

@@ -1,21 +1,250 @@
-//! `samla-hub`: the region side of samla. Receives, verifies, stores and reports.
-//!
-//! This build has no server yet: the transport, store and report commands arrive
-//! with the issues that build them.
+//! The `samla-hub` command line. Thin glue over the library and `samla-common`.
 
 #![forbid(unsafe_code)]
 
-use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use samla_hub::ca::{self, Validity};
+use samla_hub::config::HubConfig;
+use samla_hub::files;
+use samla_hub::server::Hub;
 
 /// samla-hub: the region side of samla.
 ///
-/// Receives kommun nodes' signed submissions over QUIC, verifies and stores them,
-/// logs every transfer, and publishes statistics under disclosure control.
+/// Receives kommun nodes' signed submissions over QUIC with mutual TLS, verifies and
+/// stores them, and answers each with a signed receipt.
 #[derive(Parser)]
-#[command(name = "samla-hub", version)]
-struct Cli {}
+#[command(
+    name = "samla-hub",
+    version,
+    after_help = "Exit status: 0 success, 2 failure (the message says why)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _ = Cli::parse();
-    println!("samla-hub: no commands in this build yet; see README.md");
+#[derive(Subcommand)]
+enum Command {
+    /// The region's certificate authority.
+    #[command(subcommand)]
+    Ca(CaCommand),
+    /// Create the hub's receipt signing key and a config to edit.
+    #[command(after_help = "Example:\n  samla-hub init --dir /etc/samla-hub")]
+    Init {
+        /// Directory for hub.toml and receipt.key.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "0.0.0.0:4433")]
+        listen: String,
+    },
+    /// Run the hub.
+    #[command(after_help = "Example:\n  samla-hub serve --config /etc/samla-hub/hub.toml")]
+    Serve {
+        /// The hub config.
+        #[arg(long, env = "SAMLA_HUB_CONFIG", default_value = "hub.toml")]
+        config: PathBuf,
+        /// Listen here instead of the config's address (port 0 picks a free port).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CaCommand {
+    /// Create the region CA (ca.crt, ca.key).
+    #[command(
+        after_help = "Example:\n  samla-hub ca init --dir /etc/samla-hub/ca --name \"Region Gävleborg samla CA\""
+    )]
+    Init {
+        /// Directory for the CA.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The CA's name.
+        #[arg(long, default_value = "samla region CA")]
+        name: String,
+        #[command(flatten)]
+        validity: ValidityArgs,
+    },
+    /// Issue a node's client certificate, naming its kommun.
+    #[command(
+        after_help = "Example:\n  samla-hub ca issue-node --ca-dir ca --kommun 2180 --out-dir nodes/2180"
+    )]
+    IssueNode {
+        /// The CA directory.
+        #[arg(long)]
+        ca_dir: PathBuf,
+        /// The kommun's SCB code.
+        #[arg(long)]
+        kommun: String,
+        /// Where to write node-NNNN.crt and node-NNNN.key.
+        #[arg(long)]
+        out_dir: PathBuf,
+        #[command(flatten)]
+        validity: ValidityArgs,
+    },
+    /// Issue the hub's server certificate.
+    #[command(
+        after_help = "Example:\n  samla-hub ca issue-hub --ca-dir ca --name samla.regiongavleborg.se --out-dir hub"
+    )]
+    IssueHub {
+        /// The CA directory.
+        #[arg(long)]
+        ca_dir: PathBuf,
+        /// Host names or IP addresses the hub is reached by (repeat for several).
+        #[arg(long = "name", required = true)]
+        names: Vec<String>,
+        /// Where to write hub.crt and hub.key.
+        #[arg(long)]
+        out_dir: PathBuf,
+        #[command(flatten)]
+        validity: ValidityArgs,
+    },
+}
+
+#[derive(Args)]
+struct ValidityArgs {
+    /// Days the certificate is valid from now.
+    #[arg(long, default_value_t = 825)]
+    days: i64,
+    /// Valid from this date instead (YYYY-MM-DD); with --not-after.
+    #[arg(long, requires = "not_after")]
+    not_before: Option<String>,
+    /// Valid until this date instead (YYYY-MM-DD).
+    #[arg(long, requires = "not_before")]
+    not_after: Option<String>,
+}
+
+impl ValidityArgs {
+    fn validity(&self) -> Result<Validity> {
+        let now = time::OffsetDateTime::now_utc();
+        match (&self.not_before, &self.not_after) {
+            (Some(from), Some(to)) => {
+                let date = |s: &str| -> Result<time::OffsetDateTime> {
+                    Ok(samla_common::period::parse_date(s)?.midnight().assume_utc())
+                };
+                Ok(Validity {
+                    not_before: date(from)?,
+                    not_after: date(to)?,
+                })
+            }
+            _ => Ok(Validity::days_from(now, self.days)),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SAMLA_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let chain: Vec<String> = e.chain().map(ToString::to_string).collect();
+            eprintln!("samla-hub: {}", chain.join(": "));
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Ca(CaCommand::Init {
+            dir,
+            name,
+            validity,
+        }) => {
+            let w = ca::init(&dir, &name, validity.validity()?)?;
+            println!(
+                "wrote {} and {} (keep the key offline)",
+                w.certificate.display(),
+                w.private_key.display()
+            );
+        }
+        Command::Ca(CaCommand::IssueNode {
+            ca_dir,
+            kommun,
+            out_dir,
+            validity,
+        }) => {
+            let kommun = kommun.parse().context("--kommun")?;
+            let w = ca::issue_node(&ca_dir, kommun, &out_dir, validity.validity()?)?;
+            println!(
+                "wrote {} and {} for kommun {kommun}",
+                w.certificate.display(),
+                w.private_key.display()
+            );
+            println!(
+                "Give both to the kommun's node, with {}.",
+                ca_dir.join(ca::CA_CERT).display()
+            );
+        }
+        Command::Ca(CaCommand::IssueHub {
+            ca_dir,
+            names,
+            out_dir,
+            validity,
+        }) => {
+            let w = ca::issue_hub(&ca_dir, &names, &out_dir, validity.validity()?)?;
+            println!(
+                "wrote {} and {}",
+                w.certificate.display(),
+                w.private_key.display()
+            );
+        }
+        Command::Init { dir, listen } => init(&dir, &listen)?,
+        Command::Serve { config, listen } => serve(&config, listen)?,
+    }
+    Ok(())
+}
+
+fn init(dir: &std::path::Path, listen: &str) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let document =
+        samla_common::signing::SigningKey::generate_pkcs8(&ring::rand::SystemRandom::new())?;
+    let key = samla_common::signing::SigningKey::from_pkcs8(&document)?;
+    files::write_new(&dir.join("receipt.key"), &document, true)?;
+    files::write_new(
+        &dir.join("hub.toml"),
+        HubConfig::template(listen).as_bytes(),
+        false,
+    )?;
+    println!(
+        "wrote {} and {}",
+        dir.join("hub.toml").display(),
+        dir.join("receipt.key").display()
+    );
+    println!("receipt key (give it to every node, as receipt_key in its [hub] section):");
+    println!("{}", key.verifying_key());
+    Ok(())
+}
+
+fn serve(config_path: &std::path::Path, listen: Option<SocketAddr>) -> Result<()> {
+    let config = HubConfig::load(config_path)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let running = Hub::open(config)?.bind(listen)?;
+        let address = running.local_addr()?;
+        println!("samla-hub listening on {address}");
+        use std::io::Write;
+        std::io::stdout().flush()?;
+        running
+            .serve(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await;
+        anyhow::Ok(())
+    })
 }

@@ -34,6 +34,29 @@ pub struct NodeConfig {
     pub columns: BTreeMap<String, Field>,
     /// The disclosure rule for `preview`.
     pub disclosure: DisclosureRule,
+    /// The node's own SQLite database: outbox and transfer log.
+    pub database: PathBuf,
+    /// How to reach the hub, if configured (`samla-node init` writes it).
+    pub hub: Option<HubLink>,
+}
+
+/// Everything the node needs to send submissions to the hub.
+#[derive(Debug, Clone)]
+pub struct HubLink {
+    /// `host:port` of the hub.
+    pub address: String,
+    /// The name on the hub's certificate.
+    pub server_name: String,
+    /// The region CA certificate.
+    pub region_ca: PathBuf,
+    /// This node's client certificate (from the region CA).
+    pub certificate: PathBuf,
+    /// Its private key.
+    pub private_key: PathBuf,
+    /// This node's Ed25519 key for signing submissions (PKCS#8).
+    pub signing_key: PathBuf,
+    /// The hub's public key for checking receipts.
+    pub receipt_key: samla_common::signing::VerifyingKey,
 }
 
 /// One project as the node knows it.
@@ -95,11 +118,23 @@ struct RawConfig {
     columns: BTreeMap<String, String>,
     #[serde(default)]
     disclosure: RawDisclosure,
-    /// Sections read by other parts of the node (transport, daemon); kept as-is here.
-    #[serde(default)]
-    hub: Option<toml::Value>,
+    database: Option<PathBuf>,
+    hub: Option<RawHub>,
+    /// Read by the daemon.
     #[serde(default)]
     daemon: Option<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHub {
+    address: String,
+    server_name: String,
+    region_ca: PathBuf,
+    certificate: PathBuf,
+    private_key: PathBuf,
+    signing_key: PathBuf,
+    receipt_key: String,
 }
 
 #[derive(Deserialize)]
@@ -146,7 +181,7 @@ impl NodeConfig {
             path: path.to_owned(),
             message: e.to_string(),
         })?;
-        let _ = (&raw.hub, &raw.daemon);
+        let _ = &raw.daemon;
         let value_err = |key: &str, message: String| ConfigError::Value {
             path: path.to_owned(),
             key: key.to_owned(),
@@ -217,7 +252,27 @@ impl NodeConfig {
             return Err(value_err("disclosure.k", "must be at least 1".to_owned()));
         }
         let base = path.parent().unwrap_or(Path::new("."));
+        let hub = raw
+            .hub
+            .map(|h| -> Result<HubLink, ConfigError> {
+                Ok(HubLink {
+                    receipt_key: h.receipt_key.parse().map_err(
+                        |e: samla_common::signing::SigningError| {
+                            value_err("hub.receipt_key", e.to_string())
+                        },
+                    )?,
+                    address: h.address,
+                    server_name: h.server_name,
+                    region_ca: base.join(h.region_ca),
+                    certificate: base.join(h.certificate),
+                    private_key: base.join(h.private_key),
+                    signing_key: base.join(h.signing_key),
+                })
+            })
+            .transpose()?;
         Ok(NodeConfig {
+            database: base.join(raw.database.unwrap_or_else(|| PathBuf::from("node.db"))),
+            hub,
             path: path.to_owned(),
             kommun,
             key_file: base.join(&raw.key_file),

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use ring::rand::{SecureRandom, SystemRandom};
 use samla_common::pseudonym::{KeyFileError, MasterSecret, KEY_FILE_MAX_BYTES};
+use samla_common::signing::SigningKey;
 use zeroize::Zeroizing;
 
 /// Why a key file could not be written or read.
@@ -44,6 +45,14 @@ pub enum KeyError {
         /// What is wrong.
         source: KeyFileError,
     },
+    /// The signing key file does not hold an Ed25519 key.
+    #[error("signing key {path}: {source}")]
+    SigningKey {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: samla_common::signing::SigningError,
+    },
     /// The system random source failed.
     #[error("the system random number generator failed")]
     Random,
@@ -57,6 +66,12 @@ pub fn generate(path: &Path) -> Result<MasterSecret, KeyError> {
         .map_err(|_| KeyError::Random)?;
     let secret = MasterSecret::from_bytes(bytes);
     bytes.fill(0);
+    write_private(path, secret.to_key_file().as_bytes())?;
+    Ok(secret)
+}
+
+/// Writes a new private file with mode 0600; never overwrites.
+pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
     let io = |source| KeyError::Io {
         path: path.to_owned(),
         source,
@@ -72,14 +87,31 @@ pub fn generate(path: &Path) -> Result<MasterSecret, KeyError> {
             },
             _ => io(e),
         })?;
-    file.write_all(secret.to_key_file().as_bytes())
-        .map_err(io)?;
-    file.sync_all().map_err(io)?;
-    Ok(secret)
+    file.write_all(contents).map_err(io)?;
+    file.sync_all().map_err(io)
 }
 
 /// Reads a key file, refusing one that group or others can access.
 pub fn load(path: &Path) -> Result<MasterSecret, KeyError> {
+    let contents = read_private(path, KEY_FILE_MAX_BYTES)?;
+    MasterSecret::from_key_file(&contents).map_err(|source| KeyError::Contents {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Reads the node's submission signing key (PKCS#8), refusing one others can access.
+pub fn load_signing_key(path: &Path) -> Result<SigningKey, KeyError> {
+    let contents = read_private(path, 4096)?;
+    SigningKey::from_pkcs8(&contents).map_err(|source| KeyError::SigningKey {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Reads a private file of at most `max` bytes, refusing it if group or others have
+/// any access.
+fn read_private(path: &Path, max: usize) -> Result<Zeroizing<Vec<u8>>, KeyError> {
     let io = |source| KeyError::Io {
         path: path.to_owned(),
         source,
@@ -93,13 +125,10 @@ pub fn load(path: &Path) -> Result<MasterSecret, KeyError> {
         });
     }
     let mut buffer = Zeroizing::new(Vec::new());
-    file.take(KEY_FILE_MAX_BYTES as u64 + 1)
+    file.take(max as u64 + 1)
         .read_to_end(&mut buffer)
         .map_err(io)?;
-    MasterSecret::from_key_file(&buffer).map_err(|source| KeyError::Contents {
-        path: path.to_owned(),
-        source,
-    })
+    Ok(buffer)
 }
 
 #[cfg(test)]

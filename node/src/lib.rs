@@ -7,9 +7,11 @@
 
 #![forbid(unsafe_code)]
 
+pub mod client;
 pub mod config;
 pub mod ingest;
 pub mod keyfile;
+pub mod outbox;
 pub mod output;
 pub mod pipeline;
 pub mod synth;

@@ -15,11 +15,15 @@ use samla_node::output::{write_file_summary, write_previews, Format, Preview};
 use samla_node::synth::{write_export, Style, SynthOptions};
 use samla_node::{keyfile, pipeline};
 
+mod transfer;
+
 const EXIT_CODES: &str = "\
 Exit status:
   0  everything was read and done
   1  some rows were rejected (they are listed, and written to the reject report)
-  2  a file, key or config could not be used at all, or the arguments are wrong";
+  2  a file, key or config could not be used at all, or the arguments are wrong
+  3  the hub could not be reached; submissions wait in the outbox (samla-node send)
+  4  the hub refused a submission (the reason is printed)";
 
 /// samla-node: the kommun side of samla.
 ///
@@ -62,6 +66,24 @@ enum Command {
     /// Show a submission exactly as it would be sent, and after disclosure control.
     #[command(after_help = format!("Example:\n  samla-node preview export.csv --period 2025-H1 --format json\n\n{EXIT_CODES}"))]
     Preview(PreviewArgs),
+    /// Create this node's signing key and config, and print what the region registers.
+    #[command(
+        after_help = "Example:\n  samla-node init --dir /etc/samla --kommun 2180 --project UNG:gavleborg-ung-2023 \\\n    --hub samla.region.se:4433 --hub-name samla.region.se --region-ca ca.crt \\\n    --certificate node-2180.crt --private-key node-2180.key --receipt-key <hex>"
+    )]
+    Init(InitArgs),
+    /// Build, sign and send a submission for a period; it waits in the outbox until the
+    /// hub's receipt is verified.
+    #[command(after_help = format!("Example:\n  samla-node submit export.csv --period 2025-H1\n\n{EXIT_CODES}"))]
+    Submit(SubmitArgs),
+    /// Send what waits in the outbox.
+    #[command(after_help = format!("Example:\n  samla-node send --give-up-after 600\n\n{EXIT_CODES}"))]
+    Send(SendArgs),
+    /// List submissions waiting in the outbox.
+    #[command(after_help = "Example:\n  samla-node outbox")]
+    Outbox,
+    /// List every submission: sent, acknowledged by the hub, or refused.
+    #[command(after_help = "Example:\n  samla-node status")]
+    Status,
     /// Run the whole offline pipeline on synthetic data in a fresh directory.
     #[command(after_help = "Example:\n  samla-node demo --dir /tmp/samla-demo")]
     Demo(DemoArgs),
@@ -179,6 +201,75 @@ struct PreviewArgs {
 }
 
 #[derive(Args)]
+struct InitArgs {
+    /// Directory for the config and the signing key (created if missing).
+    #[arg(long)]
+    dir: PathBuf,
+    /// The kommun's SCB code.
+    #[arg(long)]
+    kommun: String,
+    /// A project and its linkage domain, as CODE:DOMAIN (repeat for several).
+    #[arg(long = "project", required = true)]
+    projects: Vec<String>,
+    /// The region's pseudonym master key file.
+    #[arg(long, default_value = "master.key")]
+    key_file: PathBuf,
+    /// The hub's address, host:port.
+    #[arg(long)]
+    hub: String,
+    /// The name on the hub's certificate [default: the host of --hub]
+    #[arg(long)]
+    hub_name: Option<String>,
+    /// The region CA certificate.
+    #[arg(long)]
+    region_ca: PathBuf,
+    /// This node's certificate from the region CA.
+    #[arg(long)]
+    certificate: PathBuf,
+    /// Its private key.
+    #[arg(long)]
+    private_key: PathBuf,
+    /// The hub's receipt key (printed by `samla-hub init`).
+    #[arg(long)]
+    receipt_key: String,
+}
+
+#[derive(Args)]
+struct SubmitArgs {
+    /// Export files (CSV or .xlsx).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The period (as for preview).
+    #[arg(long)]
+    period: String,
+    /// Only these projects (default: every project in the config).
+    #[arg(long = "project")]
+    projects: Vec<String>,
+    /// Build and send even if some rows were rejected (they are left out).
+    #[arg(long)]
+    accept_rejects: bool,
+    /// Where to write the reject report (CSV) if any row is rejected.
+    #[arg(long, default_value = "rejects.csv")]
+    rejects: PathBuf,
+    #[command(flatten)]
+    send: SendArgs,
+}
+
+#[derive(Args)]
+struct SendArgs {
+    /// Keep retrying an unreachable hub for this many seconds before leaving the
+    /// submissions in the outbox.
+    #[arg(long, default_value_t = 300)]
+    give_up_after: u64,
+    /// First wait between retries, in milliseconds (doubles up to --max-retry-wait).
+    #[arg(long, default_value_t = 1000)]
+    retry_wait: u64,
+    /// Longest wait between retries, in seconds.
+    #[arg(long, default_value_t = 60)]
+    max_retry_wait: u64,
+}
+
+#[derive(Args)]
 struct DemoArgs {
     /// Directory to work in (created; must be empty if it exists) [default: a new temporary directory]
     #[arg(long)]
@@ -239,6 +330,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Check(args) => check(&cli.config, reference, args),
         Command::Preview(args) => preview(&cli.config, reference, args),
         Command::Demo(args) => demo(reference, args),
+        Command::Init(args) => transfer::init(args),
+        Command::Submit(args) => transfer::submit(&cli.config, reference, args),
+        Command::Send(args) => transfer::send(&cli.config, args),
+        Command::Outbox => transfer::list(&cli.config, true),
+        Command::Status => transfer::list(&cli.config, false),
     }
 }
 
@@ -344,10 +440,13 @@ fn finish_rejects(
     Ok(true)
 }
 
-fn preview(config_path: &Path, reference: time::Date, args: PreviewArgs) -> Result<ExitCode> {
-    let config = load_config(config_path)?;
-    let projects = args
-        .projects
+/// The projects named by `--project` (all if none) and the period of `--period`.
+fn select(
+    config: &NodeConfig,
+    projects: &[String],
+    period: &str,
+) -> Result<(Vec<ProjectCode>, Period)> {
+    let projects = projects
         .iter()
         .map(|p| {
             config
@@ -363,9 +462,15 @@ fn preview(config_path: &Path, reference: time::Date, args: PreviewArgs) -> Resu
         _ => None,
     };
     let period = config
-        .period(&args.period, only)
+        .period(period, only)
         .map_err(anyhow::Error::msg)
         .context("--period")?;
+    Ok((projects, period))
+}
+
+fn preview(config_path: &Path, reference: time::Date, args: PreviewArgs) -> Result<ExitCode> {
+    let config = load_config(config_path)?;
+    let (projects, period) = select(&config, &args.projects, &args.period)?;
     let master = keyfile::load(&config.key_file)?;
     let built = match pipeline::build(&config, &master, &args.files, period, &projects, reference) {
         Ok(built) => built,

@@ -1,0 +1,182 @@
+//! The region's certificate authority: one self-signed CA that issues the hub's
+//! server certificate and each node's client certificate. A node certificate names its
+//! kommun as the URI SAN `urn:samla:kommun:NNNN`; that is how the hub knows who is
+//! calling. Private keys are ECDSA P-256 and are written with mode 0600.
+
+use std::path::{Path, PathBuf};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
+};
+use samla_common::codes::KommunCode;
+use samla_common::tls::KOMMUN_URI_PREFIX;
+use time::OffsetDateTime;
+
+use crate::files::{self, FileError};
+
+/// File names inside a CA directory.
+pub const CA_CERT: &str = "ca.crt";
+/// The CA's private key.
+pub const CA_KEY: &str = "ca.key";
+
+/// Why a certificate could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum CaError {
+    /// Reading or writing a file failed.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// Certificate generation failed.
+    #[error("certificate generation: {0}")]
+    Generate(#[from] rcgen::Error),
+    /// An argument is not usable.
+    #[error("{0}")]
+    Argument(String),
+}
+
+/// When a certificate is valid.
+#[derive(Debug, Clone, Copy)]
+pub struct Validity {
+    /// From.
+    pub not_before: OffsetDateTime,
+    /// Until.
+    pub not_after: OffsetDateTime,
+}
+
+impl Validity {
+    /// From `now` for `days` days.
+    pub fn days_from(now: OffsetDateTime, days: i64) -> Validity {
+        Validity {
+            not_before: now - time::Duration::minutes(5),
+            not_after: now + time::Duration::days(days),
+        }
+    }
+}
+
+/// Files written by one command.
+#[derive(Debug)]
+pub struct Written {
+    /// The certificate.
+    pub certificate: PathBuf,
+    /// Its private key.
+    pub private_key: PathBuf,
+}
+
+/// Creates a new region CA in `dir` (`ca.crt`, `ca.key`).
+pub fn init(dir: &Path, name: &str, validity: Validity) -> Result<Written, CaError> {
+    std::fs::create_dir_all(dir).map_err(|source| FileError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    params.distinguished_name.push(DnType::CommonName, name);
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "samla");
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    params.not_before = validity.not_before;
+    params.not_after = validity.not_after;
+    let key = KeyPair::generate()?;
+    let cert = params.self_signed(&key)?;
+    let written = Written {
+        certificate: dir.join(CA_CERT),
+        private_key: dir.join(CA_KEY),
+    };
+    files::write_new(&written.private_key, key.serialize_pem().as_bytes(), true)?;
+    files::write_new(&written.certificate, cert.pem().as_bytes(), false)?;
+    Ok(written)
+}
+
+fn load_issuer(ca_dir: &Path) -> Result<Issuer<'static, KeyPair>, CaError> {
+    let key_path = ca_dir.join(CA_KEY);
+    let key_pem = zeroize::Zeroizing::new(files::read_small(&key_path)?);
+    let key_text = std::str::from_utf8(&key_pem).map_err(|_| FileError::Contents {
+        path: key_path.clone(),
+        message: "not a PEM file".to_owned(),
+    })?;
+    let key = KeyPair::from_pem(key_text)?;
+    let cert_path = ca_dir.join(CA_CERT);
+    let cert_pem = files::read_small(&cert_path)?;
+    let cert_text = String::from_utf8(cert_pem).map_err(|_| FileError::Contents {
+        path: cert_path,
+        message: "not a PEM file".to_owned(),
+    })?;
+    Ok(Issuer::from_ca_cert_pem(&cert_text, key)?)
+}
+
+fn issue(
+    ca_dir: &Path,
+    mut params: CertificateParams,
+    validity: Validity,
+    out: &Written,
+) -> Result<(), CaError> {
+    let issuer = load_issuer(ca_dir)?;
+    params.not_before = validity.not_before;
+    params.not_after = validity.not_after;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    let key = KeyPair::generate()?;
+    let cert = params.signed_by(&key, &issuer)?;
+    files::write_new(&out.private_key, key.serialize_pem().as_bytes(), true)?;
+    files::write_new(&out.certificate, cert.pem().as_bytes(), false)?;
+    Ok(())
+}
+
+/// Issues a node's client certificate for a kommun (`node-NNNN.crt`, `node-NNNN.key`
+/// in `out_dir`).
+pub fn issue_node(
+    ca_dir: &Path,
+    kommun: KommunCode,
+    out_dir: &Path,
+    validity: Validity,
+) -> Result<Written, CaError> {
+    std::fs::create_dir_all(out_dir).map_err(|source| FileError::Io {
+        path: out_dir.to_owned(),
+        source,
+    })?;
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, format!("samla-node {kommun}"));
+    let uri = format!("{KOMMUN_URI_PREFIX}{kommun}");
+    params.subject_alt_names = vec![SanType::URI(uri.try_into()?)];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let out = Written {
+        certificate: out_dir.join(format!("node-{kommun}.crt")),
+        private_key: out_dir.join(format!("node-{kommun}.key")),
+    };
+    issue(ca_dir, params, validity, &out)?;
+    Ok(out)
+}
+
+/// Issues the hub's server certificate for a host name or IP address (`hub.crt`,
+/// `hub.key` in `out_dir`).
+pub fn issue_hub(
+    ca_dir: &Path,
+    names: &[String],
+    out_dir: &Path,
+    validity: Validity,
+) -> Result<Written, CaError> {
+    if names.is_empty() {
+        return Err(CaError::Argument("give at least one --name".to_owned()));
+    }
+    std::fs::create_dir_all(out_dir).map_err(|source| FileError::Io {
+        path: out_dir.to_owned(),
+        source,
+    })?;
+    let mut params = CertificateParams::new(names.to_vec())?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, format!("samla-hub {}", names[0]));
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let out = Written {
+        certificate: out_dir.join("hub.crt"),
+        private_key: out_dir.join("hub.key"),
+    };
+    issue(ca_dir, params, validity, &out)?;
+    Ok(out)
+}

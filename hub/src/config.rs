@@ -1,0 +1,224 @@
+//! The hub's configuration file (TOML): where it listens, its certificates and keys,
+//! its database, and the nodes it accepts. Raw TOML becomes a checked [`HubConfig`];
+//! relative paths are relative to the config file's directory.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use samla_common::codes::KommunCode;
+use samla_common::signing::VerifyingKey;
+use samla_common::tls::PinnedCertificate;
+use samla_common::wire::DEFAULT_FRAME_LIMIT;
+use serde::Deserialize;
+
+/// The largest config file read.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// A checked hub configuration.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// UDP address to listen on.
+    pub listen: SocketAddr,
+    /// The SQLite database.
+    pub database: PathBuf,
+    /// The region CA certificate(s) that node certificates must chain to.
+    pub region_ca: PathBuf,
+    /// The hub's server certificate chain.
+    pub certificate: PathBuf,
+    /// Its private key.
+    pub private_key: PathBuf,
+    /// The hub's Ed25519 key for signing receipts (PKCS#8).
+    pub receipt_key: PathBuf,
+    /// The largest frame accepted.
+    pub max_frame_bytes: u32,
+    /// Registered nodes by kommun.
+    pub nodes: BTreeMap<KommunCode, NodeEntry>,
+}
+
+/// What the hub knows about one kommun's node.
+#[derive(Debug, Clone, Default)]
+pub struct NodeEntry {
+    /// Keys the node may sign submissions with.
+    pub signing_keys: Vec<VerifyingKey>,
+    /// A certificate from another PKI, pinned by SHA-256, that stands for this kommun.
+    pub pinned_certificate: Option<[u8; 32]>,
+}
+
+/// Why a config could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("reading config {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Malformed TOML, unknown keys or bad values.
+    #[error("config {path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    listen: String,
+    database: PathBuf,
+    region_ca: PathBuf,
+    certificate: PathBuf,
+    private_key: PathBuf,
+    receipt_key: PathBuf,
+    max_frame_bytes: Option<u32>,
+    #[serde(default, rename = "node")]
+    nodes: Vec<RawNode>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNode {
+    kommun: String,
+    #[serde(default)]
+    signing_keys: Vec<String>,
+    certificate_sha256: Option<String>,
+}
+
+impl HubConfig {
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> Result<HubConfig, ConfigError> {
+        let read = |source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        };
+        let size = std::fs::metadata(path).map_err(read)?.len();
+        if size > MAX_CONFIG_BYTES {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                message: "larger than a config can be".to_owned(),
+            });
+        }
+        HubConfig::parse(&std::fs::read_to_string(path).map_err(read)?, path)
+    }
+
+    /// Checks config text; `path` names it in errors and anchors relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<HubConfig, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let listen = raw.listen.parse().map_err(|_| {
+            invalid(format!(
+                "listen: {:?} is not an address like 0.0.0.0:4433",
+                raw.listen
+            ))
+        })?;
+        let mut nodes: BTreeMap<KommunCode, NodeEntry> = BTreeMap::new();
+        for (i, node) in raw.nodes.iter().enumerate() {
+            let kommun: KommunCode = node
+                .kommun
+                .parse()
+                .map_err(|e| invalid(format!("node[{i}]: {e}")))?;
+            if nodes.contains_key(&kommun) {
+                return Err(invalid(format!(
+                    "node[{i}]: kommun {kommun} is listed twice"
+                )));
+            }
+            let signing_keys = node
+                .signing_keys
+                .iter()
+                .map(|k| {
+                    k.parse::<VerifyingKey>()
+                        .map_err(|e| invalid(format!("node[{i}] signing_keys: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let pinned_certificate = node
+                .certificate_sha256
+                .as_deref()
+                .map(|hex_text| {
+                    let mut out = [0u8; 32];
+                    let clean: String = hex_text
+                        .chars()
+                        .filter(|c| *c != ':')
+                        .collect::<String>()
+                        .to_lowercase();
+                    hex::decode_to_slice(&clean, &mut out)
+                        .map(|_| out)
+                        .map_err(|_| {
+                            invalid(format!(
+                                "node[{i}] certificate_sha256: expected 64 hex characters"
+                            ))
+                        })
+                })
+                .transpose()?;
+            nodes.insert(
+                kommun,
+                NodeEntry {
+                    signing_keys,
+                    pinned_certificate,
+                },
+            );
+        }
+        let base = path.parent().unwrap_or(Path::new("."));
+        Ok(HubConfig {
+            path: path.to_owned(),
+            listen,
+            database: base.join(raw.database),
+            region_ca: base.join(raw.region_ca),
+            certificate: base.join(raw.certificate),
+            private_key: base.join(raw.private_key),
+            receipt_key: base.join(raw.receipt_key),
+            max_frame_bytes: raw.max_frame_bytes.unwrap_or(DEFAULT_FRAME_LIMIT),
+            nodes,
+        })
+    }
+
+    /// The pinned certificates, for the TLS verifier.
+    pub fn pinned(&self) -> Vec<PinnedCertificate> {
+        self.nodes
+            .iter()
+            .filter_map(|(kommun, n)| {
+                n.pinned_certificate.map(|sha256| PinnedCertificate {
+                    sha256,
+                    kommun: *kommun,
+                })
+            })
+            .collect()
+    }
+
+    /// The config text `samla-hub init` writes.
+    pub fn template(listen: &str) -> String {
+        format!(
+            "# samla-hub config. Paths are relative to this file.\n\
+             \n\
+             # UDP address for QUIC.\n\
+             listen = \"{listen}\"\n\
+             # SQLite database of received submissions (created if missing).\n\
+             database = \"hub.db\"\n\
+             # The region CA that issues node certificates (samla-hub ca init).\n\
+             region_ca = \"ca.crt\"\n\
+             # The hub's certificate and key (samla-hub ca issue-hub).\n\
+             certificate = \"hub.crt\"\n\
+             private_key = \"hub.key\"\n\
+             # The hub's Ed25519 key for signing receipts (samla-hub init).\n\
+             receipt_key = \"receipt.key\"\n\
+             # Largest message accepted, in bytes (64 MiB holds about 1.9 million pseudonyms).\n\
+             max_frame_bytes = {DEFAULT_FRAME_LIMIT}\n\
+             \n\
+             # One [[node]] per kommun, with the signing key its `samla-node init` printed:\n\
+             # [[node]]\n\
+             # kommun = \"2180\"\n\
+             # signing_keys = [\"<64 hex characters>\"]\n\
+             # A node with a certificate from another PKI (e.g. SITHS) is pinned instead:\n\
+             # certificate_sha256 = \"<64 hex characters>\"\n"
+        )
+    }
+}

@@ -1,0 +1,14 @@
+//! samla-hub: the region side of samla.
+//!
+//! The certificate authority tooling ([`ca`]), the hub's configuration ([`config`]),
+//! the store of received submissions ([`store`]) and the QUIC server ([`server`]).
+//! Every rule about what a valid submission is lives in `samla-common`; this crate
+//! owns the files, the database, the sockets and the clock.
+
+#![forbid(unsafe_code)]
+
+pub mod ca;
+pub mod config;
+pub mod files;
+pub mod server;
+pub mod store;

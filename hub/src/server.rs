@@ -1,0 +1,288 @@
+//! The hub's QUIC server: accepts nodes with a valid client certificate, reads one
+//! request per bidirectional stream, and answers each with a signed receipt or a typed
+//! refusal. Frames are checked against the size limit before anything is allocated.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use rustls::pki_types::CertificateDer;
+use samla_common::codes::KommunCode;
+use samla_common::signing::SigningKey;
+use samla_common::tls::{self, PinnedCertificate};
+use samla_common::wire::{
+    self, Refusal, Request, Response, SignedReceipt, SignedSubmission, WireError,
+};
+
+use crate::config::HubConfig;
+use crate::files::{self, FileError};
+use crate::store::{Store, StoreError};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// A key or certificate file.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// TLS setup.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// The receipt key.
+    #[error("receipt key {path}: {source}")]
+    ReceiptKey {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        source: samla_common::signing::SigningError,
+    },
+    /// The database.
+    #[error("database {path}: {source}")]
+    Store {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        source: StoreError,
+    },
+    /// The socket.
+    #[error("listening on {address}: {source}")]
+    Listen {
+        /// The address.
+        address: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Everything a connection needs, shared.
+pub struct Hub {
+    config: HubConfig,
+    receipt_key: SigningKey,
+    pinned: Vec<PinnedCertificate>,
+    store: Mutex<Store>,
+}
+
+/// A running hub endpoint.
+pub struct Running {
+    endpoint: quinn::Endpoint,
+    hub: Arc<Hub>,
+}
+
+impl Hub {
+    /// Loads keys and opens the database.
+    pub fn open(config: HubConfig) -> Result<Hub, ServerError> {
+        let document = zeroize::Zeroizing::new(files::read_small(&config.receipt_key)?);
+        let receipt_key =
+            SigningKey::from_pkcs8(&document).map_err(|source| ServerError::ReceiptKey {
+                path: config.receipt_key.clone(),
+                source,
+            })?;
+        let store = Store::open(&config.database).map_err(|source| ServerError::Store {
+            path: config.database.clone(),
+            source,
+        })?;
+        Ok(Hub {
+            pinned: config.pinned(),
+            config,
+            receipt_key,
+            store: Mutex::new(store),
+        })
+    }
+
+    /// Binds the endpoint (to `listen` or the config's address).
+    pub fn bind(self, listen: Option<SocketAddr>) -> Result<Running, ServerError> {
+        let chain = files::certificates(&self.config.certificate)?;
+        let key = files::private_key(&self.config.private_key)?;
+        let region_ca = files::certificates(&self.config.region_ca)?;
+        let server = tls::server_config(chain, key, &region_ca, self.pinned.clone())?;
+        let address = listen.unwrap_or(self.config.listen);
+        let endpoint = quinn::Endpoint::server(server, address)
+            .map_err(|source| ServerError::Listen { address, source })?;
+        Ok(Running {
+            endpoint,
+            hub: Arc::new(self),
+        })
+    }
+
+    /// Handles one submission from a node whose certificate names `kommun`.
+    async fn submit(self: &Arc<Self>, kommun: KommunCode, signed: SignedSubmission) -> Response {
+        let hub = Arc::clone(self);
+        let outcome =
+            tokio::task::spawn_blocking(move || hub.submit_blocking(kommun, signed)).await;
+        match outcome {
+            Ok(response) => response,
+            Err(_) => Response::Refused(Refusal::Unavailable("internal error".to_owned())),
+        }
+    }
+
+    fn submit_blocking(&self, kommun: KommunCode, signed: SignedSubmission) -> Response {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let id = signed.id();
+        let registered = self
+            .config
+            .nodes
+            .get(&kommun)
+            .map(|n| n.signing_keys.as_slice())
+            .unwrap_or_default();
+        let verified = match signed.verify(kommun, registered) {
+            Ok(v) => v,
+            Err(refusal) => return self.refuse(now, Some(kommun), Some(id), refusal),
+        };
+        let Ok(mut store) = self.store.lock() else {
+            return Response::Refused(Refusal::Unavailable("store lock poisoned".to_owned()));
+        };
+        let sign = |receipt: &samla_common::wire::Receipt| {
+            Ok(SignedReceipt::sign(receipt, &self.receipt_key)?)
+        };
+        match store.accept(&verified, now, sign) {
+            Ok(receipt) => {
+                tracing::info!(kommun = %kommun, submission = %id, "submission stored");
+                Response::Receipt(receipt)
+            }
+            Err(StoreError::Refused(refusal)) => {
+                tracing::warn!(kommun = %kommun, submission = %id, reason = %refusal, "submission refused");
+                Response::Refused(refusal)
+            }
+            Err(e) => {
+                tracing::error!(kommun = %kommun, submission = %id, error = %e, "store failed");
+                Response::Refused(Refusal::Unavailable("the store failed".to_owned()))
+            }
+        }
+    }
+
+    fn refuse(
+        &self,
+        at: i64,
+        kommun: Option<KommunCode>,
+        id: Option<samla_common::wire::SubmissionId>,
+        refusal: Refusal,
+    ) -> Response {
+        tracing::warn!(kommun = ?kommun.map(|k| k.to_string()), reason = %refusal, "submission refused");
+        if let Ok(mut store) = self.store.lock() {
+            if let Err(e) = store.log_refusal(at, kommun, id, &refusal) {
+                tracing::error!(error = %e, "could not log a refusal");
+            }
+        }
+        Response::Refused(refusal)
+    }
+}
+
+impl Running {
+    /// The address actually bound.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.endpoint.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then lets connections finish.
+    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()>) {
+        let accept = async {
+            while let Some(incoming) = self.endpoint.accept().await {
+                let hub = Arc::clone(&self.hub);
+                tokio::spawn(connection(hub, incoming));
+            }
+        };
+        tokio::select! {
+            () = accept => {}
+            () = shutdown => {}
+        }
+        self.endpoint.close(0u32.into(), b"hub shutting down");
+        self.endpoint.wait_idle().await;
+    }
+}
+
+async fn connection(hub: Arc<Hub>, incoming: quinn::Incoming) {
+    let remote = incoming.remote_address();
+    let conn = match incoming.await {
+        Ok(conn) => conn,
+        Err(e) => {
+            tracing::info!(%remote, error = %e, "handshake failed");
+            return;
+        }
+    };
+    let kommun = match peer_kommun(&conn, &hub.pinned) {
+        Ok(kommun) => kommun,
+        Err(e) => {
+            tracing::warn!(%remote, error = %e, "client certificate names no kommun");
+            conn.close(1u32.into(), b"certificate names no kommun");
+            return;
+        }
+    };
+    tracing::info!(%remote, kommun = %kommun, "node connected");
+    while let Ok((send, recv)) = conn.accept_bi().await {
+        let hub = Arc::clone(&hub);
+        tokio::spawn(stream(hub, kommun, send, recv));
+    }
+}
+
+fn peer_kommun(
+    conn: &quinn::Connection,
+    pinned: &[PinnedCertificate],
+) -> Result<KommunCode, tls::TlsError> {
+    let identity = conn.peer_identity().ok_or(tls::TlsError::NoKommun)?;
+    let chain = identity
+        .downcast::<Vec<CertificateDer<'static>>>()
+        .map_err(|_| tls::TlsError::NoKommun)?;
+    let leaf = chain.first().ok_or(tls::TlsError::NoKommun)?;
+    tls::peer_kommun(leaf, pinned)
+}
+
+async fn stream(
+    hub: Arc<Hub>,
+    kommun: KommunCode,
+    mut send: quinn::SendStream,
+    mut recv: quinn::RecvStream,
+) {
+    let limit = hub.config.max_frame_bytes;
+    let response = match read_frame(&mut recv, limit).await {
+        Ok(body) => match samla_common::codec::decode::<Request>(&body) {
+            Ok(Request::Submit(signed)) => hub.submit(kommun, signed).await,
+            Err(e) => hub.refuse(now(), Some(kommun), None, Refusal::Malformed(e.to_string())),
+        },
+        Err(FrameError::Wire(WireError::TooLarge { announced, limit })) => {
+            let _ = recv.stop(0u32.into());
+            hub.refuse(
+                now(),
+                Some(kommun),
+                None,
+                Refusal::TooLarge { announced, limit },
+            )
+        }
+        Err(FrameError::Wire(e)) => {
+            hub.refuse(now(), Some(kommun), None, Refusal::Malformed(e.to_string()))
+        }
+        Err(FrameError::Read(e)) => {
+            tracing::info!(kommun = %kommun, error = %e, "stream ended early");
+            return;
+        }
+    };
+    match wire::encode_frame(&response) {
+        Ok(frame) => {
+            if send.write_all(&frame).await.is_ok() {
+                let _ = send.finish();
+                let _ = send.stopped().await;
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "could not encode a response"),
+    }
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Why a frame could not be read.
+#[derive(Debug, thiserror::Error)]
+enum FrameError {
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    #[error(transparent)]
+    Read(#[from] quinn::ReadExactError),
+}
+
+/// Reads one frame, checking the announced length before allocating.
+async fn read_frame(recv: &mut quinn::RecvStream, limit: u32) -> Result<Vec<u8>, FrameError> {
+    let mut header = [0u8; 4];
+    recv.read_exact(&mut header).await?;
+    let length = wire::frame_length(header, limit)?;
+    let mut body = vec![0u8; length];
+    recv.read_exact(&mut body).await?;
+    Ok(body)
+}

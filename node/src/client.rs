@@ -1,0 +1,286 @@
+//! Talking to the hub: connect over QUIC with the node's certificate, send each pending
+//! submission on its own stream, verify the hub's receipt before recording it, and
+//! retry with capped exponential backoff while the hub cannot be reached.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use samla_common::codes::KommunCode;
+use samla_common::retry::Backoff;
+use samla_common::wire::{self, Request, Response};
+
+use crate::config::HubLink;
+use crate::outbox::{Outbox, OutboxError};
+
+/// The largest response accepted from the hub.
+const RESPONSE_LIMIT: u32 = 1024 * 1024;
+
+/// Why talking to the hub failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// A certificate or key file.
+    #[error("{path}: {message}")]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// TLS setup.
+    #[error(transparent)]
+    Tls(#[from] samla_common::tls::TlsError),
+    /// The hub's address does not resolve.
+    #[error("hub address {0}: cannot be resolved")]
+    Address(String),
+    /// Connecting or talking failed.
+    #[error("hub {address}: {message}")]
+    Connection {
+        /// The address.
+        address: String,
+        /// What happened.
+        message: String,
+    },
+    /// A message could not be encoded or decoded.
+    #[error(transparent)]
+    Wire(#[from] wire::WireError),
+    /// The outbox failed.
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
+}
+
+/// A connection to the hub.
+pub struct HubClient {
+    endpoint: quinn::Endpoint,
+    connection: quinn::Connection,
+    address: String,
+}
+
+fn read_file(path: &std::path::Path) -> Result<Vec<u8>, ClientError> {
+    use std::io::Read;
+    let fail = |message: String| ClientError::File {
+        path: path.to_owned(),
+        message,
+    };
+    let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+    let mut bytes = Vec::new();
+    file.take(1 << 20)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(bytes)
+}
+
+impl HubClient {
+    /// Connects and completes the TLS handshake.
+    pub async fn connect(link: &HubLink) -> Result<HubClient, ClientError> {
+        let tls_file = |path: &std::path::Path, e: samla_common::tls::TlsError| ClientError::File {
+            path: path.to_owned(),
+            message: e.to_string(),
+        };
+        let ca = samla_common::tls::certificates_from_pem(&read_file(&link.region_ca)?)
+            .map_err(|e| tls_file(&link.region_ca, e))?;
+        let chain = samla_common::tls::certificates_from_pem(&read_file(&link.certificate)?)
+            .map_err(|e| tls_file(&link.certificate, e))?;
+        let key_pem = zeroize::Zeroizing::new(read_file(&link.private_key)?);
+        let key = samla_common::tls::private_key_from_pem(&key_pem)
+            .map_err(|e| tls_file(&link.private_key, e))?;
+        let mut config = samla_common::tls::client_config(&ca, chain, key)?;
+        let mut transport = quinn::TransportConfig::default();
+        transport.max_idle_timeout(Some(
+            Duration::from_secs(10)
+                .try_into()
+                .map_err(|_| ClientError::Address(link.address.clone()))?,
+        ));
+        transport.keep_alive_interval(Some(Duration::from_secs(3)));
+        config.transport_config(Arc::new(transport));
+        let remote: SocketAddr = tokio::net::lookup_host(&link.address)
+            .await
+            .map_err(|_| ClientError::Address(link.address.clone()))?
+            .next()
+            .ok_or_else(|| ClientError::Address(link.address.clone()))?;
+        let local: SocketAddr = if remote.is_ipv6() {
+            "[::]:0"
+        } else {
+            "0.0.0.0:0"
+        }
+        .parse()
+        .map_err(|_| ClientError::Address(link.address.clone()))?;
+        let connection_error = |message: String| ClientError::Connection {
+            address: link.address.clone(),
+            message,
+        };
+        let mut endpoint =
+            quinn::Endpoint::client(local).map_err(|e| connection_error(e.to_string()))?;
+        endpoint.set_default_client_config(config);
+        let connection = endpoint
+            .connect(remote, &link.server_name)
+            .map_err(|e| connection_error(e.to_string()))?
+            .await
+            .map_err(|e| connection_error(e.to_string()))?;
+        Ok(HubClient {
+            endpoint,
+            connection,
+            address: link.address.clone(),
+        })
+    }
+
+    /// Sends one request on a new stream and reads the response.
+    pub async fn request(&self, request: &Request) -> Result<Response, ClientError> {
+        let fail = |e: &dyn std::fmt::Display| ClientError::Connection {
+            address: self.address.clone(),
+            message: e.to_string(),
+        };
+        let frame = wire::encode_frame(request)?;
+        let (mut send, mut recv) = self.connection.open_bi().await.map_err(|e| fail(&e))?;
+        send.write_all(&frame).await.map_err(|e| fail(&e))?;
+        send.finish().map_err(|e| fail(&e))?;
+        let mut header = [0u8; 4];
+        recv.read_exact(&mut header).await.map_err(|e| fail(&e))?;
+        let length = wire::frame_length(header, RESPONSE_LIMIT)?;
+        let mut body = vec![0u8; length];
+        recv.read_exact(&mut body).await.map_err(|e| fail(&e))?;
+        Ok(samla_common::codec::decode(&body).map_err(wire::WireError::from)?)
+    }
+
+    /// Closes the connection cleanly.
+    pub async fn close(self) {
+        self.connection.close(0u32.into(), b"done");
+        self.endpoint.wait_idle().await;
+    }
+}
+
+/// What one delivery run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Submissions acknowledged by a verified receipt.
+    pub acknowledged: usize,
+    /// Submissions the hub refused for good.
+    pub refused: Vec<String>,
+    /// Submissions still pending when the run gave up.
+    pub pending: usize,
+    /// The last connection error, if the run gave up.
+    pub last_error: Option<String>,
+}
+
+/// Progress events, for printing.
+pub enum Event<'a> {
+    /// A submission was acknowledged.
+    Acknowledged(&'a wire::Receipt),
+    /// A submission was refused.
+    Refused(wire::SubmissionId, &'a wire::Refusal),
+    /// The hub could not be reached; retrying after the wait.
+    Retrying(&'a str, Duration),
+}
+
+/// Sends every pending submission, retrying with backoff until `give_up_after` has
+/// passed. Nothing leaves the outbox without a verified receipt or a final refusal.
+pub async fn deliver(
+    outbox: &mut Outbox,
+    link: &HubLink,
+    kommun: KommunCode,
+    backoff: Backoff,
+    give_up_after: Duration,
+    mut progress: impl FnMut(Event<'_>),
+) -> Result<Delivery, ClientError> {
+    let started = Instant::now();
+    let mut report = Delivery::default();
+    let mut failures = 0u32;
+    loop {
+        let pending = outbox.pending()?;
+        if pending.is_empty() {
+            return Ok(report);
+        }
+        let error = match HubClient::connect(link).await {
+            Ok(client) => {
+                let outcome = send_all(
+                    &client,
+                    outbox,
+                    link,
+                    kommun,
+                    pending,
+                    &mut report,
+                    &mut progress,
+                )
+                .await;
+                client.close().await;
+                match outcome {
+                    Ok(()) => {
+                        failures = 0;
+                        continue;
+                    }
+                    Err(e) => e,
+                }
+            }
+            Err(e) => e.to_string(),
+        };
+        failures += 1;
+        let wait = backoff.delay(failures);
+        if started.elapsed() + wait > give_up_after {
+            report.pending = outbox.pending()?.len();
+            report.last_error = Some(error);
+            return Ok(report);
+        }
+        progress(Event::Retrying(&error, wait));
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Sends pending submissions over one connection. A connection failure is returned as
+/// its message (to retry); refusals and receipts are recorded.
+async fn send_all(
+    client: &HubClient,
+    outbox: &mut Outbox,
+    link: &HubLink,
+    kommun: KommunCode,
+    pending: Vec<crate::outbox::Pending>,
+    report: &mut Delivery,
+    progress: &mut impl FnMut(Event<'_>),
+) -> Result<(), String> {
+    for item in pending {
+        let id = item.entry.id;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let response = match client.request(&Request::Submit(item.signed.clone())).await {
+            Ok(r) => r,
+            Err(e) => {
+                let message = e.to_string();
+                outbox
+                    .record_failure(id, now, &message)
+                    .map_err(|e| e.to_string())?;
+                return Err(message);
+            }
+        };
+        match response {
+            Response::Receipt(signed) => match signed.verify(&link.receipt_key, id, kommun) {
+                Ok(receipt) => {
+                    outbox
+                        .record_receipt(&receipt, &signed, now)
+                        .map_err(|e| e.to_string())?;
+                    report.acknowledged += 1;
+                    progress(Event::Acknowledged(&receipt));
+                }
+                Err(e) => {
+                    let message = format!("receipt not accepted: {e}");
+                    outbox
+                        .record_failure(id, now, &message)
+                        .map_err(|e| e.to_string())?;
+                    return Err(message);
+                }
+            },
+            Response::Refused(refusal) if refusal.is_temporary() => {
+                let message = refusal.to_string();
+                outbox
+                    .record_failure(id, now, &message)
+                    .map_err(|e| e.to_string())?;
+                return Err(message);
+            }
+            Response::Refused(refusal) => {
+                outbox
+                    .record_refusal(id, &refusal, now)
+                    .map_err(|e| e.to_string())?;
+                report.refused.push(format!("{id}: {refusal}"));
+                progress(Event::Refused(id, &refusal));
+            }
+        }
+    }
+    Ok(())
+}
