@@ -239,15 +239,25 @@ impl SignedSubmission {
         SubmissionId::of(&self.bytes)
     }
 
-    /// Checks a submission received from `sender` (the kommun of its certificate)
-    /// against the keys registered for that kommun: signer, signature, encoding,
-    /// schema version, the schema's rules, and kommun. Sequence numbers are the
-    /// store's to check, as they depend on what it holds.
+    /// Checks a submission received from `sender` (the kommun of its TLS client
+    /// certificate, so the sender is already authenticated) against the keys
+    /// registered for that kommun: encoding, kommun, signer, signature, schema version
+    /// and the schema's rules. Sequence numbers are the store's to check, as they
+    /// depend on what it holds.
     pub fn verify(
         self,
         sender: KommunCode,
         registered: &[VerifyingKey],
     ) -> Result<VerifiedSubmission, Refusal> {
+        let submission: Submission =
+            codec::decode(&self.bytes).map_err(|e| Refusal::Malformed(e.to_string()))?;
+        let statistics = &submission.statistics;
+        if statistics.kommun != sender {
+            return Err(Refusal::WrongKommun {
+                certificate: sender.to_string(),
+                submission: statistics.kommun.to_string(),
+            });
+        }
         if !registered.contains(&self.signer) {
             return Err(Refusal::UnknownSigner {
                 kommun: sender.to_string(),
@@ -257,9 +267,6 @@ impl SignedSubmission {
         self.signer
             .verify(SUBMISSION_CONTEXT, &self.bytes, &self.signature)
             .map_err(|_| Refusal::BadSignature)?;
-        let submission: Submission =
-            codec::decode(&self.bytes).map_err(|e| Refusal::Malformed(e.to_string()))?;
-        let statistics = &submission.statistics;
         if statistics.schema_version != SCHEMA_VERSION {
             return Err(Refusal::SchemaVersion {
                 found: statistics.schema_version,
@@ -269,12 +276,6 @@ impl SignedSubmission {
         statistics
             .check()
             .map_err(|e| Refusal::Schema(e.to_string()))?;
-        if statistics.kommun != sender {
-            return Err(Refusal::WrongKommun {
-                certificate: sender.to_string(),
-                submission: statistics.kommun.to_string(),
-            });
-        }
         Ok(VerifiedSubmission {
             id: self.id(),
             submission,

@@ -1,0 +1,98 @@
+//! The `samla-hub` binary's setup commands as an operator meets them.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use samla_hub::config::HubConfig;
+
+fn hub(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_samla-hub"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("samla-hub runs")
+}
+
+#[test]
+fn setup_writes_private_keys_and_refuses_to_overwrite() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let root = dir.path();
+    assert!(hub(root, &["ca", "init", "--dir", "ca"]).status.success());
+    let mode = |p: &str| {
+        std::fs::metadata(root.join(p))
+            .expect("written")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("ca/ca.key"), 0o600);
+    assert_eq!(mode("ca/ca.crt"), 0o644);
+    let again = hub(root, &["ca", "init", "--dir", "ca"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr)
+        .starts_with("samla-hub: refusing to overwrite existing file ca/ca.key"));
+
+    let node = hub(
+        root,
+        &[
+            "ca",
+            "issue-node",
+            "--ca-dir",
+            "ca",
+            "--kommun",
+            "2180",
+            "--out-dir",
+            "n",
+        ],
+    );
+    assert!(node.status.success());
+    assert_eq!(mode("n/node-2180.key"), 0o600);
+    let bad = hub(
+        root,
+        &[
+            "ca",
+            "issue-node",
+            "--ca-dir",
+            "ca",
+            "--kommun",
+            "218",
+            "--out-dir",
+            "n",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("kommun code \"218\" is not four digits"));
+
+    let init = hub(root, &["init", "--dir", "h"]);
+    assert!(init.status.success());
+    assert_eq!(mode("h/receipt.key"), 0o600);
+    let key = String::from_utf8_lossy(&init.stdout)
+        .lines()
+        .last()
+        .map(str::to_owned)
+        .unwrap_or_default();
+    assert_eq!(key.len(), 64, "the receipt key is printed for the nodes");
+    let config = HubConfig::load(&root.join("h/hub.toml")).expect("the written config loads");
+    assert!(config.nodes.is_empty());
+}
+
+#[test]
+fn every_command_has_an_example_in_its_help() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for command in [
+        &["ca", "init"][..],
+        &["ca", "issue-node"],
+        &["ca", "issue-hub"],
+        &["init"],
+        &["serve"],
+    ] {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let o = hub(dir.path(), &args);
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("Example:"),
+            "{command:?}"
+        );
+    }
+}
