@@ -105,6 +105,13 @@ enum CaCommand {
         #[command(flatten)]
         validity: ValidityArgs,
     },
+    /// Print the SHA-256 fingerprint of a certificate, for pinning a node whose
+    /// certificate comes from another PKI (certificate_sha256 in the hub config).
+    #[command(after_help = "Example:\n  samla-hub ca fingerprint siths-2180.crt")]
+    Fingerprint {
+        /// A PEM certificate file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -201,6 +208,10 @@ fn run(cli: Cli) -> Result<()> {
                 w.certificate.display(),
                 w.private_key.display()
             );
+        }
+        Command::Ca(CaCommand::Fingerprint { file }) => {
+            let certs = files::certificates(&file)?;
+            println!("{}", hex::encode(samla_common::tls::fingerprint(&certs[0])));
         }
         Command::Init { dir, listen } => init(&dir, &listen)?,
         Command::Serve { config, listen } => serve(&config, listen)?,

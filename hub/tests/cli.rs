@@ -96,3 +96,30 @@ fn every_command_has_an_example_in_its_help() {
         );
     }
 }
+
+#[test]
+fn example_hub_configs_load() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+    let mut found = 0;
+    for region in std::fs::read_dir(&root).expect("configs/") {
+        let dir = region.expect("entry").path();
+        if !dir.is_dir() {
+            continue;
+        }
+        for entry in std::fs::read_dir(&dir).expect("region directory") {
+            let path = entry.expect("entry").path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            if name.starts_with("hub") && name.ends_with(".toml") {
+                let config =
+                    HubConfig::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                assert!(!config.nodes.is_empty(), "{}", path.display());
+                found += 1;
+            }
+        }
+    }
+    assert!(found > 0, "configs/ has hub configs");
+}

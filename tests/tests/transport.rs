@@ -407,3 +407,54 @@ fn a_frame_announcing_more_than_the_limit_is_refused_before_allocation() {
     assert!(peak_kb < 200 * 1024, "hub peak memory {peak_kb} kB");
     assert!(region.hub_running());
 }
+
+#[test]
+fn a_certificate_from_another_pki_is_accepted_when_pinned() {
+    let mut region = Region::new();
+    // Another PKI (standing in for SITHS): its certificate names no kommun of ours.
+    let o = run(
+        "samla-hub",
+        region.root(),
+        &["ca", "init", "--dir", "siths"],
+    );
+    assert!(o.status.success());
+    let o = run(
+        "samla-hub",
+        region.root(),
+        &[
+            "ca",
+            "issue-node",
+            "--ca-dir",
+            "siths",
+            "--kommun",
+            "9999",
+            "--out-dir",
+            "node-2185",
+        ],
+    );
+    assert!(o.status.success());
+    let node = region.init_node("2185", "node-2185", "node-9999.crt", "node-9999.key");
+    let o = run(
+        "samla-hub",
+        region.root(),
+        &["ca", "fingerprint", "node-2185/node-9999.crt"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let fingerprint = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+    let config = region.root().join("hub/hub.toml");
+    let mut hub = std::fs::read_to_string(&config).unwrap();
+    hub.push_str(&format!("certificate_sha256 = \"{fingerprint}\"\n"));
+    std::fs::write(&config, hub).unwrap();
+    region.start_hub();
+    let export = node.export("export.csv", 60, 7);
+    let o = node.run(&["submit", &export, "--period", "2025"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let kommun: String = region
+        .hub_db()
+        .query_row("SELECT kommun FROM submissions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        kommun, "2185",
+        "the pin, not the certificate's own name, says which kommun"
+    );
+}
