@@ -82,6 +82,15 @@ fn config_error(e: impl std::fmt::Display) -> TlsError {
     TlsError::Config(e.to_string())
 }
 
+/// A root store holding the region CA certificate(s).
+fn root_store(region_ca: &[CertificateDer<'static>]) -> Result<RootCertStore, TlsError> {
+    let mut roots = RootCertStore::empty();
+    for ca in region_ca {
+        roots.add(ca.clone()).map_err(config_error)?;
+    }
+    Ok(roots)
+}
+
 /// The hub's QUIC server configuration.
 pub fn server_config(
     chain: Vec<CertificateDer<'static>>,
@@ -89,10 +98,7 @@ pub fn server_config(
     region_ca: &[CertificateDer<'static>],
     pinned: Vec<PinnedCertificate>,
 ) -> Result<quinn_proto::ServerConfig, TlsError> {
-    let mut roots = RootCertStore::empty();
-    for ca in region_ca {
-        roots.add(ca.clone()).map_err(config_error)?;
-    }
+    let roots = root_store(region_ca)?;
     let region = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
         .build()
         .map_err(config_error)?;
@@ -115,10 +121,7 @@ pub fn client_config(
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
 ) -> Result<quinn_proto::ClientConfig, TlsError> {
-    let mut roots = RootCertStore::empty();
-    for ca in region_ca {
-        roots.add(ca.clone()).map_err(config_error)?;
-    }
+    let roots = root_store(region_ca)?;
     let mut tls = rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(config_error)?

@@ -177,8 +177,9 @@ struct CheckArgs {
     rejects: PathBuf,
 }
 
+/// What to build a submission from: the exports, the period and the projects.
 #[derive(Args)]
-struct PreviewArgs {
+struct BuildArgs {
     /// Export files (CSV or .xlsx).
     #[arg(required = true)]
     files: Vec<PathBuf>,
@@ -189,15 +190,21 @@ struct PreviewArgs {
     /// Only these projects (default: every project in the config).
     #[arg(long = "project")]
     projects: Vec<String>,
+    /// Where to write the reject report (CSV) if any row is rejected.
+    #[arg(long, default_value = "rejects.csv")]
+    rejects: PathBuf,
+}
+
+#[derive(Args)]
+struct PreviewArgs {
+    #[command(flatten)]
+    build: BuildArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
     /// Threshold for disclosure control [default: from the config, else 5].
     #[arg(long)]
     k: Option<u64>,
-    /// Where to write the reject report (CSV) if any row is rejected.
-    #[arg(long, default_value = "rejects.csv")]
-    rejects: PathBuf,
 }
 
 #[derive(Args)]
@@ -236,21 +243,11 @@ struct InitArgs {
 
 #[derive(Args)]
 struct SubmitArgs {
-    /// Export files (CSV or .xlsx).
-    #[arg(required = true)]
-    files: Vec<PathBuf>,
-    /// The period (as for preview).
-    #[arg(long)]
-    period: String,
-    /// Only these projects (default: every project in the config).
-    #[arg(long = "project")]
-    projects: Vec<String>,
+    #[command(flatten)]
+    build: BuildArgs,
     /// Build and send even if some rows were rejected (they are left out).
     #[arg(long)]
     accept_rejects: bool,
-    /// Where to write the reject report (CSV) if any row is rejected.
-    #[arg(long, default_value = "rejects.csv")]
-    rejects: PathBuf,
     #[command(flatten)]
     send: SendArgs,
 }
@@ -470,9 +467,16 @@ fn select(
 
 fn preview(config_path: &Path, reference: time::Date, args: PreviewArgs) -> Result<ExitCode> {
     let config = load_config(config_path)?;
-    let (projects, period) = select(&config, &args.projects, &args.period)?;
+    let (projects, period) = select(&config, &args.build.projects, &args.build.period)?;
     let master = keyfile::load(&config.key_file)?;
-    let built = match pipeline::build(&config, &master, &args.files, period, &projects, reference) {
+    let built = match pipeline::build(
+        &config,
+        &master,
+        &args.build.files,
+        period,
+        &projects,
+        reference,
+    ) {
         Ok(built) => built,
         Err(e @ IngestError::Io { .. }) => return Err(e.into()),
         Err(e) => {
@@ -512,7 +516,7 @@ fn preview(config_path: &Path, reference: time::Date, args: PreviewArgs) -> Resu
             built.outside_period
         )?;
     }
-    let rejected = finish_rejects(&args.rejects, &built.files, &mut err)?;
+    let rejected = finish_rejects(&args.build.rejects, &built.files, &mut err)?;
     Ok(if rejected {
         ExitCode::from(1)
     } else {
@@ -581,12 +585,14 @@ fn demo(reference: time::Date, args: DemoArgs) -> Result<ExitCode> {
     )?;
     println!("\n4. preview --period 2025 (exact tables, then after disclosure control):\n");
     let preview_args = |format| PreviewArgs {
-        files: vec![export.clone()],
-        period: "2025".to_owned(),
-        projects: vec![],
+        build: BuildArgs {
+            files: vec![export.clone()],
+            period: "2025".to_owned(),
+            projects: vec![],
+            rejects: rejects.clone(),
+        },
         format,
         k: None,
-        rejects: rejects.clone(),
     };
     preview(&config_path, reference, preview_args(Format::Table))?;
     println!(

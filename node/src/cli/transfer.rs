@@ -117,16 +117,23 @@ pub(super) fn submit(
 ) -> Result<ExitCode> {
     let config = load_config(config_path)?;
     let link = hub_link(&config)?;
-    let (projects, period) = select(&config, &args.projects, &args.period)?;
+    let (projects, period) = select(&config, &args.build.projects, &args.build.period)?;
     let signing = keyfile::load_signing_key(&link.signing_key)?;
     let master = keyfile::load(&config.key_file)?;
-    let built = pipeline::build(&config, &master, &args.files, period, &projects, reference)?;
+    let built = pipeline::build(
+        &config,
+        &master,
+        &args.build.files,
+        period,
+        &projects,
+        reference,
+    )?;
     drop(master);
     let mut err = std::io::stderr().lock();
     for summary in &built.files {
         samla_node::output::write_file_summary(&mut err, summary)?;
     }
-    if finish_rejects(&args.rejects, &built.files, &mut err)? && !args.accept_rejects {
+    if finish_rejects(&args.build.rejects, &built.files, &mut err)? && !args.accept_rejects {
         writeln!(err, "\nNothing was submitted: fix the rejected rows, or pass --accept-rejects to leave them out.")?;
         return Ok(ExitCode::from(1));
     }
