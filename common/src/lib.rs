@@ -25,4 +25,5 @@ pub mod signing;
 pub mod statistics;
 pub mod text;
 pub mod tls;
+pub mod translog;
 pub mod wire;

@@ -74,6 +74,14 @@ impl SigningKey {
         VerifyingKey(bytes)
     }
 
+    /// Signs a message as it is, without a context: only for formats that define
+    /// their own (a C2SP signed note signs its text).
+    pub fn sign_raw(&self, message: &[u8]) -> [u8; 64] {
+        let mut out = [0u8; 64];
+        out.copy_from_slice(self.0.sign(message).as_ref());
+        out
+    }
+
     /// Signs `bytes` under a context.
     pub fn sign(&self, context: &str, bytes: &[u8]) -> Signature {
         let mut out = [0u8; 64];
@@ -93,6 +101,13 @@ impl VerifyingKey {
         UnparsedPublicKey::new(&ED25519, &self.0)
             .verify(&message(context, bytes), &signature.0)
             .map_err(|_| SigningError::BadSignature)
+    }
+
+    /// Checks a signature over a message as it is (see [`SigningKey::sign_raw`]).
+    pub fn verify_raw(&self, message: &[u8], signature: &[u8]) -> bool {
+        UnparsedPublicKey::new(&ED25519, &self.0)
+            .verify(message, signature)
+            .is_ok()
     }
 
     /// The raw key.
