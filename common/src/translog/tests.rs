@@ -149,7 +149,7 @@ fn checkpoints_are_signed_notes_other_tools_can_verify() {
     let head = checkpoint(&log);
     let note = head.sign(&key).unwrap();
     let text = String::from_utf8(note.clone()).unwrap();
-    assert!(text.starts_with(&format!("samla-hub.test\n7\n")), "{text}");
+    assert!(text.starts_with("samla-hub.test\n7\n"), "{text}");
     assert!(text.contains("\n\n— samla-hub.test "), "{text}");
     assert_eq!(
         Checkpoint::open(&note, "samla-hub.test", &key.verifying_key()).unwrap(),
