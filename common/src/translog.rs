@@ -226,6 +226,12 @@ impl LogEntry {
     }
 }
 
+/// Whether a name can be a log's origin (and so a signed-note key name): not empty,
+/// no whitespace, no `+`.
+pub fn is_origin_valid(origin: &str) -> bool {
+    signed_note::is_key_name_valid(origin)
+}
+
 /// The hash of a leaf (an entry's bytes): `SHA-256(0x00 ‖ bytes)`.
 pub fn leaf_hash(entry: &[u8]) -> LogHash {
     tlog_tiles::tlog::record_hash(entry).into()

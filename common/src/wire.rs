@@ -17,6 +17,7 @@ use crate::codec::{self, CodecError};
 use crate::codes::KommunCode;
 use crate::signing::{Signature, SigningKey, VerifyingKey, RECEIPT_CONTEXT, SUBMISSION_CONTEXT};
 use crate::statistics::{Statistics, SCHEMA_VERSION};
+use crate::translog::{Checkpoint, EntryKind, LogEntry, LogError, LogHash};
 
 /// ALPN protocol id.
 pub const ALPN: &[u8] = b"samla/1";
@@ -66,6 +67,12 @@ pub fn encode_frame<T: Serialize>(message: &T) -> Result<Vec<u8>, WireError> {
 pub enum Request {
     /// Store this submission and return its receipt.
     Submit(SignedSubmission),
+    /// The log's latest signed checkpoint, and a consistency proof from the tree of
+    /// `since` entries (the last one this node saw) to it.
+    Checkpoint {
+        /// The size of the last checkpoint the node saw (0 for none).
+        since: u64,
+    },
 }
 
 /// What the hub answers.
@@ -75,6 +82,13 @@ pub enum Response {
     Receipt(SignedReceipt),
     /// Not stored, and why.
     Refused(Refusal),
+    /// The latest checkpoint and a consistency proof from the size asked about.
+    Checkpoint {
+        /// The signed note (C2SP tlog-checkpoint).
+        note: Vec<u8>,
+        /// RFC 6962 consistency proof from `since` to the checkpoint's size.
+        consistency: Vec<LogHash>,
+    },
 }
 
 /// A submission: one kommun's statistics, numbered and dated by the node.
@@ -315,6 +329,23 @@ pub struct Receipt {
     pub received_at: i64,
     /// Its index in the hub's transfer log.
     pub log_index: u64,
+    /// The log entry at that index, exactly as logged.
+    #[serde(with = "serde_bytes_vec")]
+    pub entry: Vec<u8>,
+    /// A signed checkpoint of the log that includes the entry.
+    #[serde(with = "serde_bytes_vec")]
+    pub checkpoint: Vec<u8>,
+    /// The proof that the entry is in the checkpoint's tree.
+    pub inclusion: Vec<LogHash>,
+}
+
+/// A receipt whose signature, log entry, checkpoint and inclusion proof were checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedReceipt {
+    /// The receipt.
+    pub receipt: Receipt,
+    /// The checkpoint it carries.
+    pub checkpoint: Checkpoint,
 }
 
 /// An encoded receipt and the hub's signature over it.
@@ -339,6 +370,9 @@ pub enum ReceiptError {
     /// For another submission or kommun.
     #[error("the receipt is for another submission or kommun")]
     Mismatch,
+    /// Its log entry, checkpoint or inclusion proof does not hold.
+    #[error("the receipt's log proof fails: {0}")]
+    Log(#[from] LogError),
 }
 
 impl SignedReceipt {
@@ -349,13 +383,17 @@ impl SignedReceipt {
         Ok(SignedReceipt { bytes, signature })
     }
 
-    /// Checks the signature and that the receipt is for `id` from `kommun`.
+    /// Checks everything a receipt promises: the hub's signature; that it is for
+    /// `id` from `kommun`; that its log entry records exactly that acceptance at
+    /// its log index; that its checkpoint is signed by the hub for the log `origin`;
+    /// and that the entry is in the checkpoint's tree.
     pub fn verify(
         &self,
         hub: &VerifyingKey,
+        origin: &str,
         id: SubmissionId,
         kommun: KommunCode,
-    ) -> Result<Receipt, ReceiptError> {
+    ) -> Result<VerifiedReceipt, ReceiptError> {
         hub.verify(RECEIPT_CONTEXT, &self.bytes, &self.signature)
             .map_err(|_| ReceiptError::BadSignature)?;
         let receipt: Receipt =
@@ -363,7 +401,19 @@ impl SignedReceipt {
         if receipt.submission_id != id || receipt.kommun != kommun {
             return Err(ReceiptError::Mismatch);
         }
-        Ok(receipt)
+        let entry = LogEntry::from_bytes(&receipt.entry)?;
+        if entry.kind != EntryKind::Accepted
+            || entry.submission != Some(id)
+            || entry.kommun != Some(kommun)
+        {
+            return Err(ReceiptError::Mismatch);
+        }
+        let checkpoint = Checkpoint::open(&receipt.checkpoint, origin, hub)?;
+        checkpoint.verify_inclusion(receipt.log_index, &receipt.entry, &receipt.inclusion)?;
+        Ok(VerifiedReceipt {
+            receipt,
+            checkpoint,
+        })
     }
 }
 

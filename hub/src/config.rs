@@ -12,6 +12,9 @@ use samla_common::tls::PinnedCertificate;
 use samla_common::wire::DEFAULT_FRAME_LIMIT;
 use serde::Deserialize;
 
+/// The transfer log's name when the config gives none.
+pub const DEFAULT_LOG_ORIGIN: &str = "samla-hub";
+
 /// The largest config file read.
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
@@ -34,6 +37,8 @@ pub struct HubConfig {
     pub receipt_key: PathBuf,
     /// The largest frame accepted.
     pub max_frame_bytes: u32,
+    /// The transfer log's name: the first line of its checkpoints.
+    pub log_origin: String,
     /// Registered nodes by kommun.
     pub nodes: BTreeMap<KommunCode, NodeEntry>,
 }
@@ -78,6 +83,7 @@ struct RawConfig {
     private_key: PathBuf,
     receipt_key: PathBuf,
     max_frame_bytes: Option<u32>,
+    log_origin: Option<String>,
     #[serde(default, rename = "node")]
     nodes: Vec<RawNode>,
 }
@@ -177,6 +183,15 @@ impl HubConfig {
             private_key: base.join(raw.private_key),
             receipt_key: base.join(raw.receipt_key),
             max_frame_bytes: raw.max_frame_bytes.unwrap_or(DEFAULT_FRAME_LIMIT),
+            log_origin: match raw.log_origin {
+                Some(origin) if samla_common::translog::is_origin_valid(&origin) => origin,
+                Some(origin) => {
+                    return Err(invalid(format!(
+                        "log_origin {origin:?}: no spaces or `+`, not empty"
+                    )))
+                }
+                None => DEFAULT_LOG_ORIGIN.to_owned(),
+            },
             nodes,
         })
     }
@@ -212,6 +227,9 @@ impl HubConfig {
              receipt_key = \"receipt.key\"\n\
              # Largest message accepted, in bytes (64 MiB holds about 1.9 million pseudonyms).\n\
              max_frame_bytes = {DEFAULT_FRAME_LIMIT}\n\
+             # The transfer log's name, the first line of every checkpoint. Nodes\n\
+             # give the same name as log_origin in their [hub] section.\n\
+             log_origin = \"{DEFAULT_LOG_ORIGIN}\"\n\
              \n\
              # One [[node]] per kommun, with the signing key its `samla-node init` printed:\n\
              # [[node]]\n\

@@ -9,13 +9,11 @@ use rustls::pki_types::CertificateDer;
 use samla_common::codes::KommunCode;
 use samla_common::signing::SigningKey;
 use samla_common::tls::{self, PinnedCertificate};
-use samla_common::wire::{
-    self, Refusal, Request, Response, SignedReceipt, SignedSubmission, WireError,
-};
+use samla_common::wire::{self, Refusal, Request, Response, SignedSubmission, WireError};
 
 use crate::config::HubConfig;
 use crate::files::{self, FileError};
-use crate::store::{Store, StoreError};
+use crate::store::{LogSigner, Store, StoreError};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -129,10 +127,7 @@ impl Hub {
         let Ok(mut store) = self.store.lock() else {
             return Response::Refused(Refusal::Unavailable("store lock poisoned".to_owned()));
         };
-        let sign = |receipt: &samla_common::wire::Receipt| {
-            Ok(SignedReceipt::sign(receipt, &self.receipt_key)?)
-        };
-        match store.accept(&verified, now, sign) {
+        match store.accept(&verified, now, &self.log_signer()) {
             Ok(receipt) => {
                 tracing::info!(kommun = %kommun, submission = %id, "submission stored");
                 Response::Receipt(receipt)
@@ -145,6 +140,38 @@ impl Hub {
                 tracing::error!(kommun = %kommun, submission = %id, error = %e, "store failed");
                 Response::Refused(Refusal::Unavailable("the store failed".to_owned()))
             }
+        }
+    }
+
+    fn log_signer(&self) -> LogSigner<'_> {
+        LogSigner {
+            key: &self.receipt_key,
+            origin: &self.config.log_origin,
+        }
+    }
+
+    /// The latest checkpoint and a consistency proof from `since`.
+    async fn checkpoint(self: &Arc<Self>, since: u64) -> Response {
+        let hub = Arc::clone(self);
+        let outcome = tokio::task::spawn_blocking(move || {
+            let store = hub
+                .store
+                .lock()
+                .map_err(|_| "store lock poisoned".to_owned())?;
+            store
+                .checkpoint(since, &hub.log_signer())
+                .map_err(|e| e.to_string())
+        })
+        .await;
+        match outcome {
+            Ok(Ok((note, consistency))) => Response::Checkpoint { note, consistency },
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "checkpoint failed");
+                Response::Refused(Refusal::Unavailable(
+                    "the transfer log could not be read".to_owned(),
+                ))
+            }
+            Err(_) => Response::Refused(Refusal::Unavailable("internal error".to_owned())),
         }
     }
 
@@ -234,6 +261,7 @@ async fn stream(
     let response = match read_frame(&mut recv, limit).await {
         Ok(body) => match samla_common::codec::decode::<Request>(&body) {
             Ok(Request::Submit(signed)) => hub.submit(kommun, signed).await,
+            Ok(Request::Checkpoint { since }) => hub.checkpoint(since).await,
             Err(e) => hub.refuse(now(), Some(kommun), None, Refusal::Malformed(e.to_string())),
         },
         Err(FrameError::Wire(WireError::TooLarge { announced, limit })) => {

@@ -1,13 +1,20 @@
 //! The hub's store: every accepted submission's exact signed bytes, its decoded tables
-//! and linkage sets, its receipt, and an event for every transfer (accepted or
-//! refused), in one SQLite file an analyst or privacy officer can open with standard
-//! tools. Each submission is stored in one transaction: all of it or nothing.
+//! and linkage sets, its receipt, and the transfer log: an entry for every transfer
+//! (accepted or refused) and the hashes of the log's RFC 6962 Merkle tree, in one
+//! SQLite file an analyst or privacy officer can open with standard tools. A
+//! submission, its log entry and the tree's new hashes are stored in one transaction:
+//! all of it or nothing.
 
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use samla_common::codes::KommunCode;
+use samla_common::signing::SigningKey;
+use samla_common::translog::{
+    self, Checkpoint, EntryKind, HashReader, LogEntry, LogError, LogHash,
+};
 use samla_common::wire::{Receipt, Refusal, SignedReceipt, SubmissionId, VerifiedSubmission};
+use tlog_tiles::tlog as tree;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +25,9 @@ pub enum StoreError {
     /// Encoding a stored value failed.
     #[error("encoding: {0}")]
     Codec(#[from] samla_common::codec::CodecError),
+    /// The transfer log failed.
+    #[error("transfer log: {0}")]
+    Log(#[from] LogError),
     /// The submission was refused (for example a replayed sequence).
     #[error("{0}")]
     Refused(Refusal),
@@ -33,7 +43,12 @@ CREATE TABLE IF NOT EXISTS transfer_events (
     kind          TEXT NOT NULL,
     kommun        TEXT,
     submission_id BLOB,
-    detail        TEXT NOT NULL
+    detail        TEXT NOT NULL,
+    entry         BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS log_hashes (
+    stored_index  INTEGER PRIMARY KEY,
+    hash          BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS submissions (
     id              BLOB PRIMARY KEY,
@@ -70,6 +85,14 @@ CREATE TABLE IF NOT EXISTS linkage_sets (
 );
 ";
 
+/// The hub's key and its log's name, for signing checkpoints and receipts.
+pub struct LogSigner<'a> {
+    /// The hub's Ed25519 key.
+    pub key: &'a SigningKey,
+    /// The log's origin (the checkpoint's first line and the note's key name).
+    pub origin: &'a str,
+}
+
 /// The hub's database.
 pub struct Store {
     db: Connection,
@@ -84,41 +107,22 @@ impl Store {
         Ok(Store { db })
     }
 
-    /// The receipt already given for a submission, if it was stored before.
-    pub fn receipt(&self, id: SubmissionId) -> Result<Option<SignedReceipt>, StoreError> {
-        self.db
-            .query_row(
-                "SELECT receipt, receipt_signature FROM submissions WHERE id = ?1",
-                [id.as_bytes().as_slice()],
-                |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Vec<u8>>(1)?)),
-            )
-            .optional()?
-            .map(|(bytes, signature)| decode_receipt(bytes, &signature))
-            .transpose()
-    }
-
-    /// Stores a verified submission and its receipt in one transaction, or returns
-    /// the receipt given before for the same bytes. A sequence number not above the
-    /// kommun's last accepted one is refused (and the refusal logged).
+    /// Stores a verified submission, its log entry and its receipt in one
+    /// transaction, or returns the receipt given before for the same bytes. A
+    /// sequence number not above the kommun's last accepted one is refused (and the
+    /// refusal logged).
     pub fn accept(
         &mut self,
         submission: &VerifiedSubmission,
         received_at: i64,
-        sign: impl FnOnce(&Receipt) -> Result<SignedReceipt, StoreError>,
+        log: &LogSigner<'_>,
     ) -> Result<SignedReceipt, StoreError> {
         let tx = self
             .db
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let id = submission.id();
-        let existing: Option<(Vec<u8>, Vec<u8>)> = tx
-            .query_row(
-                "SELECT receipt, receipt_signature FROM submissions WHERE id = ?1",
-                [id.as_bytes().as_slice()],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()?;
-        if let Some((bytes, signature)) = existing {
-            return decode_receipt(bytes, &signature);
+        if let Some(receipt) = stored_receipt(&tx, id)? {
+            return Ok(receipt);
         }
         let s = submission.submission();
         let kommun = s.statistics.kommun;
@@ -133,94 +137,52 @@ impl Store {
                 found: s.sequence,
                 last: u64::try_from(last).unwrap_or(0),
             };
-            log_event(
+            append(
                 &tx,
-                received_at,
-                "refused",
-                Some(kommun),
-                Some(id),
-                &refusal.to_string(),
+                &entry(
+                    EntryKind::Refused,
+                    received_at,
+                    Some(kommun),
+                    Some(id),
+                    refusal.to_string(),
+                ),
             )?;
             tx.commit()?;
             return Err(StoreError::Refused(refusal));
         }
-        let detail = format!(
-            "sequence {}, period {}, {} bytes",
+        let summary = format!(
+            "sequence {}, period {}, linkage domain {}, {} bytes",
             s.sequence,
             s.statistics.period,
+            s.statistics.linkage_domain,
             submission.signed().bytes.len()
         );
-        let log_index = log_event(
-            &tx,
+        let logged = entry(
+            EntryKind::Accepted,
             received_at,
-            "accepted",
             Some(kommun),
             Some(id),
-            &detail,
-        )?;
+            summary,
+        );
+        let log_index = append(&tx, &logged)?;
+        let hashes = SqlHashes(&tx);
+        let head = Checkpoint {
+            origin: log.origin.to_owned(),
+            size: log_index + 1,
+            root: translog::tree_root(log_index + 1, &hashes)?,
+        };
         let receipt = Receipt {
             submission_id: id,
             kommun,
             sequence: s.sequence,
             received_at,
             log_index,
+            entry: logged.to_bytes(),
+            checkpoint: head.sign(log.key)?,
+            inclusion: translog::prove_inclusion(head.size, log_index, &hashes)?,
         };
-        let signed_receipt = sign(&receipt)?;
-        let signed = submission.signed();
-        tx.execute(
-            "INSERT INTO submissions (id, kommun, sequence, created_at, received_at, period, linkage_domain,
-                key_id, schema_version, signer, signature, signed_bytes, receipt, receipt_signature, log_index)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-            params![
-                id.as_bytes().as_slice(),
-                kommun.as_str(),
-                sequence,
-                s.created_at,
-                received_at,
-                s.statistics.period.to_string(),
-                s.statistics.linkage_domain.as_str(),
-                s.statistics.key_id.to_string(),
-                s.statistics.schema_version,
-                signed.signer.as_bytes().as_slice(),
-                samla_common::codec::encode(&signed.signature)?,
-                signed.bytes,
-                signed_receipt.bytes,
-                samla_common::codec::encode(&signed_receipt.signature)?,
-                i64::try_from(log_index).unwrap_or(i64::MAX),
-            ],
-        )?;
-        {
-            let mut insert = tx.prepare(
-                "INSERT INTO cells (submission_id, table_name, key1, key2, key3, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            for table in &s.statistics.tables {
-                for cell in &table.cells {
-                    insert.execute(params![
-                        id.as_bytes().as_slice(),
-                        table.name.code(),
-                        cell.key.first(),
-                        cell.key.get(1),
-                        cell.key.get(2),
-                        i64::try_from(cell.count).unwrap_or(i64::MAX),
-                    ])?;
-                }
-            }
-            let mut insert = tx.prepare(
-                "INSERT INTO linkage_sets (submission_id, project, size, pseudonyms) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for set in &s.statistics.linkage_sets {
-                let mut blob = Vec::with_capacity(set.pseudonyms.len() * 32);
-                for p in &set.pseudonyms {
-                    blob.extend_from_slice(p.as_bytes());
-                }
-                insert.execute(params![
-                    id.as_bytes().as_slice(),
-                    set.project.as_str(),
-                    set.pseudonyms.len() as i64,
-                    blob
-                ])?;
-            }
-        }
+        let signed_receipt = SignedReceipt::sign(&receipt, log.key)?;
+        insert_submission(&tx, submission, received_at, log_index, &signed_receipt)?;
         tx.commit()?;
         Ok(signed_receipt)
     }
@@ -236,32 +198,194 @@ impl Store {
         let tx = self
             .db
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        log_event(&tx, at, "refused", kommun, id, &refusal.to_string())?;
+        append(
+            &tx,
+            &entry(EntryKind::Refused, at, kommun, id, refusal.to_string()),
+        )?;
         tx.commit()?;
         Ok(())
     }
+
+    /// The latest checkpoint, signed, and a consistency proof from the tree of
+    /// `since` entries to it (empty if `since` is 0 or not smaller than the size).
+    pub fn checkpoint(
+        &self,
+        since: u64,
+        log: &LogSigner<'_>,
+    ) -> Result<(Vec<u8>, Vec<LogHash>), StoreError> {
+        let size = log_size(&self.db)?;
+        let hashes = SqlHashes(&self.db);
+        let head = Checkpoint {
+            origin: log.origin.to_owned(),
+            size,
+            root: translog::tree_root(size, &hashes)?,
+        };
+        let proof = if since == 0 || since >= size {
+            Vec::new()
+        } else {
+            translog::prove_consistency(size, since, &hashes)?
+        };
+        Ok((head.sign(log.key)?, proof))
+    }
 }
 
-fn decode_receipt(bytes: Vec<u8>, signature: &[u8]) -> Result<SignedReceipt, StoreError> {
-    Ok(SignedReceipt {
-        bytes,
-        signature: samla_common::codec::decode(signature)?,
+fn stored_receipt(db: &Connection, id: SubmissionId) -> Result<Option<SignedReceipt>, StoreError> {
+    let row: Option<(Vec<u8>, Vec<u8>)> = db
+        .query_row(
+            "SELECT receipt, receipt_signature FROM submissions WHERE id = ?1",
+            [id.as_bytes().as_slice()],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    row.map(|(bytes, signature)| {
+        Ok(SignedReceipt {
+            bytes,
+            signature: samla_common::codec::decode(&signature)?,
+        })
     })
+    .transpose()
 }
 
-/// Appends a transfer event; returns its log index (0-based).
-fn log_event(
+fn insert_submission(
     tx: &rusqlite::Transaction<'_>,
-    at: i64,
-    kind: &str,
-    kommun: Option<KommunCode>,
-    id: Option<SubmissionId>,
-    detail: &str,
-) -> Result<u64, StoreError> {
-    let next: i64 = tx.query_row("SELECT COUNT(*) FROM transfer_events", [], |row| row.get(0))?;
+    submission: &VerifiedSubmission,
+    received_at: i64,
+    log_index: u64,
+    receipt: &SignedReceipt,
+) -> Result<(), StoreError> {
+    let id = submission.id();
+    let s = submission.submission();
+    let signed = submission.signed();
     tx.execute(
-        "INSERT INTO transfer_events (log_index, at, kind, kommun, submission_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![next, at, kind, kommun.map(|k| k.to_string()), id.map(|i| i.as_bytes().to_vec()), detail],
+        "INSERT INTO submissions (id, kommun, sequence, created_at, received_at, period, linkage_domain,
+            key_id, schema_version, signer, signature, signed_bytes, receipt, receipt_signature, log_index)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        params![
+            id.as_bytes().as_slice(),
+            s.statistics.kommun.as_str(),
+            i64::try_from(s.sequence).unwrap_or(i64::MAX),
+            s.created_at,
+            received_at,
+            s.statistics.period.to_string(),
+            s.statistics.linkage_domain.as_str(),
+            s.statistics.key_id.to_string(),
+            s.statistics.schema_version,
+            signed.signer.as_bytes().as_slice(),
+            samla_common::codec::encode(&signed.signature)?,
+            signed.bytes,
+            receipt.bytes,
+            samla_common::codec::encode(&receipt.signature)?,
+            i64::try_from(log_index).unwrap_or(i64::MAX),
+        ],
+    )?;
+    let mut cell = tx.prepare(
+        "INSERT INTO cells (submission_id, table_name, key1, key2, key3, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for table in &s.statistics.tables {
+        for c in &table.cells {
+            cell.execute(params![
+                id.as_bytes().as_slice(),
+                table.name.code(),
+                c.key.first(),
+                c.key.get(1),
+                c.key.get(2),
+                i64::try_from(c.count).unwrap_or(i64::MAX),
+            ])?;
+        }
+    }
+    let mut set = tx.prepare("INSERT INTO linkage_sets (submission_id, project, size, pseudonyms) VALUES (?1, ?2, ?3, ?4)")?;
+    for linkage in &s.statistics.linkage_sets {
+        let mut blob = Vec::with_capacity(linkage.pseudonyms.len() * 32);
+        for p in &linkage.pseudonyms {
+            blob.extend_from_slice(p.as_bytes());
+        }
+        set.execute(params![
+            id.as_bytes().as_slice(),
+            linkage.project.as_str(),
+            linkage.pseudonyms.len() as i64,
+            blob
+        ])?;
+    }
+    Ok(())
+}
+
+fn entry(
+    kind: EntryKind,
+    at: i64,
+    kommun: Option<KommunCode>,
+    submission: Option<SubmissionId>,
+    summary: String,
+) -> LogEntry {
+    LogEntry {
+        kind,
+        at,
+        kommun,
+        submission,
+        summary,
+    }
+}
+
+/// The number of entries in the log.
+fn log_size(db: &Connection) -> Result<u64, StoreError> {
+    let next: i64 = db.query_row(
+        "SELECT COALESCE(MAX(log_index) + 1, 0) FROM transfer_events",
+        [],
+        |row| row.get(0),
     )?;
     Ok(u64::try_from(next).unwrap_or(0))
+}
+
+/// Appends an entry to the transfer log and its hashes to the tree; returns its
+/// index (0-based).
+fn append(tx: &rusqlite::Transaction<'_>, logged: &LogEntry) -> Result<u64, StoreError> {
+    let index = log_size(tx)?;
+    let bytes = logged.to_bytes();
+    let new = translog::stored_hashes(index, &bytes, &SqlHashes(tx))
+        .map_err(|e| LogError::Storage(e.to_string()))?;
+    let first = translog::stored_hash_index(0, index);
+    let mut insert =
+        tx.prepare_cached("INSERT INTO log_hashes (stored_index, hash) VALUES (?1, ?2)")?;
+    for (offset, hash) in new.iter().enumerate() {
+        insert.execute(params![
+            i64::try_from(first + offset as u64).unwrap_or(i64::MAX),
+            hash.0.as_slice()
+        ])?;
+    }
+    tx.execute(
+        "INSERT INTO transfer_events (log_index, at, kind, kommun, submission_id, detail, entry)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            i64::try_from(index).unwrap_or(i64::MAX),
+            logged.at,
+            logged.kind.code(),
+            logged.kommun.map(|k| k.to_string()),
+            logged.submission.map(|i| i.as_bytes().to_vec()),
+            logged.summary,
+            bytes
+        ],
+    )?;
+    Ok(index)
+}
+
+/// The tree's stored hashes, read from SQLite.
+pub struct SqlHashes<'a>(pub &'a Connection);
+
+impl HashReader for SqlHashes<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<tree::Hash>, tree::Error> {
+        let mut statement = self
+            .0
+            .prepare_cached("SELECT hash FROM log_hashes WHERE stored_index = ?1")
+            .map_err(|_| tree::Error::IndexesNotInTree)?;
+        indexes
+            .iter()
+            .map(|i| {
+                let bytes: Vec<u8> = statement
+                    .query_row([i64::try_from(*i).unwrap_or(i64::MAX)], |r| r.get(0))
+                    .map_err(|_| tree::Error::IndexesNotInTree)?;
+                <[u8; 32]>::try_from(bytes.as_slice())
+                    .map(tree::Hash)
+                    .map_err(|_| tree::Error::MalformedHash)
+            })
+            .collect()
+    }
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use samla_common::codes::KommunCode;
 use samla_common::retry::Backoff;
+use samla_common::translog::Checkpoint;
 use samla_common::wire::{self, Request, Response};
 
 use crate::config::HubLink;
@@ -47,6 +48,27 @@ pub enum ClientError {
     /// The outbox failed.
     #[error(transparent)]
     Outbox(#[from] OutboxError),
+    /// The hub's transfer log does not extend what this node saw before: the hub's
+    /// history was rewritten. Nothing more is sent.
+    #[error("the hub's transfer log was rewritten: {0}\n\nNothing more was sent. Tell the region and your privacy officer; the node's log records it.")]
+    HistoryChanged(String),
+    /// The hub's checkpoint is not signed by the hub's key.
+    #[error("the hub's checkpoint does not verify: {0}\n\nCheck receipt_key and log_origin in the [hub] section.")]
+    BadCheckpoint(String),
+}
+
+/// How a step of a delivery run ended when it did not succeed.
+enum Step {
+    /// Worth trying again later (connection trouble, a temporary refusal).
+    Retry(String),
+    /// Stop the run.
+    Fatal(ClientError),
+}
+
+impl From<OutboxError> for Step {
+    fn from(e: OutboxError) -> Step {
+        Step::Fatal(e.into())
+    }
 }
 
 /// A connection to the hub.
@@ -192,15 +214,20 @@ pub async fn deliver(
         }
         let error = match HubClient::connect(link).await {
             Ok(client) => {
-                let outcome = send_all(
-                    &client,
-                    outbox,
-                    link,
-                    kommun,
-                    pending,
-                    &mut report,
-                    &mut progress,
-                )
+                let outcome = async {
+                    sync_checkpoint(&client, outbox, link).await?;
+                    send_all(
+                        &client,
+                        outbox,
+                        link,
+                        kommun,
+                        pending,
+                        &mut report,
+                        &mut progress,
+                    )
+                    .await?;
+                    sync_checkpoint(&client, outbox, link).await
+                }
                 .await;
                 client.close().await;
                 match outcome {
@@ -208,7 +235,8 @@ pub async fn deliver(
                         failures = 0;
                         continue;
                     }
-                    Err(e) => e,
+                    Err(Step::Retry(e)) => e,
+                    Err(Step::Fatal(e)) => return Err(e),
                 }
             }
             Err(e) => e.to_string(),
@@ -235,7 +263,7 @@ async fn send_all(
     pending: Vec<crate::outbox::Pending>,
     report: &mut Delivery,
     progress: &mut impl FnMut(Event<'_>),
-) -> Result<(), String> {
+) -> Result<(), Step> {
     for item in pending {
         let id = item.entry.id;
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -243,44 +271,88 @@ async fn send_all(
             Ok(r) => r,
             Err(e) => {
                 let message = e.to_string();
-                outbox
-                    .record_failure(id, now, &message)
-                    .map_err(|e| e.to_string())?;
-                return Err(message);
+                outbox.record_failure(id, now, &message)?;
+                return Err(Step::Retry(message));
             }
         };
         match response {
-            Response::Receipt(signed) => match signed.verify(&link.receipt_key, id, kommun) {
-                Ok(receipt) => {
-                    outbox
-                        .record_receipt(&receipt, &signed, now)
-                        .map_err(|e| e.to_string())?;
-                    report.acknowledged += 1;
-                    progress(Event::Acknowledged(&receipt));
+            Response::Receipt(signed) => {
+                match signed.verify(&link.receipt_key, &link.log_origin, id, kommun) {
+                    Ok(verified) => {
+                        outbox.record_receipt(&verified.receipt, &signed, now)?;
+                        report.acknowledged += 1;
+                        progress(Event::Acknowledged(&verified.receipt));
+                    }
+                    Err(e) => {
+                        let message = format!("receipt not accepted: {e}");
+                        outbox.record_failure(id, now, &message)?;
+                        return Err(Step::Retry(message));
+                    }
                 }
-                Err(e) => {
-                    let message = format!("receipt not accepted: {e}");
-                    outbox
-                        .record_failure(id, now, &message)
-                        .map_err(|e| e.to_string())?;
-                    return Err(message);
-                }
-            },
+            }
             Response::Refused(refusal) if refusal.is_temporary() => {
                 let message = refusal.to_string();
-                outbox
-                    .record_failure(id, now, &message)
-                    .map_err(|e| e.to_string())?;
-                return Err(message);
+                outbox.record_failure(id, now, &message)?;
+                return Err(Step::Retry(message));
             }
             Response::Refused(refusal) => {
-                outbox
-                    .record_refusal(id, &refusal, now)
-                    .map_err(|e| e.to_string())?;
+                outbox.record_refusal(id, &refusal, now)?;
                 report.refused.push(format!("{id}: {refusal}"));
                 progress(Event::Refused(id, &refusal));
             }
+            Response::Checkpoint { .. } => {
+                let message = "the hub answered a submission with a checkpoint".to_owned();
+                outbox.record_failure(id, now, &message)?;
+                return Err(Step::Retry(message));
+            }
         }
+    }
+    Ok(())
+}
+
+/// Asks the hub for its latest checkpoint and a proof that it extends the last one
+/// this node saw, checks both, and records the new checkpoint. A hub whose log does
+/// not extend what the node saw has rewritten its history: that stops everything.
+async fn sync_checkpoint(
+    client: &HubClient,
+    outbox: &mut Outbox,
+    link: &HubLink,
+) -> Result<(), Step> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let last = outbox.last_checkpoint()?;
+    let since = last.as_ref().map_or(0, |(size, _)| *size);
+    let response = client
+        .request(&Request::Checkpoint { since })
+        .await
+        .map_err(|e| Step::Retry(e.to_string()))?;
+    let (note, consistency) = match response {
+        Response::Checkpoint { note, consistency } => (note, consistency),
+        Response::Refused(refusal) => return Err(Step::Retry(refusal.to_string())),
+        Response::Receipt(_) => {
+            return Err(Step::Retry(
+                "the hub answered a checkpoint request with a receipt".to_owned(),
+            ))
+        }
+    };
+    let head = Checkpoint::open(&note, &link.log_origin, &link.receipt_key)
+        .map_err(|e| Step::Fatal(ClientError::BadCheckpoint(e.to_string())))?;
+    if let Some((_, old_note)) = &last {
+        let old = Checkpoint::open(old_note, &link.log_origin, &link.receipt_key).map_err(|e| {
+            Step::Fatal(ClientError::BadCheckpoint(format!(
+                "the stored checkpoint: {e}"
+            )))
+        })?;
+        if let Err(e) = head.verify_extends(&old, &consistency) {
+            let detail = format!(
+                "{e} (last seen: size {}, root {}; now: size {}, root {})",
+                old.size, old.root, head.size, head.root
+            );
+            outbox.record_history_changed(&detail, now)?;
+            return Err(Step::Fatal(ClientError::HistoryChanged(detail)));
+        }
+    }
+    if last.is_none() || head.size > since {
+        outbox.record_checkpoint(head.size, &note, now)?;
     }
     Ok(())
 }

@@ -55,8 +55,10 @@ pub struct HubLink {
     pub private_key: PathBuf,
     /// This node's Ed25519 key for signing submissions (PKCS#8).
     pub signing_key: PathBuf,
-    /// The hub's public key for checking receipts.
+    /// The hub's public key for checking receipts and checkpoints.
     pub receipt_key: samla_common::signing::VerifyingKey,
+    /// The name of the hub's transfer log (the first line of its checkpoints).
+    pub log_origin: String,
 }
 
 /// One project as the node knows it.
@@ -135,6 +137,7 @@ struct RawHub {
     private_key: PathBuf,
     signing_key: PathBuf,
     receipt_key: String,
+    log_origin: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -261,6 +264,16 @@ impl NodeConfig {
                             value_err("hub.receipt_key", e.to_string())
                         },
                     )?,
+                    log_origin: match h.log_origin {
+                        Some(origin) if samla_common::translog::is_origin_valid(&origin) => origin,
+                        Some(origin) => {
+                            return Err(value_err(
+                                "hub.log_origin",
+                                format!("{origin:?}: no spaces or `+`, not empty"),
+                            ))
+                        }
+                        None => "samla-hub".to_owned(),
+                    },
                     address: h.address,
                     server_name: h.server_name,
                     region_ca: base.join(h.region_ca),

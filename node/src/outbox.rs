@@ -5,6 +5,12 @@
 //! recorded (or the hub refused it for good). Nothing is deleted: acknowledged and
 //! refused submissions remain for `status` and for audit. Log entries name
 //! submissions by id and never hold a personnummer or a pseudonym.
+//!
+//! The transfer log is hash-chained: each entry's hash is
+//! `BLAKE3(previous hash ‖ entry bytes)` (the first entry's previous hash is 32 zero
+//! bytes), with the entry bytes as [`chain_bytes`] writes them, so a changed, removed
+//! or reordered entry breaks every hash after it. The hub checkpoints the node has
+//! seen are kept too, so it can tell when the hub's own log has been rewritten.
 
 use std::path::Path;
 
@@ -107,7 +113,13 @@ CREATE TABLE IF NOT EXISTS transfer_log (
     at             INTEGER NOT NULL,
     kind           TEXT NOT NULL,
     submission_id  BLOB,
-    detail         TEXT NOT NULL
+    detail         TEXT NOT NULL,
+    hash           BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS hub_checkpoints (
+    size           INTEGER NOT NULL,
+    note           BLOB NOT NULL,
+    seen_at        INTEGER NOT NULL
 );
 ";
 
@@ -303,11 +315,152 @@ fn log(
     id: Option<SubmissionId>,
     detail: &str,
 ) -> Result<(), OutboxError> {
+    let last: Option<(i64, Vec<u8>)> = tx
+        .query_row(
+            "SELECT entry, hash FROM transfer_log ORDER BY entry DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (number, previous) = match last {
+        Some((n, hash)) => (n + 1, hash),
+        None => (1, vec![0u8; 32]),
+    };
+    let bytes = chain_bytes(number, at, kind, id, detail);
+    let hash = chain_hash(&previous, &bytes);
     tx.execute(
-        "INSERT INTO transfer_log (at, kind, submission_id, detail) VALUES (?1, ?2, ?3, ?4)",
-        params![at, kind, id.map(|i| i.as_bytes().to_vec()), detail],
+        "INSERT INTO transfer_log (entry, at, kind, submission_id, detail, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![number, at, kind, id.map(|i| i.as_bytes().to_vec()), detail, hash.to_vec()],
     )?;
     Ok(())
+}
+
+/// An entry of the node's transfer log as it is hashed:
+/// `entry N\nat T\nkind K\nsubmission ID-or--\ndetail D\n`.
+pub fn chain_bytes(
+    number: i64,
+    at: i64,
+    kind: &str,
+    id: Option<SubmissionId>,
+    detail: &str,
+) -> Vec<u8> {
+    let id = id.map_or("-".to_owned(), |i| i.to_string());
+    let detail: String = detail
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    format!("entry {number}\nat {at}\nkind {kind}\nsubmission {id}\ndetail {detail}\n").into_bytes()
+}
+
+/// `BLAKE3(previous ‖ bytes)`.
+pub fn chain_hash(previous: &[u8], bytes: &[u8]) -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(previous);
+    hasher.update(bytes);
+    *hasher.finalize().as_bytes()
+}
+
+/// Where the node's transfer log chain breaks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainError {
+    /// An entry's hash does not follow from the one before.
+    #[error("transfer log entry {entry}: its hash does not follow from the entries before it (changed, removed or reordered)")]
+    Broken {
+        /// The first entry at fault.
+        entry: i64,
+    },
+    /// The log could not be read.
+    #[error("transfer log could not be read: {0}")]
+    Read(String),
+}
+
+impl Outbox {
+    /// Checks the whole transfer log chain; returns the number of entries.
+    pub fn verify_chain(&self) -> Result<u64, ChainError> {
+        let read = |e: rusqlite::Error| ChainError::Read(e.to_string());
+        let mut statement = self
+            .db
+            .prepare("SELECT entry, at, kind, submission_id, detail, hash FROM transfer_log ORDER BY entry")
+            .map_err(read)?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<Vec<u8>>>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Vec<u8>>(5)?,
+                ))
+            })
+            .map_err(read)?;
+        let mut previous = vec![0u8; 32];
+        let mut expected = 1;
+        for row in rows {
+            let (number, at, kind, id, detail, hash) = row.map_err(read)?;
+            let id = match id {
+                Some(bytes) => Some(SubmissionId::from_bytes(
+                    <[u8; 32]>::try_from(bytes.as_slice())
+                        .map_err(|_| ChainError::Broken { entry: number })?,
+                )),
+                None => None,
+            };
+            let bytes = chain_bytes(number, at, &kind, id, &detail);
+            if number != expected || chain_hash(&previous, &bytes).as_slice() != hash.as_slice() {
+                return Err(ChainError::Broken { entry: number });
+            }
+            previous = hash;
+            expected += 1;
+        }
+        Ok(u64::try_from(expected - 1).unwrap_or(0))
+    }
+
+    /// The last hub checkpoint this node has seen (signed note), with its size.
+    pub fn last_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, OutboxError> {
+        Ok(self
+            .db
+            .query_row(
+                "SELECT size, note FROM hub_checkpoints ORDER BY rowid DESC LIMIT 1",
+                [],
+                |r| Ok((u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0), r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Records a checkpoint that was verified to extend the last one.
+    pub fn record_checkpoint(
+        &mut self,
+        size: u64,
+        note: &[u8],
+        now: i64,
+    ) -> Result<(), OutboxError> {
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO hub_checkpoints (size, note, seen_at) VALUES (?1, ?2, ?3)",
+            params![i64::try_from(size).unwrap_or(i64::MAX), note, now],
+        )?;
+        log(
+            &tx,
+            now,
+            "hub checkpoint",
+            None,
+            &format!("hub log size {size}, consistent with the last one seen"),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records, loudly, that the hub's log does not extend what this node saw.
+    pub fn record_history_changed(&mut self, detail: &str, now: i64) -> Result<(), OutboxError> {
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        log(&tx, now, "hub history changed", None, detail)?;
+        tx.commit()?;
+        Ok(())
+    }
 }
 
 impl std::fmt::Display for State {

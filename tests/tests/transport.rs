@@ -106,9 +106,13 @@ fn a_submission_arrives_as_preview_showed_it_and_the_node_holds_a_verified_recei
     let hub_key: VerifyingKey = region.receipt_key.parse().unwrap();
     let signed = signed_from_outbox(&node, 1);
     let verified = receipt
-        .verify(&hub_key, signed.id(), "2180".parse().unwrap())
+        .verify(&hub_key, "samla-hub", signed.id(), "2180".parse().unwrap())
         .unwrap();
-    assert_eq!(verified.sequence, 1);
+    assert_eq!(verified.receipt.sequence, 1);
+    assert_eq!(
+        verified.checkpoint.size, 1,
+        "the receipt proves the entry is in a signed checkpoint"
+    );
     // The hub stored the exact signed bytes.
     let stored_bytes: Vec<u8> = db
         .query_row("SELECT signed_bytes FROM submissions", [], |r| r.get(0))
@@ -457,4 +461,94 @@ fn a_certificate_from_another_pki_is_accepted_when_pinned() {
         kommun, "2185",
         "the pin, not the certificate's own name, says which kommun"
     );
+}
+
+#[test]
+fn a_node_stops_when_the_hub_rewrote_its_log_between_two_submissions() {
+    use samla_common::translog::{LogEntry, MemoryHashes};
+    let mut region = Region::new();
+    let node = region.add_node("2104", "ca", &[]);
+    region.start_hub();
+    let export = node.export("export.csv", 60, 8);
+    let o = node.run(&["submit", &export, "--period", "2025"]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    // The hub operator rewrites the first entry and rebuilds the tree so that it is
+    // internally consistent, then restarts the hub, which signs the new root.
+    region.stop_hub();
+    {
+        let db = region.hub_db();
+        let bytes: Vec<u8> = db
+            .query_row(
+                "SELECT entry FROM transfer_events WHERE log_index = 0",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let mut entry = LogEntry::from_bytes(&bytes).unwrap();
+        entry.summary.push_str(" (rewritten)");
+        db.execute(
+            "UPDATE transfer_events SET entry = ?1 WHERE log_index = 0",
+            [entry.to_bytes()],
+        )
+        .unwrap();
+        let mut statement = db
+            .prepare("SELECT entry FROM transfer_events ORDER BY log_index")
+            .unwrap();
+        let entries: Vec<Vec<u8>> = statement
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let mut tree = MemoryHashes::default();
+        let mut hashes = Vec::new();
+        for e in &entries {
+            let index = tree.size();
+            let new = samla_common::translog::stored_hashes(index, e, &tree).unwrap();
+            let first = samla_common::translog::stored_hash_index(0, index);
+            hashes.extend(
+                new.into_iter()
+                    .enumerate()
+                    .map(|(i, h)| (first + i as u64, h.0)),
+            );
+            tree.append(e).unwrap();
+        }
+        db.execute("DELETE FROM log_hashes", []).unwrap();
+        for (index, hash) in hashes {
+            db.execute(
+                "INSERT INTO log_hashes (stored_index, hash) VALUES (?1, ?2)",
+                rusqlite::params![index as i64, hash.to_vec()],
+            )
+            .unwrap();
+        }
+    }
+    region.start_hub();
+
+    let o = node.run(&["submit", &export, "--period", "2025-H1"]);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("the hub's transfer log was rewritten"),
+        "{}",
+        text(&o)
+    );
+    let (pending, logged): (i64, i64) = {
+        let db = node.db();
+        (
+            db.query_row(
+                "SELECT COUNT(*) FROM outbox WHERE state = 'pending'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap(),
+            db.query_row(
+                "SELECT COUNT(*) FROM transfer_log WHERE kind = 'hub history changed'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap(),
+        )
+    };
+    assert_eq!(pending, 1, "nothing more was sent to the rewritten hub");
+    assert_eq!(logged, 1, "the node's log records it");
+    assert_eq!(region.count("submissions"), 1);
 }

@@ -23,7 +23,8 @@ Exit status:
   1  some rows were rejected (they are listed, and written to the reject report)
   2  a file, key or config could not be used at all, or the arguments are wrong
   3  the hub could not be reached; submissions wait in the outbox (samla-node send)
-  4  the hub refused a submission (the reason is printed)";
+  4  the hub refused a submission (the reason is printed)
+  5  the hub's transfer log was rewritten: nothing more is sent";
 
 /// samla-node: the kommun side of samla.
 ///
@@ -239,6 +240,9 @@ struct InitArgs {
     /// The hub's receipt key (printed by `samla-hub init`).
     #[arg(long)]
     receipt_key: String,
+    /// The name of the hub's transfer log (log_origin in the hub config).
+    #[arg(long, default_value = "samla-hub")]
+    log_origin: String,
 }
 
 #[derive(Args)]

@@ -77,12 +77,15 @@ pub(super) fn init(args: InitArgs) -> Result<ExitCode> {
          # This node's key for signing submissions; the hub knows its public half.\n\
          signing_key = \"node-signing.key\"\n\
          # The hub's key for receipts (from `samla-hub init`).\n\
-         receipt_key = \"{receipt_key}\"\n",
+         receipt_key = \"{receipt_key}\"\n\
+         # The name of the hub's transfer log (the first line of its checkpoints).\n\
+         log_origin = \"{log_origin}\"\n",
         key_file = path(&args.key_file),
         address = args.hub,
         region_ca = path(&args.region_ca),
         certificate = path(&args.certificate),
         private_key = path(&args.private_key),
+        log_origin = args.log_origin,
     );
     std::fs::write(&config_path, text)
         .with_context(|| format!("writing {}", config_path.display()))?;
@@ -179,7 +182,7 @@ fn deliver(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let report = runtime.block_on(client::deliver(
+    let delivered = runtime.block_on(client::deliver(
         outbox,
         link,
         config.kommun,
@@ -198,7 +201,14 @@ fn deliver(
                 )
             }
         },
-    ))?;
+    ));
+    let report = match delivered {
+        Err(e @ client::ClientError::HistoryChanged(_)) => {
+            eprintln!("samla-node: {e}");
+            return Ok(ExitCode::from(5));
+        }
+        other => other?,
+    };
     if !report.refused.is_empty() {
         return Ok(ExitCode::from(4));
     }
