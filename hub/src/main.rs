@@ -43,6 +43,9 @@ enum Command {
         #[arg(long, default_value = "0.0.0.0:4433")]
         listen: String,
     },
+    /// Audit the transfer log: verify, show, payload, export, cross-check.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Run the hub.
     #[command(after_help = "Example:\n  samla-hub serve --config /etc/samla-hub/hub.toml")]
     Serve {
@@ -53,6 +56,83 @@ enum Command {
         #[arg(long)]
         listen: Option<SocketAddr>,
     },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the log: every entry against every signed checkpoint.
+    #[command(
+        after_help = "Examples:\n  samla-hub audit verify --config /etc/samla-hub/hub.toml\n  samla-hub audit verify --bundle /media/usb/hub-bundle\n\nExit status: 0 the log verifies, 1 findings (each names the entry at fault), 2 could not run."
+    )]
+    Verify {
+        #[command(flatten)]
+        source: Source,
+    },
+    /// List the log's entries (no personal data: ids, kommuner, summaries).
+    #[command(after_help = "Example:\n  samla-hub audit show --format csv > transfers.csv")]
+    Show {
+        #[command(flatten)]
+        source: Source,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ShowFormatArg::Table)]
+        format: ShowFormatArg,
+    },
+    /// Print exactly what one submission contained, decoded (tables and pseudonyms).
+    #[command(after_help = "Example:\n  samla-hub audit payload 3f5a…e1 > submission.json")]
+    Payload {
+        /// The hub config.
+        #[arg(long, env = "SAMLA_HUB_CONFIG", default_value = "hub.toml")]
+        config: PathBuf,
+        /// The submission id (64 hex characters).
+        id: String,
+    },
+    /// Write a self-contained bundle of the log for a privacy officer.
+    #[command(after_help = "Example:\n  samla-hub audit export /media/usb/hub-bundle")]
+    Export {
+        /// The hub config.
+        #[arg(long, env = "SAMLA_HUB_CONFIG", default_value = "hub.toml")]
+        config: PathBuf,
+        /// Directory to write hub-bundle.json and README.md into.
+        dir: PathBuf,
+    },
+    /// Check a node's bundle against a hub bundle.
+    #[command(
+        after_help = "Example:\n  samla-hub audit cross-check node-2180-bundle hub-bundle\n\nExit status: 0 they agree, 1 findings, 2 could not run."
+    )]
+    CrossCheck {
+        /// The node's bundle (directory or node-bundle.json).
+        node: PathBuf,
+        /// The hub's bundle (directory or hub-bundle.json).
+        hub: PathBuf,
+    },
+}
+
+/// Where the log to audit comes from: the hub's own database, or an exported bundle.
+#[derive(Args)]
+struct Source {
+    /// The hub config (its database is read).
+    #[arg(long, env = "SAMLA_HUB_CONFIG", default_value = "hub.toml")]
+    config: PathBuf,
+    /// An exported bundle instead (directory or hub-bundle.json).
+    #[arg(long)]
+    bundle: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ShowFormatArg {
+    Table,
+    Json,
+    Csv,
+}
+
+impl From<ShowFormatArg> for samla_common::audit::ShowFormat {
+    fn from(f: ShowFormatArg) -> Self {
+        match f {
+            ShowFormatArg::Table => samla_common::audit::ShowFormat::Table,
+            ShowFormatArg::Json => samla_common::audit::ShowFormat::Json,
+            ShowFormatArg::Csv => samla_common::audit::ShowFormat::Csv,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -155,7 +235,7 @@ fn main() -> ExitCode {
         )
         .init();
     match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             let chain: Vec<String> = e.chain().map(ToString::to_string).collect();
             eprintln!("samla-hub: {}", chain.join(": "));
@@ -164,7 +244,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli) -> Result<ExitCode> {
+    if let Command::Audit(command) = cli.command {
+        return audit(command);
+    }
     match cli.command {
         Command::Ca(CaCommand::Init {
             dir,
@@ -215,8 +298,131 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Init { dir, listen } => init(&dir, &listen)?,
         Command::Serve { config, listen } => serve(&config, listen)?,
+        Command::Audit(_) => {}
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads a bundle file (or `name` inside a directory), at most 4 GiB.
+fn read_bundle<T: serde::de::DeserializeOwned>(path: &std::path::Path, name: &str) -> Result<T> {
+    let file = if path.is_dir() {
+        path.join(name)
+    } else {
+        path.to_owned()
+    };
+    let size = std::fs::metadata(&file)
+        .with_context(|| format!("reading {}", file.display()))?
+        .len();
+    anyhow::ensure!(
+        size <= 4 << 30,
+        "{} is larger than a bundle can be",
+        file.display()
+    );
+    let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+    serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a samla bundle", file.display()))
+}
+
+fn report(findings: &[samla_common::audit::Finding], ok: &str) -> ExitCode {
+    if findings.is_empty() {
+        println!("{ok}");
+        ExitCode::SUCCESS
+    } else {
+        for f in findings {
+            println!("FAIL {f}");
+        }
+        ExitCode::from(1)
+    }
+}
+
+fn open_store(config: &std::path::Path) -> Result<(HubConfig, samla_hub::store::Store)> {
+    let config = HubConfig::load(config)?;
+    let store = samla_hub::store::Store::open(&config.database)
+        .with_context(|| format!("opening {}", config.database.display()))?;
+    Ok((config, store))
+}
+
+fn hub_bundle(source: &Source) -> Result<samla_common::audit::HubBundle> {
+    match &source.bundle {
+        Some(path) => read_bundle(path, "hub-bundle.json"),
+        None => {
+            let (config, store) = open_store(&source.config)?;
+            Ok(samla_hub::audit::bundle(&config, &store)?)
+        }
+    }
+}
+
+fn audit(command: AuditCommand) -> Result<ExitCode> {
+    use samla_common::audit;
+    match command {
+        AuditCommand::Verify { source } => {
+            let outcome = match &source.bundle {
+                Some(_) => audit::verify_hub_log(&hub_bundle(&source)?),
+                None => {
+                    let (config, store) = open_store(&source.config)?;
+                    samla_hub::audit::verify_store(&config, &store)?
+                }
+            };
+            Ok(match outcome {
+                Ok(s) => {
+                    let latest = s.latest.map_or("no checkpoint".to_owned(), |c| {
+                        format!("latest checkpoint: size {}, root {}", c.size, c.root)
+                    });
+                    report(
+                        &[],
+                        &format!(
+                            "ok: {} entries, {} signed checkpoints verify; {latest}",
+                            s.entries, s.checkpoints
+                        ),
+                    )
+                }
+                Err(findings) => report(&findings, ""),
+            })
+        }
+        AuditCommand::Show { source, format } => {
+            let bundle = hub_bundle(&source)?;
+            print!(
+                "{}",
+                audit::render(
+                    &audit::HUB_HEADER,
+                    &audit::hub_rows(&bundle.entries),
+                    format.into()
+                )
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Payload { config, id } => {
+            let id: samla_common::wire::SubmissionId = id.parse().context("the submission id")?;
+            let (_, store) = open_store(&config)?;
+            let bytes = store
+                .signed_bytes(id)?
+                .with_context(|| format!("no submission {id} in the store"))?;
+            let submission: samla_common::wire::Submission = samla_common::codec::decode(&bytes)?;
+            println!("{}", serde_json::to_string_pretty(&submission)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Export { config, dir } => {
+            let (config, store) = open_store(&config)?;
+            let bundle = samla_hub::audit::bundle(&config, &store)?;
+            samla_hub::audit::export(&bundle, &dir)?;
+            println!(
+                "wrote {} entries and {} checkpoints to {}",
+                bundle.entries.len(),
+                bundle.checkpoints.len(),
+                dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::CrossCheck { node, hub } => {
+            let node: audit::NodeBundle = read_bundle(&node, "node-bundle.json")?;
+            let hub: audit::HubBundle = read_bundle(&hub, "hub-bundle.json")?;
+            let findings = audit::cross_check(&node, &hub);
+            Ok(report(
+                &findings,
+                &format!("ok: kommun {}'s log and the hub's log agree", node.kommun),
+            ))
+        }
+    }
 }
 
 fn init(dir: &std::path::Path, listen: &str) -> Result<()> {

@@ -184,7 +184,7 @@ impl Hub {
     ) -> Response {
         tracing::warn!(kommun = ?kommun.map(|k| k.to_string()), reason = %refusal, "submission refused");
         if let Ok(mut store) = self.store.lock() {
-            if let Err(e) = store.log_refusal(at, kommun, id, &refusal) {
+            if let Err(e) = store.log_refusal(at, kommun, id, &refusal, &self.log_signer()) {
                 tracing::error!(error = %e, "could not log a refusal");
             }
         }

@@ -50,6 +50,10 @@ CREATE TABLE IF NOT EXISTS log_hashes (
     stored_index  INTEGER PRIMARY KEY,
     hash          BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS checkpoints (
+    size          INTEGER PRIMARY KEY,
+    note          BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS submissions (
     id              BLOB PRIMARY KEY,
     kommun          TEXT NOT NULL,
@@ -146,6 +150,7 @@ impl Store {
                     Some(id),
                     refusal.to_string(),
                 ),
+                log,
             )?;
             tx.commit()?;
             return Err(StoreError::Refused(refusal));
@@ -164,13 +169,13 @@ impl Store {
             Some(id),
             summary,
         );
-        let log_index = append(&tx, &logged)?;
+        let log_index = append(&tx, &logged, log)?;
         let hashes = SqlHashes(&tx);
-        let head = Checkpoint {
-            origin: log.origin.to_owned(),
-            size: log_index + 1,
-            root: translog::tree_root(log_index + 1, &hashes)?,
-        };
+        let checkpoint: Vec<u8> = tx.query_row(
+            "SELECT note FROM checkpoints WHERE size = ?1",
+            [i64::try_from(log_index + 1).unwrap_or(i64::MAX)],
+            |r| r.get(0),
+        )?;
         let receipt = Receipt {
             submission_id: id,
             kommun,
@@ -178,8 +183,8 @@ impl Store {
             received_at,
             log_index,
             entry: logged.to_bytes(),
-            checkpoint: head.sign(log.key)?,
-            inclusion: translog::prove_inclusion(head.size, log_index, &hashes)?,
+            checkpoint,
+            inclusion: translog::prove_inclusion(log_index + 1, log_index, &hashes)?,
         };
         let signed_receipt = SignedReceipt::sign(&receipt, log.key)?;
         insert_submission(&tx, submission, received_at, log_index, &signed_receipt)?;
@@ -194,6 +199,7 @@ impl Store {
         kommun: Option<KommunCode>,
         id: Option<SubmissionId>,
         refusal: &Refusal,
+        log: &LogSigner<'_>,
     ) -> Result<(), StoreError> {
         let tx = self
             .db
@@ -201,6 +207,7 @@ impl Store {
         append(
             &tx,
             &entry(EntryKind::Refused, at, kommun, id, refusal.to_string()),
+            log,
         )?;
         tx.commit()?;
         Ok(())
@@ -226,6 +233,53 @@ impl Store {
             translog::prove_consistency(size, since, &hashes)?
         };
         Ok((head.sign(log.key)?, proof))
+    }
+}
+
+impl Store {
+    /// Every log entry, in order, as text.
+    pub fn entries(&self) -> Result<Vec<String>, StoreError> {
+        let mut statement = self
+            .db
+            .prepare("SELECT entry FROM transfer_events ORDER BY log_index")?;
+        let rows = statement.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(String::from_utf8_lossy(&row?).into_owned());
+        }
+        Ok(out)
+    }
+
+    /// Every signed checkpoint, by size.
+    pub fn checkpoints(&self) -> Result<Vec<String>, StoreError> {
+        let mut statement = self
+            .db
+            .prepare("SELECT note FROM checkpoints ORDER BY size")?;
+        let rows = statement.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(String::from_utf8_lossy(&row?).into_owned());
+        }
+        Ok(out)
+    }
+
+    /// The root of the tree as its stored hashes give it (the hashes proofs are made
+    /// from), for comparing with the signed checkpoints.
+    pub fn stored_root(&self) -> Result<(u64, LogHash), StoreError> {
+        let size = log_size(&self.db)?;
+        Ok((size, translog::tree_root(size, &SqlHashes(&self.db))?))
+    }
+
+    /// The exact signed bytes of a stored submission.
+    pub fn signed_bytes(&self, id: SubmissionId) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .db
+            .query_row(
+                "SELECT signed_bytes FROM submissions WHERE id = ?1",
+                [id.as_bytes().as_slice()],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 }
 
@@ -337,7 +391,11 @@ fn log_size(db: &Connection) -> Result<u64, StoreError> {
 
 /// Appends an entry to the transfer log and its hashes to the tree; returns its
 /// index (0-based).
-fn append(tx: &rusqlite::Transaction<'_>, logged: &LogEntry) -> Result<u64, StoreError> {
+fn append(
+    tx: &rusqlite::Transaction<'_>,
+    logged: &LogEntry,
+    log: &LogSigner<'_>,
+) -> Result<u64, StoreError> {
     let index = log_size(tx)?;
     let bytes = logged.to_bytes();
     let new = translog::stored_hashes(index, &bytes, &SqlHashes(tx))
@@ -362,6 +420,18 @@ fn append(tx: &rusqlite::Transaction<'_>, logged: &LogEntry) -> Result<u64, Stor
             logged.submission.map(|i| i.as_bytes().to_vec()),
             logged.summary,
             bytes
+        ],
+    )?;
+    let head = Checkpoint {
+        origin: log.origin.to_owned(),
+        size: index + 1,
+        root: translog::tree_root(index + 1, &SqlHashes(tx))?,
+    };
+    tx.execute(
+        "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
+        params![
+            i64::try_from(head.size).unwrap_or(i64::MAX),
+            head.sign(log.key)?
         ],
     )?;
     Ok(index)

@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     /// The file exists already.
-    #[error("refusing to overwrite existing key file {path}\n\nChoose another path, or move the old key away if you really mean to replace it (all pseudonyms change with the key).")]
+    #[error("refusing to overwrite existing file {path}\n\nChoose another path, or move the old file away if you really mean to replace it (a new master key changes every pseudonym).")]
     Exists {
         /// The file.
         path: PathBuf,
@@ -72,6 +72,15 @@ pub fn generate(path: &Path) -> Result<MasterSecret, KeyError> {
 
 /// Writes a new private file with mode 0600; never overwrites.
 pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
+    write_with_mode(path, contents, 0o600)
+}
+
+/// Writes a new file others may read (mode 0644); never overwrites.
+pub fn write_new(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
+    write_with_mode(path, contents, 0o644)
+}
+
+fn write_with_mode(path: &Path, contents: &[u8], mode: u32) -> Result<(), KeyError> {
     let io = |source| KeyError::Io {
         path: path.to_owned(),
         source,
@@ -79,7 +88,7 @@ pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
-        .mode(0o600)
+        .mode(mode)
         .open(path)
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::AlreadyExists => KeyError::Exists {

@@ -8,7 +8,7 @@
 //!
 //! The transfer log is hash-chained: each entry's hash is
 //! `BLAKE3(previous hash ‖ entry bytes)` (the first entry's previous hash is 32 zero
-//! bytes), with the entry bytes as [`chain_bytes`] writes them, so a changed, removed
+//! bytes), with the entry bytes as `samla_common::audit::node_entry_bytes` writes them, so a changed, removed
 //! or reordered entry breaks every hash after it. The hub checkpoints the node has
 //! seen are kept too, so it can tell when the hub's own log has been rewritten.
 
@@ -335,30 +335,7 @@ fn log(
     Ok(())
 }
 
-/// An entry of the node's transfer log as it is hashed:
-/// `entry N\nat T\nkind K\nsubmission ID-or--\ndetail D\n`.
-pub fn chain_bytes(
-    number: i64,
-    at: i64,
-    kind: &str,
-    id: Option<SubmissionId>,
-    detail: &str,
-) -> Vec<u8> {
-    let id = id.map_or("-".to_owned(), |i| i.to_string());
-    let detail: String = detail
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    format!("entry {number}\nat {at}\nkind {kind}\nsubmission {id}\ndetail {detail}\n").into_bytes()
-}
-
-/// `BLAKE3(previous ‖ bytes)`.
-pub fn chain_hash(previous: &[u8], bytes: &[u8]) -> [u8; 32] {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(previous);
-    hasher.update(bytes);
-    *hasher.finalize().as_bytes()
-}
+use samla_common::audit::{node_entry_bytes as chain_bytes, node_entry_hash as chain_hash};
 
 /// Where the node's transfer log chain breaks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -466,5 +443,68 @@ impl Outbox {
 impl std::fmt::Display for State {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.code())
+    }
+}
+
+impl Outbox {
+    /// The transfer log, for export.
+    pub fn log_entries(&self) -> Result<Vec<samla_common::audit::NodeLogEntry>, OutboxError> {
+        let mut statement = self.db.prepare(
+            "SELECT entry, at, kind, submission_id, detail, hash FROM transfer_log ORDER BY entry",
+        )?;
+        let rows = statement.query_map([], |r| {
+            let id: Option<Vec<u8>> = r.get(3)?;
+            Ok(samla_common::audit::NodeLogEntry {
+                entry: r.get(0)?,
+                at: r.get(1)?,
+                kind: r.get(2)?,
+                submission: id
+                    .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+                    .map(SubmissionId::from_bytes),
+                detail: r.get(4)?,
+                hash: hex::encode(r.get::<_, Vec<u8>>(5)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Every submission with its receipt, for export.
+    pub fn submissions(&self) -> Result<Vec<samla_common::audit::NodeSubmission>, OutboxError> {
+        let mut out = Vec::new();
+        for e in self.entries()?.into_iter().rev() {
+            out.push(samla_common::audit::NodeSubmission {
+                id: e.id,
+                sequence: e.sequence,
+                state: e.state.to_string(),
+                receipt: self.receipt(e.id)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The hub checkpoints seen, oldest first, as note text.
+    pub fn checkpoint_notes(&self) -> Result<Vec<String>, OutboxError> {
+        let mut statement = self
+            .db
+            .prepare("SELECT note FROM hub_checkpoints ORDER BY rowid")?;
+        let rows = statement.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(String::from_utf8_lossy(&row?).into_owned());
+        }
+        Ok(out)
+    }
+
+    /// The signed submission with this id.
+    pub fn signed(&self, id: SubmissionId) -> Result<Option<SignedSubmission>, OutboxError> {
+        let bytes: Option<Vec<u8>> = self
+            .db
+            .query_row(
+                "SELECT signed FROM outbox WHERE id = ?1",
+                [id.as_bytes().as_slice()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(bytes.map(|b| codec::decode(&b)).transpose()?)
     }
 }

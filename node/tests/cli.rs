@@ -76,9 +76,9 @@ fn key_files_are_private_and_never_overwritten() {
     assert_eq!(again.status.code(), Some(2));
     assert_eq!(
         stderr(&again),
-        "samla-node: refusing to overwrite existing key file master.key\n\n\
-         Choose another path, or move the old key away if you really mean to replace it \
-         (all pseudonyms change with the key).\n"
+        "samla-node: refusing to overwrite existing file master.key\n\n\
+         Choose another path, or move the old file away if you really mean to replace it \
+         (a new master key changes every pseudonym).\n"
     );
     assert_eq!(std::fs::read_to_string(&key).unwrap(), text);
 }

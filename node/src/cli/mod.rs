@@ -15,6 +15,7 @@ use samla_node::output::{write_file_summary, write_previews, Format, Preview};
 use samla_node::synth::{write_export, Style, SynthOptions};
 use samla_node::{keyfile, pipeline};
 
+mod audit;
 mod transfer;
 
 const EXIT_CODES: &str = "\
@@ -85,6 +86,9 @@ enum Command {
     /// List every submission: sent, acknowledged by the hub, or refused.
     #[command(after_help = "Example:\n  samla-node status")]
     Status,
+    /// Audit this node's transfer log: verify, show, payload, export, cross-check.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Run the whole offline pipeline on synthetic data in a fresh directory.
     #[command(after_help = "Example:\n  samla-node demo --dir /tmp/samla-demo")]
     Demo(DemoArgs),
@@ -336,6 +340,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Send(args) => transfer::send(&cli.config, args),
         Command::Outbox => transfer::list(&cli.config, true),
         Command::Status => transfer::list(&cli.config, false),
+        Command::Audit(command) => audit::run(&cli.config, command),
     }
 }
 

@@ -1,0 +1,408 @@
+//! Transfer logs a privacy officer can trust (DESIGN.md §8): the audit commands of
+//! both binaries on real logs, and every way a tamperer would change them.
+
+#![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+
+use std::path::{Path, PathBuf};
+
+use samla_common::audit::HubBundle;
+use samla_common::signing::SigningKey;
+use samla_common::translog::{Checkpoint, EntryKind, LogEntry, MemoryHashes};
+use samla_common::wire::SubmissionId;
+use samla_tests::{run, text, Node, Region};
+
+struct Setup {
+    region: Region,
+    a: Node,
+    b: Node,
+    hub_bundle: PathBuf,
+    node_bundle: PathBuf,
+}
+
+/// Hub log: 2181's submission (0), 2180's two (1, 2), 2181's second (3).
+fn setup() -> Setup {
+    let mut region = Region::new();
+    let a = region.add_node("2180", "ca", &[]);
+    let b = region.add_node("2181", "ca", &[]);
+    region.start_hub();
+    let export_a = a.export("export.csv", 80, 11);
+    let export_b = b.export("export.csv", 80, 12);
+    for (node, export, period) in [
+        (&b, &export_b, "2025"),
+        (&a, &export_a, "2025"),
+        (&a, &export_a, "2025-H1"),
+        (&b, &export_b, "2025-H1"),
+    ] {
+        let o = node.run(&["submit", export, "--period", period]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let root = region.root().to_owned();
+    let o = run(
+        "samla-hub",
+        &root,
+        &["audit", "export", "--config", "hub/hub.toml", "hub-bundle"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = a.run(&["audit", "export", "../node-bundle"]);
+    assert!(o.status.success(), "{}", text(&o));
+    Setup {
+        hub_bundle: root.join("hub-bundle"),
+        node_bundle: root.join("node-bundle"),
+        region,
+        a,
+        b,
+    }
+}
+
+fn read_hub(path: &Path) -> HubBundle {
+    serde_json::from_slice(&std::fs::read(path.join("hub-bundle.json")).unwrap()).unwrap()
+}
+
+fn write_hub(dir: &Path, name: &str, bundle: &HubBundle) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_vec(bundle).unwrap()).unwrap();
+    path
+}
+
+/// `samla-node audit verify --hub-bundle`: (exit code, stdout).
+fn verify_hub(dir: &Path, bundle: &Path) -> (Option<i32>, String) {
+    let o = run(
+        "samla-node",
+        dir,
+        &["audit", "verify", "--hub-bundle", bundle.to_str().unwrap()],
+    );
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
+}
+
+/// Re-signs a bundle's checkpoints for its (changed) entries with the hub's own key:
+/// what a hub that rewrites its history would do.
+fn resign(region: &Region, bundle: &mut HubBundle) {
+    let key =
+        SigningKey::from_pkcs8(&std::fs::read(region.root().join("hub/receipt.key")).unwrap())
+            .unwrap();
+    let mut tree = MemoryHashes::default();
+    bundle.checkpoints.clear();
+    for e in &bundle.entries {
+        tree.append(e.as_bytes()).unwrap();
+        let head = Checkpoint {
+            origin: bundle.origin.clone(),
+            size: tree.size(),
+            root: tree.root().unwrap(),
+        };
+        bundle
+            .checkpoints
+            .push(String::from_utf8(head.sign(&key).unwrap()).unwrap());
+    }
+}
+
+#[test]
+fn clean_logs_verify_and_agree_on_both_sides() {
+    let s = setup();
+    let root = s.region.root();
+    let o = run(
+        "samla-hub",
+        root,
+        &["audit", "verify", "--config", "hub/hub.toml"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .starts_with("ok: 4 entries, 4 signed checkpoints verify"),
+        "{}",
+        text(&o)
+    );
+    let o = run(
+        "samla-hub",
+        root,
+        &["audit", "verify", "--bundle", "hub-bundle"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = s.a.run(&["audit", "verify"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("2 receipts verify"),
+        "{}",
+        text(&o)
+    );
+    for program in ["samla-node", "samla-hub"] {
+        let o = run(
+            program,
+            root,
+            &["audit", "cross-check", "node-bundle", "hub-bundle"],
+        );
+        assert!(o.status.success(), "{program}: {}", text(&o));
+        assert!(String::from_utf8_lossy(&o.stdout)
+            .contains("kommun 2180's log and the hub's log agree"));
+    }
+    assert!(std::fs::read_to_string(s.hub_bundle.join("README.md"))
+        .unwrap()
+        .contains("RFC 6962"));
+    assert!(std::fs::read_to_string(s.node_bundle.join("README.md"))
+        .unwrap()
+        .contains("BLAKE3"));
+}
+
+/// A way to change a bundle.
+type Tamper = Box<dyn Fn(&mut HubBundle)>;
+
+#[test]
+fn every_tampering_with_the_hub_log_is_reported_with_the_entry_at_fault() {
+    let s = setup();
+    let dir = s.region.root();
+    let clean = read_hub(&s.hub_bundle);
+    let cases: Vec<(&str, Tamper, &str)> = vec![
+        (
+            "changed byte",
+            Box::new(|b| b.entries[2] = b.entries[2].replacen("sequence", "sequencE", 1)),
+            "FAIL entry 2: the entries no longer hash",
+        ),
+        (
+            "deleted entry",
+            Box::new(|b| drop(b.entries.remove(1))),
+            "FAIL entry 1: the entries no longer hash",
+        ),
+        (
+            "reordered",
+            Box::new(|b| b.entries.swap(1, 2)),
+            "FAIL entry 1: the entries no longer hash",
+        ),
+        (
+            "forged entry",
+            Box::new(|b| {
+                let mut forged = LogEntry::from_bytes(b.entries[1].as_bytes()).unwrap();
+                forged.submission = Some(SubmissionId::of(b"forged"));
+                b.entries
+                    .insert(2, String::from_utf8(forged.to_bytes()).unwrap());
+            }),
+            "FAIL entry 2: the entries no longer hash",
+        ),
+        (
+            "truncated",
+            Box::new(|b| drop(b.entries.pop())),
+            "FAIL log truncated: a checkpoint covers 4 entries but the log holds 3",
+        ),
+        (
+            "replaced checkpoint signature",
+            Box::new(|b| {
+                let note = &b.checkpoints[2];
+                let at = note.rfind(' ').unwrap() + 5;
+                let mut bytes = note.clone().into_bytes();
+                bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+                b.checkpoints[2] = String::from_utf8(bytes).unwrap();
+            }),
+            "FAIL checkpoint 2: checkpoint signature does not verify",
+        ),
+        (
+            "malformed entry",
+            Box::new(|b| b.entries[0].push(' ')),
+            "FAIL entry 0: malformed",
+        ),
+    ];
+    for (name, tamper, expected) in cases {
+        let mut bundle = clean.clone();
+        tamper(&mut bundle);
+        let path = write_hub(dir, &format!("{}.json", name.replace(' ', "-")), &bundle);
+        let (code, out) = verify_hub(dir, &path);
+        assert_eq!(code, Some(1), "{name}: {out}");
+        assert!(
+            out.contains(expected),
+            "{name}: expected {expected:?} in\n{out}"
+        );
+    }
+    let (code, out) = verify_hub(dir, &write_hub(dir, "clean.json", &clean));
+    assert_eq!(code, Some(0), "{out}");
+}
+
+#[test]
+fn a_forked_or_padded_hub_log_fails_the_cross_check() {
+    let s = setup();
+    let dir = s.region.root();
+    let clean = read_hub(&s.hub_bundle);
+
+    // A fork: the hub rewrites 2180's second entry and re-signs everything. On its own
+    // the forked log verifies; against the node's receipts and checkpoints it does not.
+    let mut fork = clean.clone();
+    let mut entry = LogEntry::from_bytes(fork.entries[2].as_bytes()).unwrap();
+    entry.summary = "sequence 2, period 2024, nothing to see".to_owned();
+    fork.entries[2] = String::from_utf8(entry.to_bytes()).unwrap();
+    resign(&s.region, &mut fork);
+    let forked = write_hub(dir, "fork.json", &fork);
+    assert_eq!(
+        verify_hub(dir, &forked).0,
+        Some(0),
+        "a consistently re-signed fork verifies alone"
+    );
+    let o = run(
+        "samla-node",
+        dir,
+        &[
+            "audit",
+            "cross-check",
+            "node-bundle",
+            forked.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("FAIL the hub's log forked: at size 3"),
+        "{out}"
+    );
+    assert!(out.contains("has no entry for it at index 2"), "{out}");
+
+    // Padding: an acceptance for 2180 that the node never sent.
+    let mut padded = clean.clone();
+    padded.entries.push(
+        String::from_utf8(
+            LogEntry {
+                kind: EntryKind::Accepted,
+                at: 1_800_000_000,
+                kommun: Some("2180".parse().unwrap()),
+                submission: Some(SubmissionId::of(b"never sent")),
+                summary: "sequence 9".to_owned(),
+            }
+            .to_bytes(),
+        )
+        .unwrap(),
+    );
+    resign(&s.region, &mut padded);
+    let padded = write_hub(dir, "padded.json", &padded);
+    let o = run(
+        "samla-hub",
+        dir,
+        &[
+            "audit",
+            "cross-check",
+            "node-bundle",
+            padded.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("FAIL hub entry 4: names submission"),
+        "{}",
+        text(&o)
+    );
+
+    // The other kommun's entries are not this node's business.
+    let o = run(
+        "samla-node",
+        dir,
+        &["audit", "cross-check", "node-bundle", "hub-bundle"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+#[test]
+fn a_changed_node_log_entry_is_named() {
+    let s = setup();
+    s.a.db()
+        .execute(
+            "UPDATE transfer_log SET detail = 'nothing happened' WHERE entry = 2",
+            [],
+        )
+        .unwrap();
+    let o = s.a.run(&["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("FAIL node log entry 2:"),
+        "{}",
+        text(&o)
+    );
+}
+
+/// Every written form of every personnummer in an export.
+fn personnummer_forms(export: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(export).unwrap();
+    let mut forms = Vec::new();
+    for line in text.lines().skip(1) {
+        let long = line.split(',').next().unwrap().to_owned();
+        assert_eq!(long.len(), 12);
+        forms.push(format!("{}-{}", &long[2..8], &long[8..]));
+        forms.push(format!("{}-{}", &long[..8], &long[8..]));
+        forms.push(long[2..].to_owned());
+        forms.push(long);
+    }
+    forms
+}
+
+#[test]
+fn show_never_prints_a_personnummer_or_a_pseudonym_and_payload_shows_only_pseudonyms() {
+    let s = setup();
+    let dir = s.region.root();
+    let mut forms = personnummer_forms(&s.a.dir.join("export.csv"));
+    forms.extend(personnummer_forms(&s.b.dir.join("export.csv")));
+    let id: String = {
+        let db = s.region.hub_db();
+        let bytes: Vec<u8> = db
+            .query_row(
+                "SELECT id FROM submissions WHERE kommun = '2180' LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    };
+    let payload = run(
+        "samla-hub",
+        dir,
+        &["audit", "payload", "--config", "hub/hub.toml", &id],
+    );
+    assert!(payload.status.success(), "{}", text(&payload));
+    let payload_text = String::from_utf8_lossy(&payload.stdout).into_owned();
+    let submission: samla_common::wire::Submission = serde_json::from_str(&payload_text).unwrap();
+    let pseudonyms: Vec<String> = submission
+        .statistics
+        .linkage_sets
+        .iter()
+        .flat_map(|l| l.pseudonyms.iter().map(|p| p.to_hex()))
+        .collect();
+    assert!(!pseudonyms.is_empty());
+    assert!(
+        payload_text.contains(&pseudonyms[0]),
+        "payload shows the submission on purpose"
+    );
+    let node_payload = s.a.run(&["audit", "payload", &id]);
+    assert_eq!(
+        String::from_utf8_lossy(&node_payload.stdout),
+        payload_text,
+        "the node shows the same content"
+    );
+
+    let mut outputs = vec![payload_text];
+    for format in ["table", "json", "csv"] {
+        let hub = run(
+            "samla-hub",
+            dir,
+            &[
+                "audit",
+                "show",
+                "--config",
+                "hub/hub.toml",
+                "--format",
+                format,
+            ],
+        );
+        assert!(hub.status.success(), "{}", text(&hub));
+        let node = s.a.run(&["audit", "show", "--format", format]);
+        assert!(node.status.success(), "{}", text(&node));
+        for shown in [&hub, &node] {
+            let out = String::from_utf8_lossy(&shown.stdout);
+            for p in &pseudonyms {
+                assert!(!out.contains(p.as_str()), "show prints no pseudonym");
+            }
+            outputs.push(out.into_owned());
+        }
+    }
+    for out in &outputs {
+        for form in &forms {
+            assert!(
+                !out.contains(form.as_str()),
+                "an audit output holds a personnummer"
+            );
+        }
+    }
+}
