@@ -408,7 +408,8 @@ pub fn cross_check(node: &NodeBundle, hub: &HubBundle) -> Vec<Finding> {
     }
     for (index, entry) in entries.iter().enumerate() {
         let Some(entry) = entry else { continue };
-        if entry.kommun != Some(node.kommun) {
+        let transfer = matches!(entry.kind, EntryKind::Accepted | EntryKind::Refused);
+        if !transfer || entry.kommun != Some(node.kommun) {
             continue;
         }
         if !entry.submission.is_some_and(|id| sent.contains(&id)) {

@@ -73,10 +73,37 @@ impl Hub {
                 path: config.receipt_key.clone(),
                 source,
             })?;
-        let store = Store::open(&config.database).map_err(|source| ServerError::Store {
+        let mut store = Store::open(&config.database).map_err(|source| ServerError::Store {
             path: config.database.clone(),
             source,
         })?;
+        let registrations: Vec<(KommunCode, String)> = config
+            .nodes
+            .iter()
+            .map(|(kommun, node)| {
+                let mut keys: Vec<String> = node
+                    .signing_keys
+                    .iter()
+                    .map(|k| format!("signing {k}"))
+                    .collect();
+                keys.extend(
+                    node.pinned_certificate
+                        .map(|c| format!("certificate sha256 {}", hex::encode(c))),
+                );
+                (*kommun, keys.join(", "))
+            })
+            .collect();
+        let log = LogSigner {
+            key: &receipt_key,
+            origin: &config.log_origin,
+        };
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        store
+            .log_registrations(&registrations, now, &log)
+            .map_err(|source| ServerError::Store {
+                path: config.database.clone(),
+                source,
+            })?;
         Ok(Hub {
             pinned: config.pinned(),
             config,

@@ -50,6 +50,10 @@ CREATE TABLE IF NOT EXISTS log_hashes (
     stored_index  INTEGER PRIMARY KEY,
     hash          BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS registered_nodes (
+    kommun        TEXT PRIMARY KEY,
+    keys          TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS checkpoints (
     size          INTEGER PRIMARY KEY,
     note          BLOB NOT NULL
@@ -237,6 +241,48 @@ impl Store {
 }
 
 impl Store {
+    /// Logs every node registration and key change since the last start: each kommun
+    /// new to the config is `node_registered`, each changed set of signing keys or
+    /// pinned certificate is `key_changed`. Returns how many entries were added.
+    pub fn log_registrations(
+        &mut self,
+        nodes: &[(KommunCode, String)],
+        now: i64,
+        log: &LogSigner<'_>,
+    ) -> Result<usize, StoreError> {
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut added = 0;
+        for (kommun, keys) in nodes {
+            let known: Option<String> = tx
+                .query_row(
+                    "SELECT keys FROM registered_nodes WHERE kommun = ?1",
+                    [kommun.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let kind = match known {
+                None => EntryKind::NodeRegistered,
+                Some(k) if &k != keys => EntryKind::KeyChanged,
+                Some(_) => continue,
+            };
+            append(
+                &tx,
+                &entry(kind, now, Some(*kommun), None, format!("keys: {keys}")),
+                log,
+            )?;
+            tx.execute(
+                "INSERT INTO registered_nodes (kommun, keys) VALUES (?1, ?2)
+                 ON CONFLICT(kommun) DO UPDATE SET keys = excluded.keys",
+                params![kommun.as_str(), keys],
+            )?;
+            added += 1;
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+
     /// Every log entry, in order, as text.
     pub fn entries(&self) -> Result<Vec<String>, StoreError> {
         let mut statement = self

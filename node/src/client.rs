@@ -244,7 +244,15 @@ pub async fn deliver(
         failures += 1;
         let wait = backoff.delay(failures);
         if started.elapsed() + wait > give_up_after {
-            report.pending = outbox.pending()?.len();
+            let pending = outbox.pending()?;
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            for item in &pending {
+                let detail = format!(
+                    "after {failures} failed attempts in this run: {error}; stays in the outbox"
+                );
+                outbox.record("retries given up", Some(item.entry.id), &detail, now)?;
+            }
+            report.pending = pending.len();
             report.last_error = Some(error);
             return Ok(report);
         }
@@ -267,6 +275,12 @@ async fn send_all(
     for item in pending {
         let id = item.entry.id;
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        outbox.record(
+            "sent",
+            Some(id),
+            &format!("sequence {} to {}", item.entry.sequence, link.address),
+            now,
+        )?;
         let response = match client.request(&Request::Submit(item.signed.clone())).await {
             Ok(r) => r,
             Err(e) => {

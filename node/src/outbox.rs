@@ -508,3 +508,44 @@ impl Outbox {
         Ok(bytes.map(|b| codec::decode(&b)).transpose()?)
     }
 }
+
+impl Outbox {
+    /// Adds an event to the transfer log in its own transaction.
+    pub fn record(
+        &mut self,
+        kind: &str,
+        id: Option<SubmissionId>,
+        detail: &str,
+        now: i64,
+    ) -> Result<(), OutboxError> {
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        log(&tx, now, kind, id, detail)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Logs a `key change` when the node signs with a key other than the one it last
+    /// logged (and on first use). Returns whether it logged.
+    pub fn record_signing_key(
+        &mut self,
+        key: &samla_common::signing::VerifyingKey,
+        now: i64,
+    ) -> Result<bool, OutboxError> {
+        let detail = format!("signing key {key}");
+        let last: Option<String> = self
+            .db
+            .query_row(
+                "SELECT detail FROM transfer_log WHERE kind = 'key change' ORDER BY entry DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if last.as_deref() == Some(detail.as_str()) {
+            return Ok(false);
+        }
+        self.record("key change", None, &detail, now)?;
+        Ok(true)
+    }
+}

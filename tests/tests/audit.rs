@@ -19,7 +19,8 @@ struct Setup {
     node_bundle: PathBuf,
 }
 
-/// Hub log: 2181's submission (0), 2180's two (1, 2), 2181's second (3).
+/// Hub log: the registrations of 2180 (0) and 2181 (1), 2181's submission (2),
+/// 2180's two (3, 4), 2181's second (5).
 fn setup() -> Setup {
     let mut region = Region::new();
     let a = region.add_node("2180", "ca", &[]);
@@ -110,7 +111,7 @@ fn clean_logs_verify_and_agree_on_both_sides() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(
         String::from_utf8_lossy(&o.stdout)
-            .starts_with("ok: 4 entries, 4 signed checkpoints verify"),
+            .starts_with("ok: 6 entries, 6 signed checkpoints verify"),
         "{}",
         text(&o)
     );
@@ -182,7 +183,7 @@ fn every_tampering_with_the_hub_log_is_reported_with_the_entry_at_fault() {
         (
             "truncated",
             Box::new(|b| drop(b.entries.pop())),
-            "FAIL log truncated: a checkpoint covers 4 entries but the log holds 3",
+            "FAIL log truncated: a checkpoint covers 6 entries but the log holds 5",
         ),
         (
             "replaced checkpoint signature",
@@ -225,9 +226,9 @@ fn a_forked_or_padded_hub_log_fails_the_cross_check() {
     // A fork: the hub rewrites 2180's second entry and re-signs everything. On its own
     // the forked log verifies; against the node's receipts and checkpoints it does not.
     let mut fork = clean.clone();
-    let mut entry = LogEntry::from_bytes(fork.entries[2].as_bytes()).unwrap();
+    let mut entry = LogEntry::from_bytes(fork.entries[4].as_bytes()).unwrap();
     entry.summary = "sequence 2, period 2024, nothing to see".to_owned();
-    fork.entries[2] = String::from_utf8(entry.to_bytes()).unwrap();
+    fork.entries[4] = String::from_utf8(entry.to_bytes()).unwrap();
     resign(&s.region, &mut fork);
     let forked = write_hub(dir, "fork.json", &fork);
     assert_eq!(
@@ -248,10 +249,10 @@ fn a_forked_or_padded_hub_log_fails_the_cross_check() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
-        out.contains("FAIL the hub's log forked: at size 3"),
+        out.contains("FAIL the hub's log forked: at size 5"),
         "{out}"
     );
-    assert!(out.contains("has no entry for it at index 2"), "{out}");
+    assert!(out.contains("has no entry for it at index 4"), "{out}");
 
     // Padding: an acceptance for 2180 that the node never sent.
     let mut padded = clean.clone();
@@ -282,7 +283,7 @@ fn a_forked_or_padded_hub_log_fails_the_cross_check() {
     );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
-        String::from_utf8_lossy(&o.stdout).contains("FAIL hub entry 4: names submission"),
+        String::from_utf8_lossy(&o.stdout).contains("FAIL hub entry 6: names submission"),
         "{}",
         text(&o)
     );

@@ -142,6 +142,7 @@ pub(super) fn submit(
     }
     let mut outbox = Outbox::open(&config.database)
         .with_context(|| format!("opening {}", config.database.display()))?;
+    outbox.record_signing_key(&signing.verifying_key(), now())?;
     for statistics in built.statistics {
         let (period_text, domain) = (
             statistics.period.to_string(),
