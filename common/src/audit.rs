@@ -147,6 +147,14 @@ pub enum Finding {
         /// The entry.
         entry: i64,
     },
+    /// The node's outbox holds a submission its log does not record (the log was cut
+    /// or entries removed).
+    NodeLogMissing {
+        /// The submission.
+        submission: SubmissionId,
+        /// The event the log lacks.
+        kind: &'static str,
+    },
     /// A receipt the node holds does not verify.
     BadReceipt {
         /// The submission.
@@ -198,6 +206,10 @@ impl fmt::Display for Finding {
             Finding::NodeChain { entry } => write!(
                 f,
                 "node log entry {entry}: its hash does not follow from the entries before it (changed, removed or reordered)"
+            ),
+            Finding::NodeLogMissing { submission, kind } => write!(
+                f,
+                "submission {submission}: the node's log has no `{kind}` entry for it (entries were removed or the log was cut)"
             ),
             Finding::BadReceipt { submission, reason } => write!(f, "receipt for {submission}: {reason}"),
             Finding::MissingAtHub { submission, index } => write!(
@@ -319,7 +331,25 @@ pub fn verify_node_log(bundle: &NodeBundle) -> Result<u64, Vec<Finding>> {
         }
         previous = hash;
     }
+    let logged = |id: SubmissionId, kind: &str| {
+        bundle
+            .log
+            .iter()
+            .any(|e| e.submission == Some(id) && e.kind == kind)
+    };
     for s in &bundle.submissions {
+        if !logged(s.id, "built") {
+            findings.push(Finding::NodeLogMissing {
+                submission: s.id,
+                kind: "built",
+            });
+        }
+        if s.receipt.is_some() && !logged(s.id, "receipt") {
+            findings.push(Finding::NodeLogMissing {
+                submission: s.id,
+                kind: "receipt",
+            });
+        }
         if let Some(receipt) = &s.receipt {
             if let Err(e) = receipt.verify(&bundle.hub_key, &bundle.origin, s.id, bundle.kommun) {
                 findings.push(Finding::BadReceipt {

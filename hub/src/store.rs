@@ -283,6 +283,39 @@ impl Store {
         Ok(added)
     }
 
+    /// Appends entries to the transfer log in one transaction (each with its signed
+    /// checkpoint); returns the index of the last. For tools and benchmarks: the
+    /// server logs through [`Store::accept`] and [`Store::log_refusal`].
+    pub fn append_entries(
+        &mut self,
+        entries: &[LogEntry],
+        log: &LogSigner<'_>,
+    ) -> Result<Option<u64>, StoreError> {
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut last = None;
+        for e in entries {
+            last = Some(append(&tx, e, log)?);
+        }
+        tx.commit()?;
+        Ok(last)
+    }
+
+    /// An inclusion proof for entry `index` in the tree of `size` entries.
+    pub fn inclusion_proof(&self, size: u64, index: u64) -> Result<Vec<LogHash>, StoreError> {
+        Ok(translog::prove_inclusion(
+            size,
+            index,
+            &SqlHashes(&self.db),
+        )?)
+    }
+
+    /// A consistency proof from `old` entries to `new`.
+    pub fn consistency_proof(&self, new: u64, old: u64) -> Result<Vec<LogHash>, StoreError> {
+        Ok(translog::prove_consistency(new, old, &SqlHashes(&self.db))?)
+    }
+
     /// Every log entry, in order, as text.
     pub fn entries(&self) -> Result<Vec<String>, StoreError> {
         let mut statement = self

@@ -70,8 +70,8 @@ fn every_kind_of_tampering_with_the_node_log_is_caught_and_named() {
     sql("DELETE FROM transfer_log WHERE entry = 2; INSERT INTO transfer_log SELECT * FROM saved");
     assert_eq!(check(), Ok(3));
 
-    // Truncation at the end leaves a valid shorter chain; the hub's receipts and the
-    // outbox still name the lost entries, which the cross-check of logs reports.
+    // Truncation at the end leaves a valid shorter chain; the outbox still holds the
+    // submissions whose entries were cut, which `audit verify` reports (tests/audit.rs).
     sql("DELETE FROM transfer_log WHERE entry = 3");
     assert_eq!(check(), Ok(2));
 }

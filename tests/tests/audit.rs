@@ -298,6 +298,29 @@ fn a_forked_or_padded_hub_log_fails_the_cross_check() {
 }
 
 #[test]
+fn a_cut_node_log_is_caught_by_what_the_outbox_still_holds() {
+    let s = setup();
+    let last: i64 =
+        s.a.db()
+            .query_row(
+                "SELECT MAX(entry) FROM transfer_log WHERE kind = 'receipt'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+    s.a.db()
+        .execute("DELETE FROM transfer_log WHERE entry >= ?1", [last])
+        .unwrap();
+    let o = s.a.run(&["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("has no `receipt` entry for it"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
 fn a_changed_node_log_entry_is_named() {
     let s = setup();
     s.a.db()
