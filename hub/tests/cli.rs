@@ -123,3 +123,22 @@ fn example_hub_configs_load() {
     }
     assert!(found > 0, "configs/ has hub configs");
 }
+
+#[test]
+fn malformed_configs_are_errors_not_panics() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("hub.toml");
+    let cases = [
+        "",
+        "listen = 5",
+        "listen = \"nowhere\"\ndatabase = \"a\"\nregion_ca = \"a\"\ncertificate = \"a\"\nprivate_key = \"a\"\nreceipt_key = \"a\"",
+        "listen = \"0.0.0.0:1\"\ndatabase = \"a\"\nregion_ca = \"a\"\ncertificate = \"a\"\nprivate_key = \"a\"\nreceipt_key = \"a\"\n[[node]]\nkommun = \"21\"",
+        "listen = \"0.0.0.0:1\"\ndatabase = \"a\"\nregion_ca = \"a\"\ncertificate = \"a\"\nprivate_key = \"a\"\nreceipt_key = \"a\"\nlog_origin = \"has space\"",
+        "\u{0}\u{1}garbage[[[",
+    ];
+    for text in cases {
+        std::fs::write(&path, text).expect("written");
+        let err = HubConfig::load(&path).expect_err("refused");
+        assert!(err.to_string().contains("hub.toml"), "{err}");
+    }
+}

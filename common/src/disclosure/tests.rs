@@ -73,7 +73,10 @@ fn attack(problem: &Problem, solved: &[Vec<SolvedCell>]) -> Vec<(usize, usize, f
             // A cell no published total bounds (its totals suppressed too) can be
             // anything: unbounded above.
             let high = match build(microlp::OptimizationDirection::Maximize, &target).solve() {
-                Ok(outcome) => outcome.into_solution().expect("no limit is set").objective(),
+                Ok(outcome) => outcome
+                    .into_solution()
+                    .expect("no limit is set")
+                    .objective(),
                 Err(microlp::Error::Unbounded) => f64::INFINITY,
                 Err(e) => panic!("the published values are a feasible system: {e:?}"),
             };
