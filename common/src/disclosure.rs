@@ -2,14 +2,16 @@
 //!
 //! Primary suppression hides every cell with `0 < n < k`. Secondary suppression then
 //! hides more cells until no suppressed cell can be derived exactly from the published
-//! cells and totals, even across tables that share margins. The guarantee is checked
-//! by linear algebra, not by a line-by-line rule: the published cells and totals are
-//! linear equations over the unknown (suppressed) inner cells, and a suppressed cell
-//! is safe only when its vector is outside the span of those equations (exact integer
-//! Gaussian elimination). Only non-zero cells are chosen as secondary suppressions, so
-//! every unknown inner cell is at least 1 and a linear-programming attacker using
-//! non-negativity cannot pin a suppressed cell either: for a safe cell there is a
-//! direction that keeps every published value and keeps all unknowns non-negative.
+//! cells and totals, even across tables that share margins. The guarantee is linear
+//! algebra, not a line-by-line rule: every published cell and total is an equation
+//! over the inner cells, and a suppressed cell is safe only when its vector is outside
+//! the span of those equations. In the manner of Statistics Norway's GaussSuppression,
+//! cells are offered for publication one at a time in order of preference, with exact
+//! integer Gaussian elimination deciding each (see `Solver::run`), and the result is
+//! checked once more from scratch. Zero cells are always published, so every unknown
+//! inner cell is at least 1 and a linear-programming attacker using non-negativity
+//! cannot pin a suppressed cell either: for a safe cell there is a direction that
+//! keeps every published value and keeps all unknowns non-negative.
 //!
 //! The only way to get a [`Disclosed`] value is through this module.
 
@@ -26,9 +28,6 @@ pub const DEFAULT_K: u64 = 5;
 
 /// The code used for a total along a dimension.
 pub const TOTAL: &str = "total";
-
-/// How many candidate cells are tried before a forced choice, per derivable cell.
-const MAX_TRIES: usize = 48;
 
 /// The threshold rule applied to every output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -377,14 +376,8 @@ impl Problem {
 
 struct Solver {
     nodes: Vec<Node>,
-    /// Lines: cells along one additive dimension with the others fixed; total last.
-    lines: Vec<Vec<usize>>,
-    /// For each node, the lines it lies on.
-    lines_of: Vec<Vec<usize>>,
     /// Link equations as pairs of node ids.
     links: Vec<[usize; 2]>,
-    /// Node id of each inner cell, by global inner id.
-    inner_node: Vec<usize>,
 }
 
 impl Solver {
@@ -392,7 +385,6 @@ impl Solver {
         let mut nodes = Vec::new();
         let mut lookup: HashMap<(usize, Vec<Option<usize>>), usize> = HashMap::new();
         let mut inner_offset = 0u32;
-        let mut inner_node = Vec::new();
         for (g, (grid, additive)) in problem.grids.iter().enumerate() {
             for coordinate in published_coordinates(&grid.sizes, additive) {
                 let members: Vec<u32> = inner_members(&grid.sizes, &coordinate)
@@ -413,39 +405,7 @@ impl Solver {
                     inner,
                 });
             }
-            inner_node.resize(inner_offset as usize + grid.counts.len(), 0);
             inner_offset += grid.counts.len() as u32;
-        }
-        for (id, node) in nodes.iter().enumerate() {
-            if node.inner {
-                inner_node[node.members[0] as usize] = id;
-            }
-        }
-        let mut lines = Vec::new();
-        for (g, (grid, additive)) in problem.grids.iter().enumerate() {
-            for (d, _) in additive.iter().enumerate().filter(|(_, a)| **a) {
-                for coordinate in published_coordinates(&grid.sizes, additive) {
-                    if coordinate[d].is_some() {
-                        continue;
-                    }
-                    let line: Vec<usize> = (0..grid.sizes[d])
-                        .map(Some)
-                        .chain([None])
-                        .filter_map(|v| {
-                            let mut c = coordinate.clone();
-                            c[d] = v;
-                            lookup.get(&(g, c)).copied()
-                        })
-                        .collect();
-                    lines.push(line);
-                }
-            }
-        }
-        let mut lines_of = vec![Vec::new(); nodes.len()];
-        for (l, line) in lines.iter().enumerate() {
-            for &n in line {
-                lines_of[n].push(l);
-            }
         }
         let links = problem
             .links
@@ -456,15 +416,20 @@ impl Solver {
                 Some([*a, *b])
             })
             .collect();
-        Solver {
-            nodes,
-            lines,
-            lines_of,
-            links,
-            inner_node,
-        }
+        Solver { nodes, links }
     }
 
+    /// Decides every cell in one pass. Primary cells start suppressed. The other cells
+    /// are offered for publication in order of preference (zeros, then totals, then
+    /// inner cells from the largest down); a cell is published unless publishing it
+    /// would make some suppressed cell derivable, in which case it is suppressed too.
+    ///
+    /// The published cells are kept as a row-echelon basis over the inner cells, and
+    /// every suppressed cell as its residual against that basis (never zero: that is
+    /// the invariant). Publishing a cell adds one equation; a suppressed cell becomes
+    /// derivable exactly when its residual is a multiple of the new equation's
+    /// residual, which a lookup of canonical residuals answers. Each cell is decided
+    /// once, so the work grows with the table, not with rounds of repair.
     fn run(&self, rule: DisclosureRule) -> Result<Vec<Option<Suppression>>, DisclosureError> {
         let mut state: Vec<Option<Suppression>> = self
             .nodes
@@ -474,97 +439,60 @@ impl Solver {
         if state.iter().all(Option::is_none) {
             return Ok(state);
         }
-        self.protect_lines(&mut state);
-        while let Some(exposed) = self.first_derivable(&state)? {
-            self.protect(exposed, &mut state)?;
+        let mut system = System::default();
+        for [a, b] in &self.links {
+            let mut row: Vec<(u32, i128)> =
+                self.nodes[*a].members.iter().map(|m| (*m, 1)).collect();
+            row.extend(self.nodes[*b].members.iter().map(|m| (*m, -1)));
+            system.insert(canonical(row))?;
+        }
+        let mut hidden = Hidden::default();
+        for (id, s) in state.iter().enumerate() {
+            if s.is_some() {
+                let residual = system.reduce(self.row(id))?;
+                if residual.is_empty() {
+                    return Err(DisclosureError::Unresolvable);
+                }
+                hidden.add(id, residual);
+            }
+        }
+        for c in self.publication_order(&state) {
+            let residual = system.reduce(self.row(c))?;
+            if residual.is_empty() {
+                continue;
+            }
+            if hidden.contains(&residual) {
+                state[c] = Some(Suppression::Secondary);
+                hidden.add(c, residual);
+                continue;
+            }
+            hidden.eliminate(&residual)?;
+            system.insert_reduced(residual);
+        }
+        // Belt and braces: check the result from scratch, as an attacker's algebra would.
+        if self.first_derivable(&state)?.is_some() {
+            return Err(DisclosureError::Unresolvable);
         }
         Ok(state)
     }
 
-    /// Cheap first pass: no line may hold exactly one suppressed cell.
-    fn protect_lines(&self, state: &mut [Option<Suppression>]) {
-        let mut changed = true;
-        while changed {
-            changed = false;
-            for line in &self.lines {
-                if line.iter().filter(|n| state[**n].is_some()).count() != 1 {
-                    continue;
-                }
-                let (members, total) = line.split_at(line.len() - 1);
-                let pick = self
-                    .cheapest(members.iter().copied(), state)
-                    .or_else(|| self.cheapest(total.iter().copied(), state));
-                if let Some(n) = pick {
-                    state[n] = Some(Suppression::Secondary);
-                    changed = true;
-                }
-            }
-        }
+    /// A published cell as an equation over the inner cells.
+    fn row(&self, id: usize) -> Vec<(u32, i128)> {
+        canonical(self.nodes[id].members.iter().map(|m| (*m, 1)).collect())
     }
 
-    /// The published non-zero cell with the smallest value among `candidates`.
-    fn cheapest(
-        &self,
-        candidates: impl Iterator<Item = usize>,
-        state: &[Option<Suppression>],
-    ) -> Option<usize> {
-        candidates
-            .filter(|n| state[*n].is_none() && self.nodes[*n].value > 0)
-            .min_by_key(|n| (self.nodes[*n].value, *n))
-    }
-
-    /// Suppresses one more cell so that `exposed` can no longer be derived, trying the
-    /// cheapest nearby cells first.
-    fn protect(
-        &self,
-        exposed: usize,
-        state: &mut [Option<Suppression>],
-    ) -> Result<(), DisclosureError> {
-        let candidates = self.candidates(exposed, state);
-        for &c in candidates.iter().take(MAX_TRIES) {
-            state[c] = Some(Suppression::Secondary);
-            if !self.is_derivable(exposed, state)? {
-                return Ok(());
-            }
-            state[c] = None;
-        }
-        let &forced = candidates.first().ok_or(DisclosureError::Unresolvable)?;
-        state[forced] = Some(Suppression::Secondary);
-        Ok(())
-    }
-
-    /// Published non-zero cells, nearest to `n` first: on its lines (inner before totals),
-    /// then its grid, then anywhere; each group cheapest first.
-    fn candidates(&self, n: usize, state: &[Option<Suppression>]) -> Vec<usize> {
-        let order = |ids: &mut Vec<usize>| {
-            ids.retain(|c| state[*c].is_none() && self.nodes[*c].value > 0);
-            ids.sort_by_key(|c| (!self.nodes[*c].inner, self.nodes[*c].value, *c));
-            ids.dedup();
-        };
-        let mut near: Vec<usize> = self.lines_of[n]
-            .iter()
-            .flat_map(|l| self.lines[*l].iter().copied())
+    /// The cells not yet suppressed, most preferred for publication first: zeros (so
+    /// every unknown an attacker faces is at least 1), totals (largest first), then
+    /// inner cells from the largest to the smallest.
+    fn publication_order(&self, state: &[Option<Suppression>]) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.nodes.len())
+            .filter(|c| state[*c].is_none())
             .collect();
-        near.extend(
-            self.nodes[n]
-                .members
-                .iter()
-                .map(|m| self.inner_node[*m as usize]),
-        );
-        order(&mut near);
-        let grid = self.nodes[n].grid;
-        let mut same_grid: Vec<usize> = (0..self.nodes.len())
-            .filter(|c| self.nodes[*c].grid == grid)
-            .collect();
-        order(&mut same_grid);
-        let mut anywhere: Vec<usize> = (0..self.nodes.len()).collect();
-        order(&mut anywhere);
-        let mut seen = vec![false; self.nodes.len()];
-        near.into_iter()
-            .chain(same_grid)
-            .chain(anywhere)
-            .filter(|c| !std::mem::replace(&mut seen[*c], true))
-            .collect()
+        order.sort_by_key(|c| {
+            let n = &self.nodes[*c];
+            (n.value != 0, n.inner, std::cmp::Reverse(n.value), *c)
+        });
+        order
     }
 
     /// The first suppressed cell that the published cells determine exactly.
@@ -579,14 +507,6 @@ impl Solver {
             }
         }
         Ok(None)
-    }
-
-    fn is_derivable(
-        &self,
-        id: usize,
-        state: &[Option<Suppression>],
-    ) -> Result<bool, DisclosureError> {
-        self.system(state)?.determines(&self.nodes[id].members)
     }
 
     /// The published equations over the unknown (suppressed) inner cells.
@@ -631,6 +551,7 @@ impl Solver {
 }
 
 /// A row-echelon basis of the published equations, over unknown columns.
+#[derive(Default)]
 struct System {
     column: HashMap<u32, u32>,
     /// Rows keyed by their leading column; each row is sorted, non-zero, gcd 1.
@@ -638,6 +559,13 @@ struct System {
 }
 
 impl System {
+    /// Adds a row that is already reduced against the basis (and not empty).
+    fn insert_reduced(&mut self, row: Vec<(u32, i128)>) {
+        if let Some(&(lead, _)) = row.first() {
+            self.basis.insert(lead, row);
+        }
+    }
+
     fn insert(&mut self, row: Vec<(u32, i128)>) -> Result<(), DisclosureError> {
         let reduced = self.reduce(row)?;
         if let Some(&(lead, _)) = reduced.first() {
@@ -667,6 +595,53 @@ impl System {
             .filter_map(|m| self.column.get(m).map(|c| (*c, 1)))
             .collect();
         Ok(row.is_empty() || self.reduce(canonical(row))?.is_empty())
+    }
+}
+
+/// The suppressed cells and their residuals against the published equations, with
+/// an index of the residuals' canonical forms (parallel residuals share one).
+#[derive(Default)]
+struct Hidden {
+    residuals: Vec<(usize, Vec<(u32, i128)>)>,
+    index: HashMap<Vec<(u32, i128)>, usize>,
+}
+
+impl Hidden {
+    fn add(&mut self, id: usize, residual: Vec<(u32, i128)>) {
+        *self.index.entry(residual.clone()).or_default() += 1;
+        self.residuals.push((id, residual));
+    }
+
+    /// Whether a suppressed residual is a multiple of `row` (both canonical).
+    fn contains(&self, row: &[(u32, i128)]) -> bool {
+        self.index.contains_key(row)
+    }
+
+    /// Eliminates the leading column of a newly published (reduced) row from every
+    /// suppressed residual. None becomes zero: the caller checked [`Hidden::contains`].
+    fn eliminate(&mut self, pivot: &[(u32, i128)]) -> Result<(), DisclosureError> {
+        let Some(&(lead, pa)) = pivot.first() else {
+            return Ok(());
+        };
+        for (_, residual) in &mut self.residuals {
+            let Ok(at) = residual.binary_search_by_key(&lead, |(c, _)| *c) else {
+                continue;
+            };
+            let ra = residual[at].1;
+            let updated = combine(residual, pa, pivot, ra)?;
+            if updated.is_empty() {
+                return Err(DisclosureError::Unresolvable);
+            }
+            if let Some(n) = self.index.get_mut(residual.as_slice()) {
+                *n -= 1;
+                if *n == 0 {
+                    self.index.remove(residual.as_slice());
+                }
+            }
+            *self.index.entry(updated.clone()).or_default() += 1;
+            *residual = updated;
+        }
+        Ok(())
     }
 }
 

@@ -115,10 +115,40 @@ fn lines_hold_no_single(problem: &Problem, solved: &[Vec<SolvedCell>]) -> bool {
         .flatten()
         .map(|c| c.suppressed.is_some())
         .collect();
-    solver
-        .lines
+    lines(problem, &solver)
         .iter()
         .all(|line| line.iter().filter(|n| flat[**n]).count() != 1)
+}
+
+/// Lines: cells along one additive dimension with the others fixed, total last.
+fn lines(problem: &Problem, solver: &Solver) -> Vec<Vec<usize>> {
+    let lookup: std::collections::HashMap<(usize, Vec<Option<usize>>), usize> = solver
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(id, n)| ((n.grid, n.coordinate.clone()), id))
+        .collect();
+    let mut lines = Vec::new();
+    for (g, (grid, additive)) in problem.grids.iter().enumerate() {
+        for (d, _) in additive.iter().enumerate().filter(|(_, a)| **a) {
+            for coordinate in published_coordinates(&grid.sizes, additive) {
+                if coordinate[d].is_some() {
+                    continue;
+                }
+                let line: Vec<usize> = (0..grid.sizes[d])
+                    .map(Some)
+                    .chain([None])
+                    .filter_map(|v| {
+                        let mut c = coordinate.clone();
+                        c[d] = v;
+                        lookup.get(&(g, c)).copied()
+                    })
+                    .collect();
+                lines.push(line);
+            }
+        }
+    }
+    lines
 }
 
 #[test]
