@@ -659,3 +659,16 @@ pub fn node_rows(bundle: &NodeBundle) -> Vec<Vec<String>> {
 
 /// The header of [`node_rows`].
 pub const NODE_HEADER: [&str; 6] = ["entry", "time", "kind", "submission", "detail", "hash"];
+
+/// What `verify` and `cross-check` print: the `ok` line if there are no findings,
+/// else one `FAIL` line per finding; and whether it is clean.
+pub fn report(findings: &[Finding], ok: &str) -> (String, bool) {
+    if findings.is_empty() {
+        (format!("{ok}\n"), true)
+    } else {
+        (
+            findings.iter().map(|f| format!("FAIL {f}\n")).collect(),
+            false,
+        )
+    }
+}

@@ -324,13 +324,11 @@ fn read_bundle<T: serde::de::DeserializeOwned>(path: &std::path::Path, name: &st
 }
 
 fn report(findings: &[samla_common::audit::Finding], ok: &str) -> ExitCode {
-    if findings.is_empty() {
-        println!("{ok}");
+    let (text, clean) = samla_common::audit::report(findings, ok);
+    print!("{text}");
+    if clean {
         ExitCode::SUCCESS
     } else {
-        for f in findings {
-            println!("FAIL {f}");
-        }
         ExitCode::from(1)
     }
 }

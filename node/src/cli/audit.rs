@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use samla_common::audit::{self, Finding, HubBundle, NodeBundle, ShowFormat};
+use samla_common::audit::{self, HubBundle, NodeBundle, ShowFormat};
 use samla_node::config::NodeConfig;
 use samla_node::outbox::Outbox;
 
@@ -100,14 +100,12 @@ fn read_bundle<T: serde::de::DeserializeOwned>(path: &Path, name: &str) -> Resul
         .with_context(|| format!("{} is not a samla bundle", file.display()))
 }
 
-fn report(findings: &[Finding], ok: &str) -> ExitCode {
-    if findings.is_empty() {
-        println!("{ok}");
+fn report(findings: &[samla_common::audit::Finding], ok: &str) -> ExitCode {
+    let (text, clean) = samla_common::audit::report(findings, ok);
+    print!("{text}");
+    if clean {
         ExitCode::SUCCESS
     } else {
-        for f in findings {
-            println!("FAIL {f}");
-        }
         ExitCode::from(1)
     }
 }
