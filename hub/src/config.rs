@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use samla_common::codes::KommunCode;
+use samla_common::codes::{KommunCode, ProjectCode};
+use samla_common::period::{parse_date, Period};
+use samla_common::pseudonym::LinkageDomain;
 use samla_common::signing::VerifyingKey;
 use samla_common::tls::PinnedCertificate;
 use samla_common::wire::DEFAULT_FRAME_LIMIT;
@@ -41,6 +43,39 @@ pub struct HubConfig {
     pub log_origin: String,
     /// Registered nodes by kommun.
     pub nodes: BTreeMap<KommunCode, NodeEntry>,
+    /// The region's projects, for reports.
+    pub projects: Vec<ProjectDefinition>,
+}
+
+/// A project the region reports on.
+#[derive(Debug, Clone)]
+pub struct ProjectDefinition {
+    /// The code nodes use.
+    pub code: ProjectCode,
+    /// Its name in reports.
+    pub name: String,
+    /// Its lifetime.
+    pub lifetime: Period,
+    /// The kommuner taking part.
+    pub kommuner: Vec<KommunCode>,
+    /// The linkage domain its pseudonyms are made in.
+    pub linkage_domain: LinkageDomain,
+    /// What the project aims for.
+    pub targets: Targets,
+}
+
+/// A project's targets; each is optional.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Targets {
+    /// Distinct participants over the lifetime.
+    pub participants: Option<u64>,
+    /// Minimum share of women among participants (0 to 1).
+    pub share_women: Option<f64>,
+    /// Share of leavers who go to work or studies (0 to 1).
+    pub share_work_or_studies: Option<f64>,
+    /// Share of leavers who go into any activity: work, studies or another activity
+    /// closer to the labour market (0 to 1).
+    pub share_into_activity: Option<f64>,
 }
 
 /// What the hub knows about one kommun's node.
@@ -86,6 +121,30 @@ struct RawConfig {
     log_origin: Option<String>,
     #[serde(default, rename = "node")]
     nodes: Vec<RawNode>,
+    #[serde(default, rename = "project")]
+    projects: Vec<RawProject>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProject {
+    code: String,
+    name: String,
+    start: String,
+    end: String,
+    kommuner: Vec<String>,
+    linkage_domain: String,
+    #[serde(default)]
+    targets: RawTargets,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTargets {
+    participants: Option<u64>,
+    share_women: Option<f64>,
+    share_work_or_studies: Option<f64>,
+    share_into_activity: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -173,8 +232,48 @@ impl HubConfig {
                 },
             );
         }
+        let mut projects: Vec<ProjectDefinition> = Vec::new();
+        for (i, p) in raw.projects.iter().enumerate() {
+            let at = |e: &dyn std::fmt::Display| invalid(format!("project[{i}]: {e}"));
+            let code: ProjectCode = p.code.parse().map_err(|e| at(&e))?;
+            if projects.iter().any(|q| q.code == code) {
+                return Err(at(&format!("project {code} is listed twice")));
+            }
+            let date = |d: &str| parse_date(d).map_err(|e| at(&e));
+            let lifetime = Period::new(date(&p.start)?, date(&p.end)?)
+                .ok_or_else(|| at(&"end is before start"))?;
+            let kommuner = p
+                .kommuner
+                .iter()
+                .map(|k| k.parse::<KommunCode>().map_err(|e| at(&e)))
+                .collect::<Result<Vec<_>, _>>()?;
+            if kommuner.is_empty() {
+                return Err(at(&"kommuner is empty"));
+            }
+            let share = |name: &str, v: Option<f64>| match v {
+                Some(x) if !(0.0..=1.0).contains(&x) => Err(at(&format!(
+                    "targets.{name} must be a share from 0 to 1, e.g. 0.6"
+                ))),
+                other => Ok(other),
+            };
+            let t = &p.targets;
+            projects.push(ProjectDefinition {
+                name: p.name.clone(),
+                lifetime,
+                kommuner,
+                linkage_domain: p.linkage_domain.parse().map_err(|e| at(&e))?,
+                targets: Targets {
+                    participants: t.participants,
+                    share_women: share("share_women", t.share_women)?,
+                    share_work_or_studies: share("share_work_or_studies", t.share_work_or_studies)?,
+                    share_into_activity: share("share_into_activity", t.share_into_activity)?,
+                },
+                code,
+            });
+        }
         let base = path.parent().unwrap_or(Path::new("."));
         Ok(HubConfig {
+            projects,
             path: path.to_owned(),
             listen,
             database: base.join(raw.database),

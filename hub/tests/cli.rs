@@ -142,3 +142,41 @@ fn malformed_configs_are_errors_not_panics() {
         assert!(err.to_string().contains("hub.toml"), "{err}");
     }
 }
+
+#[test]
+fn project_definitions_are_checked() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("hub.toml");
+    let base = "listen = \"0.0.0.0:1\"\ndatabase = \"a\"\nregion_ca = \"a\"\ncertificate = \"a\"\nprivate_key = \"a\"\nreceipt_key = \"a\"\n";
+    let project = |extra: &str| {
+        format!(
+            "{base}[[project]]\ncode = \"UVAS\"\nname = \"UVAS\"\nstart = \"2015-06-01\"\nend = \"2018-06-30\"\n\
+             linkage_domain = \"jamtland-uvas-2015\"\nkommuner = [\"2380\", \"2309\"]\n{extra}"
+        )
+    };
+    std::fs::write(
+        &path,
+        project("[project.targets]\nparticipants = 350\nshare_into_activity = 0.5\n"),
+    )
+    .expect("written");
+    let config = HubConfig::load(&path).expect("a valid project");
+    assert_eq!(config.projects[0].targets.participants, Some(350));
+    assert_eq!(
+        config.projects[0].lifetime.to_string(),
+        "2015-06-01..2018-06-30"
+    );
+    for (extra, message) in [
+        (
+            "[project.targets]\nshare_women = 60\n",
+            "targets.share_women must be a share from 0 to 1",
+        ),
+        ("[project.targets]\nshare_wimmen = 0.6\n", "unknown field"),
+    ] {
+        std::fs::write(&path, project(extra)).expect("written");
+        let err = HubConfig::load(&path).expect_err("refused").to_string();
+        assert!(err.contains(message), "{err}");
+    }
+    std::fs::write(&path, project("").replace("2018-06-30", "2014-01-01")).expect("written");
+    let err = HubConfig::load(&path).expect_err("refused").to_string();
+    assert!(err.contains("project[0]: end is before start"), "{err}");
+}
