@@ -3,7 +3,10 @@
 //! Everything both sides must agree on lives here and nowhere else: personnummer
 //! ([`personnummer`]), the record model ([`record`], [`codes`]), periods
 //! ([`period`]), pseudonyms and key files ([`pseudonym`]), the statistics schema and
-//! aggregation ([`statistics`]) and disclosure control ([`disclosure`]).
+//! aggregation ([`statistics`]), disclosure control ([`disclosure`]), linking people
+//! across kommuner ([`linkage`]), the wire protocol ([`wire`], [`codec`],
+//! [`signing`]), TLS setup ([`tls`], the one module that knows rustls and quinn's
+//! types), and the transfer logs and their audit ([`translog`], [`audit`]).
 //!
 //! Nothing in this crate opens a socket or a file or reads the clock: the current
 //! date, key bytes and file contents come in as arguments. That keeps every rule
@@ -17,6 +20,7 @@ pub mod bytes;
 pub mod codec;
 pub mod codes;
 pub mod disclosure;
+pub mod linkage;
 pub mod period;
 pub mod personnummer;
 pub mod pseudonym;
