@@ -25,6 +25,7 @@ pub mod period;
 pub mod personnummer;
 pub mod pseudonym;
 pub mod record;
+pub mod report;
 pub mod retry;
 pub mod signing;
 pub mod statistics;

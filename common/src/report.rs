@@ -1,0 +1,204 @@
+//! Regional figures for one project and period (DESIGN.md §9), before disclosure
+//! control: each table summed over the kommuner that submitted, and progress against
+//! the project's targets. Reports (a later part of this work) put these through
+//! disclosure control before anyone sees them.
+
+use std::collections::BTreeMap;
+
+use crate::codes::{Gender, KommunCode, Outcome, ProjectCode};
+use crate::statistics::{Statistics, TableName};
+
+/// One table of one project summed over kommuner: each key (without the project)
+/// and its count.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegionalSums(pub BTreeMap<Vec<String>, u64>);
+
+impl RegionalSums {
+    /// A table of one project summed over the statistics of the given kommuner. Each
+    /// kommun's cells count distinct people within the kommun; the regional figure is
+    /// their sum.
+    pub fn of(name: TableName, project: &ProjectCode, submissions: &[&Statistics]) -> RegionalSums {
+        let mut sums = BTreeMap::new();
+        for s in submissions {
+            let Some(table) = s.table(name) else { continue };
+            for cell in &table.cells {
+                if cell.key.first().map(String::as_str) == Some(project.as_str()) {
+                    *sums.entry(cell.key[1..].to_vec()).or_default() += cell.count;
+                }
+            }
+        }
+        RegionalSums(sums)
+    }
+
+    /// The sum of every cell.
+    pub fn total(&self) -> u64 {
+        self.0.values().sum()
+    }
+
+    /// The sum of the cells whose key at `position` is one of `codes`.
+    pub fn with(&self, position: usize, codes: &[&str]) -> u64 {
+        self.0
+            .iter()
+            .filter(|(key, _)| {
+                key.get(position)
+                    .is_some_and(|v| codes.contains(&v.as_str()))
+            })
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+/// The kommuner of a project that have not submitted.
+pub fn missing(expected: &[KommunCode], submitted: &[KommunCode]) -> Vec<KommunCode> {
+    expected
+        .iter()
+        .filter(|k| !submitted.contains(k))
+        .copied()
+        .collect()
+}
+
+/// A figure set against its target.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// The figure: a count, or a share from 0 to 1.
+    pub figure: f64,
+    /// The target, if the project has one.
+    pub target: Option<f64>,
+}
+
+impl Progress {
+    /// Figure minus target.
+    pub fn gap(&self) -> Option<f64> {
+        self.target.map(|t| self.figure - t)
+    }
+
+    /// The figure as a share of the target (1.0 = reached).
+    pub fn of_target(&self) -> Option<f64> {
+        self.target.filter(|t| *t > 0.0).map(|t| self.figure / t)
+    }
+}
+
+/// The shares a project's targets speak of, from regional sums.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shares {
+    /// Women among participants.
+    pub women: Option<f64>,
+    /// Leavers who went to work or studies.
+    pub work_or_studies: Option<f64>,
+    /// Leavers who went to work, studies or another activity closer to the labour market.
+    pub into_activity: Option<f64>,
+}
+
+impl Shares {
+    /// Computes the shares from the regional `participants` and `leavers` sums.
+    pub fn from_sums(participants: &RegionalSums, leavers: &RegionalSums) -> Shares {
+        let share = |part: u64, whole: u64| (whole > 0).then(|| part as f64 / whole as f64);
+        let (work, studies, other) = (
+            Outcome::Work.code(),
+            Outcome::Studies.code(),
+            Outcome::OtherActivity.code(),
+        );
+        Shares {
+            women: share(
+                participants.with(0, &[Gender::Woman.code()]),
+                participants.total(),
+            ),
+            work_or_studies: share(leavers.with(1, &[work, studies]), leavers.total()),
+            into_activity: share(leavers.with(1, &[work, studies, other]), leavers.total()),
+        }
+    }
+}
+
+/// A share as reports print it: one decimal, `39.5 %`.
+pub fn percent(share: f64) -> String {
+    format!("{:.1} %", share * 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::personnummer::{luhn_check_digit, Personnummer};
+    use crate::pseudonym::MasterSecret;
+    use crate::record::{FlagSet, ParticipantRecord, RecordFields};
+    use crate::statistics::Aggregator;
+    use time::macros::date;
+
+    /// A region shaped like Omstart!: 9 kommuner, 380 participants over the project's
+    /// life, 56 to work and 94 to studies.
+    #[test]
+    fn an_omstart_shaped_region_reaches_39_5_percent_to_work_or_studies() {
+        let kommuner: Vec<KommunCode> = [
+            "2183", "2180", "2104", "2184", "2132", "2101", "2121", "2181", "2182",
+        ]
+        .iter()
+        .map(|k| k.parse().unwrap())
+        .collect();
+        let project: ProjectCode = "OMSTART".parse().unwrap();
+        let master = MasterSecret::from_bytes([4; 32]);
+        let domain: crate::pseudonym::LinkageDomain = "gavleborg-omstart-2019".parse().unwrap();
+        let key = master.domain_key(&domain);
+        let lifetime: crate::period::Period = "2019-01-01..2022-12-31".parse().unwrap();
+        let mut aggregators: Vec<Aggregator> = kommuner
+            .iter()
+            .map(|k| {
+                Aggregator::new(
+                    *k,
+                    lifetime,
+                    domain.clone(),
+                    master.key_id(),
+                    vec![project.clone()],
+                )
+            })
+            .collect();
+        for i in 0..380usize {
+            let nine = format!("99{:02}{:02}{:03}", i % 12 + 1, i % 28 + 1, i % 999 + 1);
+            let pnr = format!("19{nine}{}", luhn_check_digit(nine.as_bytes()));
+            let outcome = match i {
+                0..=55 => Outcome::Work,
+                56..=149 => Outcome::Studies,
+                150..=249 => Outcome::OtherActivity,
+                _ => Outcome::JobSeeking,
+            };
+            let record = ParticipantRecord::new(RecordFields {
+                personnummer: Personnummer::parse(&pnr, date!(2026 - 01 - 01)).unwrap(),
+                project: project.clone(),
+                start: date!(2020 - 02 - 01),
+                end: Some(date!(2020 - 11 - 30)),
+                outcome: Some(outcome),
+                gender: None,
+                flags: FlagSet::default(),
+                status_at_entry: None,
+                education: None,
+            })
+            .unwrap();
+            let a = &mut aggregators[i % kommuner.len()];
+            a.add(key.pseudonym(&record.personnummer), &record).unwrap();
+        }
+        let stats: Vec<Statistics> = aggregators.into_iter().map(Aggregator::finish).collect();
+        let refs: Vec<&Statistics> = stats.iter().take(8).collect();
+        assert_eq!(
+            missing(
+                &kommuner,
+                &refs.iter().map(|s| s.kommun).collect::<Vec<_>>()
+            ),
+            [kommuner[8]]
+        );
+        let all: Vec<&Statistics> = stats.iter().collect();
+        let participants = RegionalSums::of(TableName::Participants, &project, &all);
+        let leavers = RegionalSums::of(TableName::Leavers, &project, &all);
+        assert_eq!(participants.total(), 380);
+        assert_eq!(
+            (leavers.with(1, &["work"]), leavers.with(1, &["studies"])),
+            (56, 94)
+        );
+        let shares = Shares::from_sums(&participants, &leavers);
+        assert_eq!(percent(shares.work_or_studies.unwrap()), "39.5 %");
+        assert_eq!(percent(shares.into_activity.unwrap()), "65.8 %");
+        let reached = Progress {
+            figure: 380.0,
+            target: Some(250.0),
+        };
+        assert_eq!(reached.gap(), Some(130.0));
+        assert_eq!(reached.of_target(), Some(1.52));
+    }
+}
