@@ -335,7 +335,21 @@ impl HubConfig {
              # kommun = \"2180\"\n\
              # signing_keys = [\"<64 hex characters>\"]\n\
              # A node with a certificate from another PKI (e.g. SITHS) is pinned instead:\n\
-             # certificate_sha256 = \"<64 hex characters>\"\n"
+             # certificate_sha256 = \"<64 hex characters>\"\n\
+             \n\
+             # One [[project]] per project the region reports on (see configs/ for a full example):\n\
+             # [[project]]\n\
+             # code = \"UNG\"\n\
+             # name = \"UNG – Ung Nu Gävleborg\"\n\
+             # start = \"2023-09-01\"\n\
+             # end = \"2026-08-31\"\n\
+             # linkage_domain = \"gavleborg-ung-2023\"\n\
+             # kommuner = [\"2180\", \"2181\"]\n\
+             # [project.targets]   # each optional; shares are 0 to 1\n\
+             # participants = 300\n\
+             # share_women = 0.4\n\
+             # share_work_or_studies = 0.35\n\
+             # share_into_activity = 0.5\n"
         )
     }
 }
