@@ -23,6 +23,8 @@ use crate::codes::KommunCode;
 use crate::period::Period;
 use crate::statistics::{Dimension, Grid, SchemaError, Statistics, TableName};
 
+pub mod regional;
+
 /// The default minimum published count.
 pub const DEFAULT_K: u64 = 5;
 
@@ -132,6 +134,20 @@ pub struct PublishedTable {
     pub cells: Vec<PublishedCell>,
 }
 
+impl PublishedTable {
+    /// The cell with exactly this key (codes, `total` where summed).
+    pub fn cell(&self, key: &[&str]) -> Option<&PublishedCell> {
+        self.cells
+            .iter()
+            .find(|c| c.key.len() == key.len() && c.key.iter().zip(key).all(|(a, b)| a == b))
+    }
+
+    /// The published count at this key; `None` if suppressed or absent.
+    pub fn count(&self, key: &[&str]) -> Option<u64> {
+        self.cell(key).and_then(|c| c.count)
+    }
+}
+
 /// A count of distinct people after disclosure control.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishedCount {
@@ -170,33 +186,41 @@ pub fn disclose(
     if rule.k == 0 {
         return Err(DisclosureError::ZeroThreshold);
     }
-    let mut tables = Vec::new();
-    for group in linked_groups(stats.projects.len()) {
-        let mut problem = Problem::default();
-        for name in group.tables {
-            let grid = stats.grid(*name)?;
-            let additive = name.dimensions().iter().map(|d| d.is_additive()).collect();
-            problem.add_grid(grid, additive);
-        }
-        for link in group.links {
-            problem.link(link[0].clone(), link[1].clone());
-        }
-        let solved = problem.solve(rule)?;
-        for (name, cells) in group.tables.iter().zip(solved) {
-            tables.push(published_table(stats, *name, cells));
-        }
+    let mut grids = Vec::new();
+    for name in TableName::ALL {
+        grids.push((*name, stats.grid(*name)?));
     }
+    // Distinct people per project are the linkage sets' sizes; each is linked to its
+    // project's participants total so that the two are suppressed alike.
+    let sizes: Vec<u64> = stats
+        .projects
+        .iter()
+        .map(|p| {
+            stats
+                .linkage_sets
+                .iter()
+                .find(|s| &s.project == p)
+                .map_or(0, |s| s.pseudonyms.len() as u64)
+        })
+        .collect();
+    let sums = Sums {
+        sums: (0..sizes.len()).map(|p| vec![p]).collect(),
+        atoms: sizes,
+    };
+    let links = (0..stats.projects.len()).collect();
+    let solved = solve_schema(grids, stats.projects.len(), Some((sums, links)), rule)?;
+    let domains = |d: Dimension| d.values(&stats.projects, &stats.period);
+    let mut tables: Vec<PublishedTable> = solved
+        .tables
+        .into_iter()
+        .map(|(name, cells)| published_table(name, name.dimensions().to_vec(), &domains, cells))
+        .collect();
     tables.sort_by_key(|t| t.name);
     let distinct_people = stats
-        .linkage_sets
+        .projects
         .iter()
-        .map(|set| {
-            published_count(
-                set.project.as_str().to_owned(),
-                set.pseudonyms.len() as u64,
-                rule,
-            )
-        })
+        .zip(solved.sums)
+        .map(|(project, cell)| published_sum(project.as_str().to_owned(), cell))
         .collect();
     Ok(Disclosed(PublishedStatistics {
         kommun: stats.kommun,
@@ -208,29 +232,30 @@ pub fn disclose(
     }))
 }
 
-/// A single count under the primary rule (distinct counts stand alone).
-pub fn published_count(label: String, count: u64, rule: DisclosureRule) -> PublishedCount {
-    let primary = rule.is_primary(count);
+/// A solved sum as a published count.
+pub(crate) fn published_sum(label: String, cell: SolvedCell) -> PublishedCount {
     PublishedCount {
         label,
-        count: (!primary).then_some(count),
-        suppressed: primary.then_some(Suppression::Primary),
+        count: cell.suppressed.is_none().then_some(cell.value),
+        suppressed: cell.suppressed,
     }
 }
 
-fn published_table(stats: &Statistics, name: TableName, cells: Vec<SolvedCell>) -> PublishedTable {
-    let domains: Vec<Vec<String>> = name
-        .dimensions()
-        .iter()
-        .map(|d| d.values(&stats.projects, &stats.period))
-        .collect();
+/// Solved cells as a published table: coordinates become codes, `total` where summed.
+pub(crate) fn published_table(
+    name: TableName,
+    dimensions: Vec<Dimension>,
+    domains: &dyn Fn(Dimension) -> Vec<String>,
+    cells: Vec<SolvedCell>,
+) -> PublishedTable {
+    let codes: Vec<Vec<String>> = dimensions.iter().map(|d| domains(*d)).collect();
     let cells = cells
         .into_iter()
         .map(|cell| PublishedCell {
             key: cell
                 .coordinate
                 .iter()
-                .zip(&domains)
+                .zip(&codes)
                 .map(|(c, d)| c.map_or(TOTAL.to_owned(), |i| d[i].clone()))
                 .collect(),
             count: cell.suppressed.is_none().then_some(cell.value),
@@ -239,9 +264,138 @@ fn published_table(stats: &Statistics, name: TableName, cells: Vec<SolvedCell>) 
         .collect();
     PublishedTable {
         name,
-        dimensions: name.dimensions().to_vec(),
+        dimensions,
         cells,
     }
+}
+
+/// Counts of people over "atoms" (groups of people no output shows, such as the
+/// people in exactly one set of kommuner), and the published sums over them.
+#[derive(Debug, Clone, Default)]
+pub struct Sums {
+    /// The size of each atom; every one is at least 1.
+    pub atoms: Vec<u64>,
+    /// Each published sum, as the atoms it adds up.
+    pub sums: Vec<Vec<usize>>,
+}
+
+/// The schema's tables after solving, and the sums if there were any.
+pub(crate) struct SolvedSchema {
+    pub tables: Vec<(TableName, Vec<SolvedCell>)>,
+    pub sums: Vec<SolvedCell>,
+}
+
+/// Solves every table of the schema, given as grids whose first dimension is a unit:
+/// a project for one kommun's statistics, or a kommun for a project's regional
+/// tables. `sums`, if given, join the group of the `participants` table, with
+/// `sum_links[u]` saying which sum equals unit `u`'s participants total.
+pub(crate) fn solve_schema(
+    grids: Vec<(TableName, Grid)>,
+    units: usize,
+    sums: Option<(Sums, Vec<usize>)>,
+    rule: DisclosureRule,
+) -> Result<SolvedSchema, DisclosureError> {
+    if rule.k == 0 {
+        return Err(DisclosureError::ZeroThreshold);
+    }
+    let problems = schema_problems(grids, units, sums)?;
+    let mut out = SolvedSchema {
+        tables: Vec::new(),
+        sums: Vec::new(),
+    };
+    for ((tables, _), solved) in problems.iter().zip(solve_all(&problems, rule)) {
+        let mut solved = solved?;
+        if solved.len() > tables.len() {
+            out.sums = solved.pop().unwrap_or_default();
+        }
+        out.tables.extend(tables.iter().copied().zip(solved));
+    }
+    Ok(out)
+}
+
+/// The independent problems of [`solve_schema`]: one per group of linked tables.
+pub(crate) fn schema_problems(
+    mut grids: Vec<(TableName, Grid)>,
+    units: usize,
+    mut sums: Option<(Sums, Vec<usize>)>,
+) -> Result<Vec<(&'static [TableName], Problem)>, DisclosureError> {
+    let mut problems = Vec::new();
+    for group in linked_groups(units) {
+        let mut problem = Problem::default();
+        for name in group.tables {
+            let Some(at) = grids.iter().position(|(n, _)| n == name) else {
+                return Err(DisclosureError::Schema(SchemaError::Tables {
+                    found: grids.iter().map(|(n, _)| *n).collect(),
+                }));
+            };
+            let (_, grid) = grids.swap_remove(at);
+            let additive = name.dimensions().iter().map(|d| d.is_additive()).collect();
+            problem.add_grid(grid, additive);
+        }
+        for link in group.links {
+            problem.link(link[0].clone(), link[1].clone());
+        }
+        if group.tables == [TableName::Participants] {
+            if let Some((s, links)) = sums.take() {
+                problem.set_sums(s);
+                for (unit, sum) in links.into_iter().enumerate() {
+                    problem.link(
+                        CellRef {
+                            grid: 0,
+                            coordinate: vec![Some(unit), None, None],
+                        },
+                        CellRef {
+                            grid: 1,
+                            coordinate: vec![Some(sum)],
+                        },
+                    );
+                }
+            }
+        }
+        problems.push((group.tables, problem));
+    }
+    Ok(problems)
+}
+
+type Solution = Result<Vec<Vec<SolvedCell>>, DisclosureError>;
+
+/// Solves independent problems on up to as many threads as the machine has cores,
+/// largest first; the results come back in the problems' order.
+fn solve_all<T: Sync>(problems: &[(T, Problem)], rule: DisclosureRule) -> Vec<Solution> {
+    let mut order: Vec<usize> = (0..problems.len()).collect();
+    order.sort_by_key(|i| std::cmp::Reverse(problems[*i].1.size()));
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(problems.len())
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(&i) = order.get(at) else {
+                return done;
+            };
+            done.push((i, problems[i].1.solve(rule)));
+        }
+    };
+    let mut results: Vec<(usize, Solution)> = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mut all = work();
+        for helper in helpers {
+            // A helper that panicked leaves its problems unsolved; they are solved
+            // again below rather than lost.
+            all.extend(helper.join().unwrap_or_default());
+        }
+        all
+    });
+    results.sort_by_key(|(i, _)| *i);
+    (0..problems.len())
+        .map(|i| match results.binary_search_by_key(&i, |(j, _)| *j) {
+            Ok(at) => std::mem::replace(&mut results[at].1, Ok(Vec::new())),
+            Err(_) => problems[i].1.solve(rule),
+        })
+        .collect()
 }
 
 /// Tables that share margins, and the margins they share.
@@ -334,6 +488,7 @@ pub struct SolvedCell {
 pub struct Problem {
     grids: Vec<(Grid, Vec<bool>)>,
     links: Vec<[CellRef; 2]>,
+    sums: Option<Sums>,
 }
 
 /// A published cell inside the solver.
@@ -348,9 +503,20 @@ struct Node {
 }
 
 impl Problem {
+    /// The number of inner cells, a measure of the work to solve it.
+    fn size(&self) -> usize {
+        self.grids.iter().map(|(g, _)| g.counts.len()).sum()
+    }
+
     /// Adds a grid; `additive[d]` says whether dimension `d` gets a total.
     pub fn add_grid(&mut self, grid: Grid, additive: Vec<bool>) {
         self.grids.push((grid, additive));
+    }
+
+    /// Adds sums over atoms, published like cells of one more grid (after every grid
+    /// added so far): sum `i` is that grid's cell `[Some(i)]`. Atoms are never published.
+    pub fn set_sums(&mut self, sums: Sums) {
+        self.sums = Some(sums);
     }
 
     /// Declares that two published cells hold the same people.
@@ -362,7 +528,8 @@ impl Problem {
     pub fn solve(&self, rule: DisclosureRule) -> Result<Vec<Vec<SolvedCell>>, DisclosureError> {
         let solver = Solver::new(self);
         let suppressed = solver.run(rule)?;
-        let mut out: Vec<Vec<SolvedCell>> = vec![Vec::new(); self.grids.len()];
+        let grids = self.grids.len() + usize::from(self.sums.is_some());
+        let mut out: Vec<Vec<SolvedCell>> = vec![Vec::new(); grids];
         for (node, state) in solver.nodes.iter().zip(suppressed) {
             out[node.grid].push(SolvedCell {
                 coordinate: node.coordinate.clone(),
@@ -378,6 +545,8 @@ struct Solver {
     nodes: Vec<Node>,
     /// Link equations as pairs of node ids.
     links: Vec<[usize; 2]>,
+    /// Ids of the unknowns that are never published (atoms of the sums).
+    atoms: Vec<u32>,
 }
 
 impl Solver {
@@ -407,6 +576,24 @@ impl Solver {
             }
             inner_offset += grid.counts.len() as u32;
         }
+        let mut atoms = Vec::new();
+        if let Some(sums) = &problem.sums {
+            let g = problem.grids.len();
+            atoms = (0..sums.atoms.len() as u32)
+                .map(|a| inner_offset + a)
+                .collect();
+            for (i, sum) in sums.sums.iter().enumerate() {
+                let coordinate = vec![Some(i)];
+                lookup.insert((g, coordinate.clone()), nodes.len());
+                nodes.push(Node {
+                    grid: g,
+                    coordinate,
+                    value: sum.iter().filter_map(|a| sums.atoms.get(*a)).sum(),
+                    members: sum.iter().map(|a| atoms[*a]).collect(),
+                    inner: false,
+                });
+            }
+        }
         let links = problem
             .links
             .iter()
@@ -416,7 +603,11 @@ impl Solver {
                 Some([*a, *b])
             })
             .collect();
-        Solver { nodes, links }
+        Solver {
+            nodes,
+            links,
+            atoms,
+        }
     }
 
     /// Decides every cell in one pass. Primary cells start suppressed. The other cells
@@ -439,25 +630,35 @@ impl Solver {
         if state.iter().all(Option::is_none) {
             return Ok(state);
         }
+        let order = self.publication_order(&state);
+        let label = self.column_labels(&order);
         let mut system = System::default();
         for [a, b] in &self.links {
-            let mut row: Vec<(u32, i128)> =
-                self.nodes[*a].members.iter().map(|m| (*m, 1)).collect();
-            row.extend(self.nodes[*b].members.iter().map(|m| (*m, -1)));
+            let mut row: Vec<(u32, i128)> = self.nodes[*a]
+                .members
+                .iter()
+                .map(|m| (label[*m as usize], 1))
+                .collect();
+            row.extend(
+                self.nodes[*b]
+                    .members
+                    .iter()
+                    .map(|m| (label[*m as usize], -1)),
+            );
             system.insert(canonical(row))?;
         }
         let mut hidden = Hidden::default();
         for (id, s) in state.iter().enumerate() {
             if s.is_some() {
-                let residual = system.reduce(self.row(id))?;
+                let residual = system.reduce(self.row(id, &label))?;
                 if residual.is_empty() {
                     return Err(DisclosureError::Unresolvable);
                 }
                 hidden.add(id, residual);
             }
         }
-        for c in self.publication_order(&state) {
-            let residual = system.reduce(self.row(c))?;
+        for c in order {
+            let residual = system.reduce(self.row(c, &label))?;
             if residual.is_empty() {
                 continue;
             }
@@ -476,9 +677,63 @@ impl Solver {
         Ok(state)
     }
 
-    /// A published cell as an equation over the inner cells.
-    fn row(&self, id: usize) -> Vec<(u32, i128)> {
-        canonical(self.nodes[id].members.iter().map(|m| (*m, 1)).collect())
+    /// A published cell as an equation over the inner cells, in the column order of
+    /// `label`.
+    fn row(&self, id: usize, label: &[u32]) -> Vec<(u32, i128)> {
+        canonical(
+            self.nodes[id]
+                .members
+                .iter()
+                .map(|m| (label[*m as usize], 1))
+                .collect(),
+        )
+    }
+
+    /// A column order for the elimination that keeps its rows short. Decisions do not
+    /// depend on it (a cell is derivable or not whatever the basis looks like), but the
+    /// work does: a basis row's lead is its lowest column, and a total over the first
+    /// dimension (a regional total over kommuner) leads in the lowest unit. Giving the
+    /// units whose cells are offered first the highest columns means each such total
+    /// is reduced against units already in the basis in one sweep, instead of
+    /// cascading through every unit each time a unit's own totals arrive. Atoms come
+    /// last, so sums never lead the links that tie them to table cells.
+    fn column_labels(&self, order: &[usize]) -> Vec<u32> {
+        let mut first: HashMap<usize, usize> = HashMap::new();
+        for (position, id) in order.iter().enumerate() {
+            let node = &self.nodes[*id];
+            if let Some(Some(unit)) = node.coordinate.first().filter(|_| !is_sum(self, node)) {
+                first.entry(*unit).or_insert(position);
+            }
+        }
+        let mut inner: Vec<(std::cmp::Reverse<usize>, usize, u32)> = self
+            .nodes
+            .iter()
+            .filter(|n| n.inner)
+            .map(|n| {
+                let unit = n.coordinate.first().copied().flatten().unwrap_or(0);
+                let rank = first.get(&unit).copied().unwrap_or(usize::MAX);
+                (std::cmp::Reverse(rank), n.grid, n.members[0])
+            })
+            .collect();
+        inner.sort_unstable();
+        let size = inner.len() + self.atoms.len();
+        let mut label = vec![0u32; size];
+        for (new, (_, _, old)) in inner
+            .iter()
+            .chain(
+                self.atoms
+                    .iter()
+                    .map(|a| (std::cmp::Reverse(0), 0, *a))
+                    .collect::<Vec<_>>()
+                    .iter(),
+            )
+            .enumerate()
+        {
+            if let Some(slot) = label.get_mut(*old as usize) {
+                *slot = new as u32;
+            }
+        }
+        label
     }
 
     /// The cells not yet suppressed, most preferred for publication first: zeros (so
@@ -518,6 +773,10 @@ impl Solver {
                 column.insert(node.members[0], next);
             }
         }
+        for atom in &self.atoms {
+            let next = column.len() as u32;
+            column.insert(*atom, next);
+        }
         let restrict = |members: &[u32], sign: i128, row: &mut Vec<(u32, i128)>| {
             row.extend(
                 members
@@ -550,6 +809,16 @@ impl Solver {
     }
 }
 
+/// Rows longer than this are reduced in a sparse accumulator.
+const LONG_ROW: usize = 64;
+
+/// Whether a node is a sum over atoms.
+fn is_sum(solver: &Solver, node: &Node) -> bool {
+    node.members
+        .first()
+        .is_some_and(|m| solver.atoms.binary_search(m).is_ok())
+}
+
 /// A row-echelon basis of the published equations, over unknown columns.
 #[derive(Default)]
 struct System {
@@ -575,10 +844,23 @@ impl System {
     }
 
     fn reduce(&self, mut row: Vec<(u32, i128)>) -> Result<Vec<(u32, i128)>, DisclosureError> {
+        // Columns fixed by a one-cell equation (a published zero, say) just drop out.
+        row.retain(|(c, _)| self.basis.get(c).is_none_or(|pivot| pivot.len() > 1));
+        if row.len() > LONG_ROW {
+            return self.reduce_long(row);
+        }
         let mut from = 0;
-        while let Some(position) = row.iter().position(|(c, _)| *c >= from) {
-            let (lead, a) = row[position];
+        loop {
+            // Rows are sorted by column, so the next column at or after `from` is found
+            // by bisection.
+            let position = row.partition_point(|(c, _)| *c < from);
+            let Some(&(lead, a)) = row.get(position) else {
+                break;
+            };
             match self.basis.get(&lead) {
+                Some(pivot) if pivot.len() == 1 => {
+                    row.remove(position);
+                }
                 Some(pivot) => {
                     row = combine(&row, pivot[0].1, pivot, a)?;
                 }
@@ -586,6 +868,46 @@ impl System {
             }
         }
         Ok(normalize(row))
+    }
+
+    /// [`System::reduce`] for a long row (a regional total, say), held in a sparse
+    /// accumulator: each elimination then costs the length of the (short) pivot row,
+    /// not of the long row.
+    fn reduce_long(&self, row: Vec<(u32, i128)>) -> Result<Vec<(u32, i128)>, DisclosureError> {
+        use std::cmp::Reverse;
+        let mut values: HashMap<u32, i128> = row.iter().copied().collect();
+        let mut next: std::collections::BinaryHeap<Reverse<u32>> =
+            row.iter().map(|(c, _)| Reverse(*c)).collect();
+        let mut last = None;
+        while let Some(Reverse(lead)) = next.pop() {
+            if last == Some(lead) {
+                continue;
+            }
+            last = Some(lead);
+            let a = values.get(&lead).copied().unwrap_or(0);
+            let Some(pivot) = self.basis.get(&lead).filter(|_| a != 0) else {
+                continue;
+            };
+            let pa = pivot[0].1;
+            if pa != 1 {
+                for v in values.values_mut() {
+                    *v = v.checked_mul(pa).ok_or(DisclosureError::Overflow)?;
+                }
+            }
+            for &(c, pv) in pivot {
+                let v = values.entry(c).or_insert(0);
+                if *v == 0 && c != lead {
+                    next.push(Reverse(c));
+                }
+                *v = pv
+                    .checked_mul(a)
+                    .and_then(|x| v.checked_sub(x))
+                    .ok_or(DisclosureError::Overflow)?;
+            }
+        }
+        let mut out: Vec<(u32, i128)> = values.into_iter().filter(|(_, v)| *v != 0).collect();
+        out.sort_unstable_by_key(|(c, _)| *c);
+        Ok(normalize(out))
     }
 
     /// Whether the sum of these inner cells is determined by the published equations.
@@ -709,7 +1031,13 @@ fn combine(
 
 /// Divides by the gcd and makes the leading coefficient positive.
 fn normalize(mut row: Vec<(u32, i128)>) -> Vec<(u32, i128)> {
-    let g = row.iter().fold(0i128, |g, (_, v)| gcd(g, v.abs()));
+    let mut g = 0i128;
+    for (_, v) in &row {
+        g = gcd(g, v.abs());
+        if g == 1 {
+            break;
+        }
+    }
     let sign = if row.first().is_some_and(|(_, v)| *v < 0) {
         -1
     } else {

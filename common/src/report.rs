@@ -1,12 +1,24 @@
-//! Regional figures for one project and period (DESIGN.md §9), before disclosure
-//! control: each table summed over the kommuner that submitted, and progress against
-//! the project's targets. Reports (a later part of this work) put these through
-//! disclosure control before anyone sees them.
+//! A project's regional report for one period (DESIGN.md §9), as figures that may be
+//! published: every table of the schema per kommun and for the region (the sum over
+//! the kommuner that submitted), distinct people and overlaps from the linkage sets,
+//! and progress against the project's targets. Everything goes through disclosure
+//! control in one joint problem per group of linked tables, with the kommun as one
+//! more additive dimension, so the per-kommun cells, the regional totals and the
+//! distinct counts cannot be played against each other. Rendering is the hub's.
+//!
+//! The exact figures ([`RegionalSums`], [`crate::linkage::link`]) stay here too, for
+//! checking; only [`regional_report`] makes something that may be shown.
 
 use std::collections::BTreeMap;
 
-use crate::codes::{Gender, KommunCode, Outcome, ProjectCode};
-use crate::statistics::{Statistics, TableName};
+use serde::Serialize;
+
+use crate::codes::{Flag, Gender, KommunCode, Outcome, ProjectCode};
+pub use crate::disclosure::regional::{
+    regional_report, PublishedLinkage, RegionalError, RegionalInput, RegionalReport,
+};
+use crate::disclosure::TOTAL;
+use crate::statistics::{Statistics, TableName, ALL_LEAVERS};
 
 /// One table of one project summed over kommuner: each key (without the project)
 /// and its count.
@@ -107,6 +119,192 @@ impl Shares {
             into_activity: share(leavers.with(1, &[work, studies, other]), leavers.total()),
         }
     }
+}
+
+/// A project's targets; each is optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Targets {
+    /// Distinct participants over the lifetime.
+    pub participants: Option<u64>,
+    /// Minimum share of women among participants (0 to 1).
+    pub share_women: Option<f64>,
+    /// Share of leavers who go to work or studies (0 to 1).
+    pub share_work_or_studies: Option<f64>,
+    /// Share of leavers who go into any activity: work, studies or another activity
+    /// closer to the labour market (0 to 1).
+    pub share_into_activity: Option<f64>,
+}
+
+/// What a target measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// Distinct participants.
+    Participants,
+    /// Women among participants.
+    ShareWomen,
+    /// Leavers to work or studies.
+    ShareWorkOrStudies,
+    /// Leavers to work, studies or another activity.
+    ShareIntoActivity,
+}
+
+/// One measure of a report against its target, from published figures only.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TargetProgress {
+    /// What is measured.
+    pub measure: Measure,
+    /// The figure; `None` when a count it needs is suppressed or there is nobody to
+    /// count.
+    pub figure: Option<f64>,
+    /// The part and the whole a share is made of (a count has no whole).
+    pub part: Option<u64>,
+    /// The whole a share is taken of.
+    pub whole: Option<u64>,
+    /// The target, if the project has one.
+    pub target: Option<f64>,
+}
+
+impl TargetProgress {
+    /// The figure as a share of the target (1.0 = reached).
+    pub fn of_target(&self) -> Option<f64> {
+        Progress {
+            figure: self.figure?,
+            target: self.target,
+        }
+        .of_target()
+    }
+
+    /// Figure minus target.
+    pub fn gap(&self) -> Option<f64> {
+        Progress {
+            figure: self.figure?,
+            target: self.target,
+        }
+        .gap()
+    }
+}
+
+/// The regional sum of leavers with one of these outcomes, if every such cell is
+/// published.
+fn leavers_with(report: &RegionalReport, row: &[&str], outcomes: &[Outcome]) -> Option<u64> {
+    let table = report.table(TableName::OutcomeByBackground)?;
+    outcomes
+        .iter()
+        .map(|o| {
+            let mut key = row.to_vec();
+            key.push(o.code());
+            table.count(&key)
+        })
+        .sum()
+}
+
+/// Progress against each of the project's targets, computed from published cells
+/// only, so a share never reveals a suppressed count.
+pub fn progress(report: &RegionalReport, targets: &Targets) -> Vec<TargetProgress> {
+    let participants = report
+        .linkage
+        .as_ref()
+        .ok()
+        .and_then(|l| l.distinct_people.count);
+    let women = report
+        .table(TableName::Participants)
+        .and_then(|t| t.count(&[TOTAL, Gender::Woman.code(), TOTAL]));
+    let all = report
+        .table(TableName::Participants)
+        .and_then(|t| t.count(&[TOTAL, TOTAL, TOTAL]));
+    let row = [TOTAL, ALL_LEAVERS];
+    let leavers = report
+        .table(TableName::OutcomeByBackground)
+        .and_then(|t| t.count(&[TOTAL, ALL_LEAVERS, TOTAL]));
+    let share = |measure, part: Option<u64>, whole: Option<u64>, target| TargetProgress {
+        measure,
+        figure: part
+            .zip(whole)
+            .filter(|(_, w)| *w > 0)
+            .map(|(p, w)| p as f64 / w as f64),
+        part,
+        whole,
+        target,
+    };
+    vec![
+        TargetProgress {
+            measure: Measure::Participants,
+            figure: participants.map(|n| n as f64),
+            part: participants,
+            whole: None,
+            target: targets.participants.map(|n| n as f64),
+        },
+        share(Measure::ShareWomen, women, all, targets.share_women),
+        share(
+            Measure::ShareWorkOrStudies,
+            leavers_with(report, &row, &[Outcome::Work, Outcome::Studies]),
+            leavers,
+            targets.share_work_or_studies,
+        ),
+        share(
+            Measure::ShareIntoActivity,
+            leavers_with(
+                report,
+                &row,
+                &[Outcome::Work, Outcome::Studies, Outcome::OtherActivity],
+            ),
+            leavers,
+            targets.share_into_activity,
+        ),
+    ]
+}
+
+/// Leavers with a background flag (or all leavers) and how many went to work or
+/// studies: the differences the projects aim to narrow.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutcomeByFlag {
+    /// `all`, or a flag code.
+    pub flag: String,
+    /// Leavers with the flag, if published.
+    pub leavers: Option<u64>,
+    /// Of them, to work or studies, if published.
+    pub work_or_studies: Option<u64>,
+    /// The share, when both are published.
+    pub share: Option<f64>,
+}
+
+/// Outcomes for all leavers and for each background flag, region-wide.
+pub fn outcomes_by_flag(report: &RegionalReport) -> Vec<OutcomeByFlag> {
+    let Some(table) = report.table(TableName::OutcomeByBackground) else {
+        return Vec::new();
+    };
+    std::iter::once(ALL_LEAVERS)
+        .chain(Flag::ALL.iter().map(|f| f.code()))
+        .map(|flag| {
+            let leavers = table.count(&[TOTAL, flag, TOTAL]);
+            let work_or_studies =
+                leavers_with(report, &[TOTAL, flag], &[Outcome::Work, Outcome::Studies]);
+            OutcomeByFlag {
+                flag: flag.to_owned(),
+                leavers,
+                work_or_studies,
+                share: leavers
+                    .zip(work_or_studies)
+                    .filter(|(l, _)| *l > 0)
+                    .map(|(l, w)| w as f64 / l as f64),
+            }
+        })
+        .collect()
+}
+
+/// Active participants per month, region-wide (a person active in two kommuner in
+/// a month counts in both).
+pub fn monthly_series(report: &RegionalReport) -> Vec<(String, Option<u64>)> {
+    let Some(table) = report.table(TableName::MonthlyActive) else {
+        return Vec::new();
+    };
+    table
+        .cells
+        .iter()
+        .filter(|c| c.key.first().map(String::as_str) == Some(TOTAL))
+        .filter_map(|c| Some((c.key.get(1)?.clone(), c.count)))
+        .collect()
 }
 
 /// A share as reports print it: one decimal, `39.5 %`.

@@ -96,6 +96,9 @@ pub enum Dimension {
     /// The months of the period, `YYYY-MM`; a person is active in several, so it does
     /// not add up.
     Month,
+    /// The kommuner of a regional table (reports only; submissions never carry it).
+    /// Its domain comes from the report, not from [`Dimension::values`].
+    Kommun,
 }
 
 impl Dimension {
@@ -112,6 +115,7 @@ impl Dimension {
             Dimension::Education => "education",
             Dimension::Duration => "months",
             Dimension::Month => "month",
+            Dimension::Kommun => "kommun",
         }
     }
 
@@ -141,6 +145,7 @@ impl Dimension {
             Dimension::Education => codes(Education::ALL, Education::code),
             Dimension::Duration => codes(DurationBand::ALL, DurationBand::code),
             Dimension::Month => period.months().iter().map(|m| m.code()).collect(),
+            Dimension::Kommun => Vec::new(),
         }
     }
 }
@@ -622,6 +627,7 @@ impl TableCounter {
             Dimension::Education => Education::ALL.len(),
             Dimension::Duration => DurationBand::ALL.len(),
             Dimension::Month => months,
+            Dimension::Kommun => 0,
         };
         TableCounter {
             grids: TableName::ALL

@@ -64,19 +64,7 @@ pub struct ProjectDefinition {
     pub targets: Targets,
 }
 
-/// A project's targets; each is optional.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Targets {
-    /// Distinct participants over the lifetime.
-    pub participants: Option<u64>,
-    /// Minimum share of women among participants (0 to 1).
-    pub share_women: Option<f64>,
-    /// Share of leavers who go to work or studies (0 to 1).
-    pub share_work_or_studies: Option<f64>,
-    /// Share of leavers who go into any activity: work, studies or another activity
-    /// closer to the labour market (0 to 1).
-    pub share_into_activity: Option<f64>,
-}
+pub use samla_common::report::Targets;
 
 /// What the hub knows about one kommun's node.
 #[derive(Debug, Clone, Default)]

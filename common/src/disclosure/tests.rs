@@ -6,18 +6,31 @@ use proptest::prelude::*;
 use super::*;
 
 /// An attacker's view of a solved problem: the interval each suppressed cell can take.
-fn attack(problem: &Problem, solved: &[Vec<SolvedCell>]) -> Vec<(usize, usize, f64, f64)> {
+/// Atoms of sums are unknowns too (non-negative), and each published sum an equation.
+pub(crate) fn attack(
+    problem: &Problem,
+    solved: &[Vec<SolvedCell>],
+) -> Vec<(usize, usize, f64, f64)> {
     let mut offsets = Vec::new();
     let mut total = 0;
     for (grid, _) in &problem.grids {
         offsets.push(total);
         total += grid.counts.len();
     }
+    let atoms = total;
+    total += problem.sums.as_ref().map_or(0, |s| s.atoms.len());
     let members = |g: usize, c: &[Option<usize>]| -> Vec<usize> {
-        inner_members(&problem.grids[g].0.sizes, c)
-            .into_iter()
-            .map(|i| offsets[g] + i)
-            .collect()
+        match problem.grids.get(g) {
+            Some((grid, _)) => inner_members(&grid.sizes, c)
+                .into_iter()
+                .map(|i| offsets[g] + i)
+                .collect(),
+            None => {
+                let sums = problem.sums.as_ref().expect("a sums grid");
+                let i = c[0].expect("a sum");
+                sums.sums[i].iter().map(|a| atoms + a).collect()
+            }
+        }
     };
     let build = |direction, target: &[usize]| {
         let mut lp = microlp::Problem::new(direction);
@@ -86,7 +99,7 @@ fn attack(problem: &Problem, solved: &[Vec<SolvedCell>]) -> Vec<(usize, usize, f
     out
 }
 
-fn exposed(problem: &Problem, solved: &[Vec<SolvedCell>]) -> Vec<(usize, usize)> {
+pub(crate) fn exposed(problem: &Problem, solved: &[Vec<SolvedCell>]) -> Vec<(usize, usize)> {
     attack(problem, solved)
         .into_iter()
         .filter(|(_, _, low, high)| high - low < 0.5)
