@@ -253,7 +253,52 @@ pub enum CodeError {
 #[serde(try_from = "String", into = "String")]
 pub struct KommunCode([u8; 4]);
 
+/// Names of the kommuner of the seed regions (DESIGN.md §1), by SCB code. Reports
+/// show other kommuner by code.
+const KOMMUN_NAMES: &[(&str, &str)] = &[
+    ("0760", "Uppvidinge"),
+    ("0761", "Lessebo"),
+    ("0763", "Tingsryd"),
+    ("0764", "Alvesta"),
+    ("0765", "Älmhult"),
+    ("0767", "Markaryd"),
+    ("0780", "Växjö"),
+    ("0781", "Ljungby"),
+    ("2101", "Ockelbo"),
+    ("2104", "Hofors"),
+    ("2121", "Ovanåker"),
+    ("2132", "Nordanstig"),
+    ("2161", "Ljusdal"),
+    ("2180", "Gävle"),
+    ("2181", "Sandviken"),
+    ("2182", "Söderhamn"),
+    ("2183", "Bollnäs"),
+    ("2184", "Hudiksvall"),
+    ("2303", "Ragunda"),
+    ("2305", "Bräcke"),
+    ("2309", "Krokom"),
+    ("2313", "Strömsund"),
+    ("2321", "Åre"),
+    ("2326", "Berg"),
+    ("2361", "Härjedalen"),
+    ("2380", "Östersund"),
+];
+
 impl KommunCode {
+    /// The kommun's name, for the kommuner of the seed regions.
+    pub fn name(&self) -> Option<&'static str> {
+        KOMMUN_NAMES
+            .binary_search_by_key(&self.as_str(), |(code, _)| code)
+            .ok()
+            .map(|i| KOMMUN_NAMES[i].1)
+    }
+
+    /// The name if known, else the code.
+    pub fn label(&self) -> String {
+        self.name()
+            .map_or_else(|| self.as_str().to_owned(), str::to_owned)
+    }
+
     /// The code as text.
     pub fn as_str(&self) -> &str {
         // Four ASCII digits by construction.

@@ -206,6 +206,7 @@ pub fn disclose(
     let sums = Sums {
         sums: (0..sizes.len()).map(|p| vec![p]).collect(),
         atoms: sizes,
+        preferred: Vec::new(),
     };
     let links = (0..stats.projects.len()).collect();
     let solved = solve_schema(grids, stats.projects.len(), Some((sums, links)), rule)?;
@@ -277,6 +278,9 @@ pub struct Sums {
     pub atoms: Vec<u64>,
     /// Each published sum, as the atoms it adds up.
     pub sums: Vec<Vec<usize>>,
+    /// Sums to publish before any table cell when they cannot all be published
+    /// (the headline figure, say: distinct people in a project).
+    pub preferred: Vec<usize>,
 }
 
 /// The schema's tables after solving, and the sums if there were any.
@@ -500,6 +504,8 @@ struct Node {
     members: Vec<u32>,
     /// Whether this is an inner cell (no totals in its coordinate).
     inner: bool,
+    /// Offered for publication before every other non-zero cell.
+    preferred: bool,
 }
 
 impl Problem {
@@ -572,6 +578,7 @@ impl Solver {
                     value,
                     members,
                     inner,
+                    preferred: false,
                 });
             }
             inner_offset += grid.counts.len() as u32;
@@ -591,6 +598,7 @@ impl Solver {
                     value: sum.iter().filter_map(|a| sums.atoms.get(*a)).sum(),
                     members: sum.iter().map(|a| atoms[*a]).collect(),
                     inner: false,
+                    preferred: sums.preferred.contains(&i),
                 });
             }
         }
@@ -737,15 +745,21 @@ impl Solver {
     }
 
     /// The cells not yet suppressed, most preferred for publication first: zeros (so
-    /// every unknown an attacker faces is at least 1), totals (largest first), then
-    /// inner cells from the largest to the smallest.
+    /// every unknown an attacker faces is at least 1), preferred sums, totals and
+    /// other sums (largest first), then inner cells from the largest to the smallest.
     fn publication_order(&self, state: &[Option<Suppression>]) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.nodes.len())
             .filter(|c| state[*c].is_none())
             .collect();
         order.sort_by_key(|c| {
             let n = &self.nodes[*c];
-            (n.value != 0, n.inner, std::cmp::Reverse(n.value), *c)
+            (
+                n.value != 0,
+                !n.preferred,
+                n.inner,
+                std::cmp::Reverse(n.value),
+                *c,
+            )
         });
         order
     }

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use samla_common::codes::{KommunCode, ProjectCode};
+use samla_common::disclosure::{DisclosureRule, DEFAULT_K};
 use samla_common::period::{parse_date, Period};
 use samla_common::pseudonym::LinkageDomain;
 use samla_common::signing::VerifyingKey;
@@ -41,6 +42,8 @@ pub struct HubConfig {
     pub max_frame_bytes: u32,
     /// The transfer log's name: the first line of its checkpoints.
     pub log_origin: String,
+    /// The disclosure rule every report applies.
+    pub disclosure: DisclosureRule,
     /// Registered nodes by kommun.
     pub nodes: BTreeMap<KommunCode, NodeEntry>,
     /// The region's projects, for reports.
@@ -107,10 +110,18 @@ struct RawConfig {
     receipt_key: PathBuf,
     max_frame_bytes: Option<u32>,
     log_origin: Option<String>,
+    #[serde(default)]
+    disclosure: RawDisclosure,
     #[serde(default, rename = "node")]
     nodes: Vec<RawNode>,
     #[serde(default, rename = "project")]
     projects: Vec<RawProject>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDisclosure {
+    k: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -270,6 +281,11 @@ impl HubConfig {
             private_key: base.join(raw.private_key),
             receipt_key: base.join(raw.receipt_key),
             max_frame_bytes: raw.max_frame_bytes.unwrap_or(DEFAULT_FRAME_LIMIT),
+            disclosure: match raw.disclosure.k {
+                None => DisclosureRule::default(),
+                Some(0) => return Err(invalid("[disclosure] k must be at least 1".to_owned())),
+                Some(k) => DisclosureRule { k },
+            },
             log_origin: match raw.log_origin {
                 Some(origin) if samla_common::translog::is_origin_valid(&origin) => origin,
                 Some(origin) => {
@@ -317,6 +333,10 @@ impl HubConfig {
              # The transfer log's name, the first line of every checkpoint. Nodes\n\
              # give the same name as log_origin in their [hub] section.\n\
              log_origin = \"{DEFAULT_LOG_ORIGIN}\"\n\
+             \n\
+             # Reports suppress counts of 1 to k-1 people, and whatever would reveal them.\n\
+             [disclosure]\n\
+             k = {DEFAULT_K}\n\
              \n\
              # One [[node]] per kommun, with the signing key its `samla-node init` printed:\n\
              # [[node]]\n\

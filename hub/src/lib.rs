@@ -11,5 +11,6 @@ pub mod audit;
 pub mod ca;
 pub mod config;
 pub mod files;
+pub mod report;
 pub mod server;
 pub mod store;

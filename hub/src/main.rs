@@ -13,6 +13,8 @@ use samla_hub::config::HubConfig;
 use samla_hub::files;
 use samla_hub::server::Hub;
 
+mod cli;
+
 /// samla-hub: the region side of samla.
 ///
 /// Receives kommun nodes' signed submissions over QUIC with mutual TLS, verifies and
@@ -46,6 +48,11 @@ enum Command {
     /// Audit the transfer log: verify, show, payload, export, cross-check.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Report a project's figures per kommun and for the region, under disclosure control.
+    #[command(
+        after_help = "Examples:\n  samla-hub report --project UNG --period 2025\n  samla-hub report --project UNG --period 2025-H1 --format html --out ung-2025h1.html\n  samla-hub report --project UNG --format px --out px/ --lang en\n  samla-hub report --project UNG --period 2025 --kommun 2180 --kommun 2181 --format csv"
+    )]
+    Report(cli::report::ReportArgs),
     /// Run the hub.
     #[command(after_help = "Example:\n  samla-hub serve --config /etc/samla-hub/hub.toml")]
     Serve {
@@ -298,6 +305,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Init { dir, listen } => init(&dir, &listen)?,
         Command::Serve { config, listen } => serve(&config, listen)?,
+        Command::Report(args) => cli::report::run(args)?,
         Command::Audit(_) => {}
     }
     Ok(ExitCode::SUCCESS)

@@ -9,11 +9,16 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use samla_common::codes::KommunCode;
+use samla_common::period::Period;
+use samla_common::pseudonym::LinkageDomain;
 use samla_common::signing::SigningKey;
+use samla_common::statistics::Statistics;
 use samla_common::translog::{
     self, Checkpoint, EntryKind, HashReader, LogEntry, LogError, LogHash,
 };
-use samla_common::wire::{Receipt, Refusal, SignedReceipt, SubmissionId, VerifiedSubmission};
+use samla_common::wire::{
+    Receipt, Refusal, SignedReceipt, Submission, SubmissionId, VerifiedSubmission,
+};
 use tlog_tiles::tlog as tree;
 
 /// Why the store failed.
@@ -359,6 +364,95 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?)
+    }
+}
+
+/// A stored submission's statistics, as the node signed them.
+#[derive(Debug, Clone)]
+pub struct StoredStatistics {
+    /// The tables and linkage sets.
+    pub statistics: Statistics,
+    /// The node's sequence number.
+    pub sequence: u64,
+    /// When the hub received it (Unix seconds).
+    pub received_at: i64,
+}
+
+/// When a kommun last submitted a period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmissionTime {
+    /// The kommun.
+    pub kommun: KommunCode,
+    /// The period, as stored (`from..to`).
+    pub period: String,
+    /// When the latest submission for it arrived (Unix seconds).
+    pub received_at: i64,
+}
+
+impl Store {
+    /// The latest submission of each kommun for a period in a linkage domain: a later
+    /// submission (higher sequence) replaces an earlier one for the same period.
+    pub fn latest_for(
+        &self,
+        period: &Period,
+        domain: &LinkageDomain,
+    ) -> Result<Vec<StoredStatistics>, StoreError> {
+        let mut statement = self.db.prepare(
+            "SELECT sequence, received_at, signed_bytes FROM submissions s
+             WHERE period = ?1 AND linkage_domain = ?2
+               AND sequence = (SELECT MAX(sequence) FROM submissions
+                               WHERE kommun = s.kommun AND period = ?1 AND linkage_domain = ?2)
+             ORDER BY kommun",
+        )?;
+        let rows = statement.query_map(params![period.to_string(), domain.as_str()], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (sequence, received_at, bytes) = row?;
+            let submission: Submission = samla_common::codec::decode(&bytes)?;
+            out.push(StoredStatistics {
+                statistics: submission.statistics,
+                sequence: u64::try_from(sequence).unwrap_or(0),
+                received_at,
+            });
+        }
+        Ok(out)
+    }
+
+    /// For each kommun and period of a linkage domain, when the latest submission came.
+    pub fn submission_times(
+        &self,
+        domain: &LinkageDomain,
+    ) -> Result<Vec<SubmissionTime>, StoreError> {
+        let mut statement = self.db.prepare(
+            "SELECT kommun, period, MAX(received_at) FROM submissions
+             WHERE linkage_domain = ?1 GROUP BY kommun, period ORDER BY period, kommun",
+        )?;
+        let rows = statement.query_map([domain.as_str()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (kommun, period, received_at) = row?;
+            // Only verified submissions are stored, so the code parses.
+            if let Ok(kommun) = kommun.parse() {
+                out.push(SubmissionTime {
+                    kommun,
+                    period,
+                    received_at,
+                });
+            }
+        }
+        Ok(out)
     }
 }
 

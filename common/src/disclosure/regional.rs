@@ -241,7 +241,11 @@ impl Atoms {
         for q in self.other_projects() {
             sums.push(select(&|(_, qs)| qs.contains(&q)));
         }
-        Sums { atoms, sums }
+        Sums {
+            atoms,
+            sums,
+            preferred: vec![0],
+        }
     }
 
     fn kommun_pairs(&self) -> Vec<(u32, u32)> {

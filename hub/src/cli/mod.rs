@@ -1,0 +1,3 @@
+//! Subcommands of the `samla-hub` binary that are more than a call into the library.
+
+pub mod report;

@@ -1,0 +1,572 @@
+//! The HTML form: one self-contained page (inline CSS and SVG, no scripts, nothing
+//! fetched) with charts of participants per kommun against the target, outcome
+//! shares, gender shares and the monthly series, then every table.
+
+use std::fmt::Write;
+
+use samla_common::codes::{Gender, Outcome};
+use samla_common::disclosure::TOTAL;
+use samla_common::report::Measure;
+use samla_common::statistics::{Dimension, TableName};
+
+use super::labels::{percent, rule_text};
+use super::text::{table_rows, targets};
+use super::{cells_by_key, Report};
+
+const STYLE: &str = "
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1d2733;background:#f6f7f9}
+main{max-width:1100px;margin:0 auto;padding:24px 28px 48px;background:#fff}
+h1{font-size:1.6rem;margin:0 0 4px}h2{font-size:1.2rem;margin:32px 0 8px;border-bottom:2px solid #e3e7ec;padding-bottom:4px}
+h3{font-size:1rem;margin:20px 0 6px}
+.meta{color:#566372;font-size:.9rem;margin:2px 0}
+.rule{background:#f1f4f8;border-left:4px solid #3a6ea5;padding:8px 12px;font-size:.85rem;margin:12px 0}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:18px}
+figure{margin:0;border:1px solid #e3e7ec;border-radius:6px;padding:10px 12px}
+figcaption{font-weight:600;font-size:.95rem;margin-bottom:6px}
+table{border-collapse:collapse;font-size:.85rem;margin:6px 0 12px;font-variant-numeric:tabular-nums}
+th,td{padding:3px 8px;border-bottom:1px solid #edf0f3;text-align:right}
+th:first-child,td:first-child{text-align:left}
+thead th{background:#f1f4f8}
+tr.region td{font-weight:600;border-top:2px solid #c9d1da}
+.missing{color:#a33}
+.note{color:#566372;font-size:.8rem}
+svg text{font-size:12px;fill:#1d2733}
+";
+
+const COLOURS: [&str; 6] = [
+    "#3a6ea5", "#e07b39", "#7aa95c", "#b05fa5", "#c9b037", "#8c8c8c",
+];
+
+/// Renders the report as one HTML page.
+pub fn render(report: &Report) -> String {
+    let lang = report.lang;
+    let figures = report.figures();
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><style>{STYLE}</style></head><body><main>\n",
+        lang.code(),
+        escape(&report.title())
+    );
+    let _ = writeln!(out, "<h1>{}</h1>", escape(&report.title()));
+    let _ = writeln!(
+        out,
+        "<p class=\"meta\">{} {} · {} {}/{}</p>",
+        lang.pick("Skapad", "Made"),
+        escape(&report.generated_at),
+        lang.pick("kommuner som lämnat in:", "kommuner that submitted:"),
+        figures.kommuner.len(),
+        report.project.kommuner.len()
+    );
+    if !figures.missing.is_empty() {
+        let names: Vec<String> = figures
+            .missing
+            .iter()
+            .map(|k| format!("{} ({k})", k.label()))
+            .collect();
+        let _ = writeln!(
+            out,
+            "<p class=\"meta missing\">{}: {}</p>",
+            lang.pick("Saknas", "Missing"),
+            escape(&names.join(", "))
+        );
+    }
+    let _ = writeln!(
+        out,
+        "<p class=\"rule\">{}</p>",
+        escape(&rule_text(lang, figures.rule.k))
+    );
+    let _ = writeln!(out, "<h2>{}</h2>", lang.pick("Mål", "Targets"));
+    out.push_str(&html_table(&targets(report), false));
+    let _ = writeln!(
+        out,
+        "<h2>{}</h2><div class=\"grid\">",
+        lang.pick("Diagram", "Charts")
+    );
+    out.push_str(&participants_chart(report));
+    out.push_str(&outcome_chart(report));
+    out.push_str(&gender_chart(report));
+    out.push_str(&monthly_chart(report));
+    out.push_str("</div>\n");
+    let _ = writeln!(
+        out,
+        "<h2>{}</h2>",
+        lang.pick("Unika personer", "Distinct people")
+    );
+    out.push_str(&distinct_table(report));
+    let _ = writeln!(
+        out,
+        "<h2>{}</h2>",
+        lang.pick("Utfall efter bakgrund", "Outcomes by background")
+    );
+    let mut rows = vec![vec![
+        lang.pick("Bakgrund", "Background").to_owned(),
+        lang.pick("Avslutade", "Leavers").to_owned(),
+        lang.pick("Arbete eller studier", "Work or studies")
+            .to_owned(),
+        lang.pick("Andel", "Share").to_owned(),
+    ]];
+    for o in &report.outcomes {
+        rows.push(vec![
+            lang.value(Dimension::FlagOrAll, &o.flag),
+            super::labels::count(o.leavers),
+            super::labels::count(o.work_or_studies),
+            o.share.map_or_else(|| "..".to_owned(), percent),
+        ]);
+    }
+    out.push_str(&html_table(&rows, false));
+    let _ = writeln!(out, "<h2>{}</h2>", lang.pick("Tabeller", "Tables"));
+    for table in &figures.tables {
+        let _ = writeln!(out, "<h3>{}</h3>", escape(lang.table(table.name)));
+        out.push_str(&html_table(
+            &table_rows(report, table),
+            table.dimensions.len() == 3,
+        ));
+    }
+    let _ = writeln!(out, "<h2>{}</h2>", lang.pick("Inlämningar", "Submissions"));
+    let mut rows = vec![std::iter::once("kommun".to_owned())
+        .chain(report.matrix.periods.iter().cloned())
+        .collect::<Vec<_>>()];
+    for (kommun, cells) in &report.matrix.rows {
+        rows.push(
+            std::iter::once(kommun.label())
+                .chain(
+                    cells
+                        .iter()
+                        .map(|c| c.clone().unwrap_or_else(|| "–".to_owned())),
+                )
+                .collect(),
+        );
+    }
+    out.push_str(&html_table(&rows, false));
+    let _ = writeln!(
+        out,
+        "<p class=\"note\">samla · {} {}</p></main></body></html>",
+        lang.pick("k =", "k ="),
+        figures.rule.k
+    );
+    out
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Rows as an HTML table, the first row as header; `regions` marks rows of the
+/// region (their label starts with the region's name).
+fn html_table(rows: &[Vec<String>], regions: bool) -> String {
+    let mut out = String::from("<table>");
+    for (i, row) in rows.iter().enumerate() {
+        let cell = if i == 0 { "th" } else { "td" };
+        if i == 0 {
+            out.push_str("<thead>");
+        }
+        let region = regions
+            && i > 0
+            && row
+                .first()
+                .is_some_and(|l| l.starts_with("Regionen") || l.starts_with("Region "));
+        out.push_str(if region {
+            "<tr class=\"region\">"
+        } else {
+            "<tr>"
+        });
+        for value in row {
+            let _ = write!(out, "<{cell}>{}</{cell}>", escape(value));
+        }
+        out.push_str("</tr>");
+        if i == 0 {
+            out.push_str("</thead><tbody>");
+        }
+    }
+    out.push_str("</tbody></table>\n");
+    out
+}
+
+fn distinct_table(report: &Report) -> String {
+    let lang = report.lang;
+    match &report.figures().linkage {
+        Err(problem) => format!("<p>{}</p>\n", escape(problem)),
+        Ok(l) => {
+            let mut rows = vec![
+                vec![String::new(), lang.pick("Antal", "Count").to_owned()],
+                vec![
+                    lang.pick(
+                        "Unika deltagare i regionen",
+                        "Distinct participants in the region",
+                    )
+                    .to_owned(),
+                    super::labels::count(l.distinct_people.count),
+                ],
+                vec![
+                    lang.pick(
+                        "Deltagare i mer än en kommun",
+                        "Participants in more than one kommun",
+                    )
+                    .to_owned(),
+                    super::labels::count(l.in_several_kommuner.count),
+                ],
+            ];
+            for c in &l.kommun_overlaps {
+                let names: Vec<String> = c.label.split('+').map(|k| report.unit_label(k)).collect();
+                rows.push(vec![
+                    format!(
+                        "{} {}",
+                        lang.pick("I både", "In both"),
+                        names.join(lang.pick(" och ", " and "))
+                    ),
+                    super::labels::count(c.count),
+                ]);
+            }
+            for c in &l.project_overlaps {
+                rows.push(vec![
+                    format!(
+                        "{} {}",
+                        lang.pick("Även i projekt", "Also in project"),
+                        c.label
+                    ),
+                    super::labels::count(c.count),
+                ]);
+            }
+            html_table(&rows, false)
+        }
+    }
+}
+
+/// A horizontal bar chart: one bar per item, `..` where a value is suppressed, and
+/// an optional dashed target line.
+fn bar_chart(
+    caption: &str,
+    items: &[(String, Option<f64>, String)],
+    target: Option<(f64, String)>,
+) -> String {
+    let max = items
+        .iter()
+        .filter_map(|(_, v, _)| *v)
+        .chain(target.as_ref().map(|(t, _)| *t))
+        .fold(0.0_f64, f64::max)
+        .max(1.0);
+    let (label_w, bar_w, row_h) = (150.0, 300.0, 22.0);
+    let height = row_h * items.len() as f64 + 30.0;
+    let mut svg = format!(
+        "<figure><figcaption>{}</figcaption><svg viewBox=\"0 0 520 {height}\" width=\"100%\" role=\"img\" aria-label=\"{}\">",
+        escape(caption),
+        escape(caption)
+    );
+    for (i, (label, value, text)) in items.iter().enumerate() {
+        let y = 8.0 + row_h * i as f64;
+        let _ = write!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+            label_w - 6.0,
+            y + 13.0,
+            escape(label)
+        );
+        match value {
+            Some(v) => {
+                let w = bar_w * v / max;
+                let _ = write!(
+                    svg,
+                    "<rect x=\"{label_w}\" y=\"{y}\" width=\"{w:.1}\" height=\"16\" fill=\"{}\"/>\
+                     <text x=\"{:.1}\" y=\"{}\">{}</text>",
+                    COLOURS[0],
+                    label_w + w + 4.0,
+                    y + 13.0,
+                    escape(text)
+                );
+            }
+            None => {
+                let _ = write!(
+                    svg,
+                    "<text x=\"{}\" y=\"{}\" fill=\"#888\">..</text>",
+                    label_w + 4.0,
+                    y + 13.0
+                );
+            }
+        }
+    }
+    if let Some((t, label)) = target {
+        let x = label_w + bar_w * t / max;
+        let _ = write!(
+            svg,
+            "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"2\" y2=\"{}\" stroke=\"#a33\" stroke-dasharray=\"4 3\"/>\
+             <text x=\"{x:.1}\" y=\"{}\" fill=\"#a33\" text-anchor=\"middle\">{}</text>",
+            height - 18.0,
+            height - 4.0,
+            escape(&label)
+        );
+    }
+    svg.push_str("</svg></figure>\n");
+    svg
+}
+
+fn participants_chart(report: &Report) -> String {
+    let lang = report.lang;
+    let Some(table) = report.figures().table(TableName::Participants) else {
+        return String::new();
+    };
+    let cells = cells_by_key(table);
+    let items: Vec<(String, Option<f64>, String)> = report
+        .row_units()
+        .iter()
+        .filter(|u| *u != TOTAL)
+        .map(|u| {
+            let key = [u.clone(), TOTAL.to_owned(), TOTAL.to_owned()];
+            let n = cells.get(key.as_slice()).and_then(|c| c.count);
+            (
+                report.unit_label(u),
+                n.map(|n| n as f64),
+                super::labels::count(n),
+            )
+        })
+        .collect();
+    let mut caption = lang
+        .pick("Deltagare per kommun", "Participants per kommun")
+        .to_owned();
+    let participants = report
+        .progress
+        .iter()
+        .find(|p| p.measure == Measure::Participants);
+    let target = participants.and_then(|p| p.target).map(|t| {
+        // The project's target spread evenly over its kommuner, as a guide line.
+        let per = t / report.project.kommuner.len().max(1) as f64;
+        (
+            per,
+            format!("{} {per:.0}", lang.pick("mål/kommun", "target/kommun")),
+        )
+    });
+    if let Some(p) = participants {
+        let _ = write!(
+            caption,
+            " — {}: {} {} {}",
+            lang.pick("regionen", "region"),
+            p.figure
+                .map_or_else(|| "..".to_owned(), |f| format!("{f:.0}")),
+            lang.pick("av målet", "against a target of"),
+            p.target
+                .map_or_else(|| "–".to_owned(), |t| format!("{t:.0}"))
+        );
+    }
+    bar_chart(&caption, &items, target)
+}
+
+fn outcome_chart(report: &Report) -> String {
+    let lang = report.lang;
+    let Some(table) = report.figures().table(TableName::Leavers) else {
+        return String::new();
+    };
+    let whole = table.count(&[TOTAL, TOTAL, TOTAL]);
+    let items: Vec<(String, Option<f64>, String)> = Outcome::ALL
+        .iter()
+        .map(|o| {
+            let share = table
+                .count(&[TOTAL, TOTAL, o.code()])
+                .zip(whole)
+                .filter(|(_, w)| *w > 0)
+                .map(|(n, w)| n as f64 / w as f64);
+            (
+                lang.value(Dimension::Outcome, o.code()),
+                share,
+                share.map_or_else(|| "..".to_owned(), percent),
+            )
+        })
+        .collect();
+    let target = report
+        .progress
+        .iter()
+        .find(|p| p.measure == Measure::ShareWorkOrStudies)
+        .and_then(|p| p.target)
+        .map(|t| {
+            (
+                t,
+                format!(
+                    "{} {}",
+                    lang.pick("mål arbete+studier", "target work+studies"),
+                    percent(t)
+                ),
+            )
+        });
+    bar_chart(
+        lang.pick(
+            "Utfall bland avslutade (regionen)",
+            "Outcomes of leavers (region)",
+        ),
+        &items,
+        target,
+    )
+}
+
+/// Stacked bars of gender shares per kommun and for the region.
+fn gender_chart(report: &Report) -> String {
+    let lang = report.lang;
+    let Some(table) = report.figures().table(TableName::Participants) else {
+        return String::new();
+    };
+    let cells = cells_by_key(table);
+    let units = report.row_units();
+    let (label_w, bar_w, row_h) = (150.0, 330.0, 22.0);
+    let height = row_h * units.len() as f64 + 34.0;
+    let caption = lang.pick("Kön bland deltagarna", "Gender of participants");
+    let mut svg = format!(
+        "<figure><figcaption>{caption}</figcaption><svg viewBox=\"0 0 520 {height}\" width=\"100%\" role=\"img\" aria-label=\"{caption}\">"
+    );
+    for (i, unit) in units.iter().enumerate() {
+        let y = 8.0 + row_h * i as f64;
+        let _ = write!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+            label_w - 6.0,
+            y + 13.0,
+            escape(&report.unit_label(unit))
+        );
+        let get = |g: &str| {
+            let key = [unit.clone(), g.to_owned(), TOTAL.to_owned()];
+            cells.get(key.as_slice()).and_then(|c| c.count)
+        };
+        let all = get(TOTAL);
+        let parts: Option<Vec<u64>> = Gender::ALL.iter().map(|g| get(g.code())).collect();
+        match (parts, all) {
+            (Some(parts), Some(all)) if all > 0 => {
+                let mut x = label_w;
+                for (g, n) in parts.iter().enumerate() {
+                    let w = bar_w * *n as f64 / all as f64;
+                    let _ = write!(
+                        svg,
+                        "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"16\" fill=\"{}\"/>",
+                        COLOURS[g]
+                    );
+                    if w > 34.0 {
+                        let _ = write!(
+                            svg,
+                            "<text x=\"{:.1}\" y=\"{}\" fill=\"#fff\">{}</text>",
+                            x + 4.0,
+                            y + 13.0,
+                            percent(*n as f64 / all as f64)
+                        );
+                    }
+                    x += w;
+                }
+            }
+            _ => {
+                let _ = write!(
+                    svg,
+                    "<text x=\"{}\" y=\"{}\" fill=\"#888\">..</text>",
+                    label_w + 4.0,
+                    y + 13.0
+                );
+            }
+        }
+    }
+    let mut x = label_w;
+    for (g, gender) in Gender::ALL.iter().enumerate() {
+        let _ = write!(
+            svg,
+            "<rect x=\"{x}\" y=\"{}\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{}\" y=\"{}\">{}</text>",
+            height - 16.0,
+            COLOURS[g],
+            x + 14.0,
+            height - 7.0,
+            lang.value(Dimension::Gender, gender.code())
+        );
+        x += 90.0;
+    }
+    svg.push_str("</svg></figure>\n");
+    svg
+}
+
+/// The monthly series as a line with points; a suppressed month is a gap.
+fn monthly_chart(report: &Report) -> String {
+    let lang = report.lang;
+    let points = &report.monthly;
+    if points.is_empty() {
+        return String::new();
+    }
+    let max = points
+        .iter()
+        .filter_map(|(_, n)| *n)
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let (left, width, top, height) = (46.0, 440.0, 10.0, 170.0);
+    let step = width / (points.len().max(2) - 1) as f64;
+    let caption = lang.pick(
+        "Aktiva deltagare per månad (regionen)",
+        "Active participants per month (region)",
+    );
+    let mut svg = format!(
+        "<figure><figcaption>{caption}</figcaption><svg viewBox=\"0 0 520 {}\" width=\"100%\" role=\"img\" aria-label=\"{caption}\">",
+        height + 40.0
+    );
+    let _ = write!(
+        svg,
+        "<line x1=\"{left}\" x2=\"{left}\" y1=\"{top}\" y2=\"{}\" stroke=\"#c9d1da\"/>\
+         <line x1=\"{left}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"#c9d1da\"/>\
+         <text x=\"{}\" y=\"{}\" text-anchor=\"end\">{max:.0}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">0</text>",
+        top + height,
+        left + width,
+        top + height,
+        top + height,
+        left - 4.0,
+        top + 10.0,
+        left - 4.0,
+        top + height
+    );
+    let xy = |i: usize, n: u64| {
+        (
+            left + step * i as f64,
+            top + height - height * n as f64 / max,
+        )
+    };
+    let mut path = String::new();
+    for (i, (_, n)) in points.iter().enumerate() {
+        match n {
+            Some(n) => {
+                let (x, y) = xy(i, *n);
+                let _ = write!(
+                    path,
+                    "{}{x:.1},{y:.1} ",
+                    if path.is_empty() || points[i - 1].1.is_none() {
+                        "M"
+                    } else {
+                        "L"
+                    }
+                );
+                let _ = write!(
+                    svg,
+                    "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"2.5\" fill=\"{}\"/>",
+                    COLOURS[0]
+                );
+            }
+            None => {
+                let x = left + step * i as f64;
+                let _ = write!(
+                    svg,
+                    "<text x=\"{x:.1}\" y=\"{}\" fill=\"#888\" text-anchor=\"middle\">..</text>",
+                    top + height - 4.0
+                );
+            }
+        }
+    }
+    let _ = write!(
+        svg,
+        "<path d=\"{path}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>",
+        COLOURS[0]
+    );
+    let every = points.len().div_ceil(8).max(1);
+    for (i, (month, _)) in points.iter().enumerate().filter(|(i, _)| i % every == 0) {
+        let _ = write!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            left + step * i as f64,
+            top + height + 16.0,
+            escape(month)
+        );
+    }
+    svg.push_str("</svg></figure>\n");
+    svg
+}

@@ -1,0 +1,218 @@
+//! Words and labels of reports, in Swedish (the default) and English.
+
+use samla_common::codes::{AgeBand, Education, EntryStatus, Flag, Gender, Outcome};
+use samla_common::disclosure::TOTAL;
+use samla_common::report::Measure;
+use samla_common::statistics::{Dimension, TableName, ALL_LEAVERS};
+
+/// The language of a report's labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Lang {
+    /// Svenska.
+    #[default]
+    Sv,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// The ISO 639-1 code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Sv => "sv",
+            Lang::En => "en",
+        }
+    }
+
+    /// Picks the Swedish or English text.
+    pub fn pick<'a>(self, sv: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Sv => sv,
+            Lang::En => en,
+        }
+    }
+
+    /// The title of a table.
+    pub fn table(self, name: TableName) -> &'static str {
+        use TableName as T;
+        match (name, self) {
+            (T::Participants, Lang::Sv) => "Deltagare efter kön och ålder",
+            (T::Participants, Lang::En) => "Participants by gender and age",
+            (T::Entrants, Lang::Sv) => "Nya deltagare efter kön och ålder",
+            (T::Entrants, Lang::En) => "Entrants by gender and age",
+            (T::Leavers, Lang::Sv) => "Avslutade efter kön och utfall",
+            (T::Leavers, Lang::En) => "Leavers by gender and outcome",
+            (T::Background, Lang::Sv) => "Deltagare efter kön och bakgrund",
+            (T::Background, Lang::En) => "Participants by gender and background",
+            (T::OutcomeByBackground, Lang::Sv) => "Avslutade efter bakgrund och utfall",
+            (T::OutcomeByBackground, Lang::En) => "Leavers by background and outcome",
+            (T::EntryStatus, Lang::Sv) => "Nya deltagare efter kön och status vid start",
+            (T::EntryStatus, Lang::En) => "Entrants by gender and status at entry",
+            (T::EntryEducation, Lang::Sv) => "Nya deltagare efter kön och utbildning",
+            (T::EntryEducation, Lang::En) => "Entrants by gender and education",
+            (T::Duration, Lang::Sv) => "Avslutade efter utfall och tid i projektet",
+            (T::Duration, Lang::En) => "Leavers by outcome and months in the project",
+            (T::MonthlyActive, Lang::Sv) => "Aktiva deltagare per månad",
+            (T::MonthlyActive, Lang::En) => "Active participants per month",
+        }
+    }
+
+    /// The name of a dimension.
+    pub fn dimension(self, dimension: Dimension) -> &'static str {
+        use Dimension as D;
+        match dimension {
+            D::Project => self.pick("projekt", "project"),
+            D::Gender => self.pick("kön", "gender"),
+            D::AgeBand => self.pick("ålder", "age"),
+            D::Outcome => self.pick("utfall", "outcome"),
+            D::Flag | D::FlagOrAll => self.pick("bakgrund", "background"),
+            D::StatusAtEntry => self.pick("status vid start", "status at entry"),
+            D::Education => self.pick("utbildning", "education"),
+            D::Duration => self.pick("månader", "months"),
+            D::Month => self.pick("månad", "month"),
+            D::Kommun => "kommun",
+        }
+    }
+
+    /// The label of one value of a dimension (codes it does not know stay as they are).
+    pub fn value(self, dimension: Dimension, code: &str) -> String {
+        if code == TOTAL {
+            return self.pick("Totalt", "Total").to_owned();
+        }
+        let known = match dimension {
+            Dimension::Gender => Gender::parse(code).map(|g| self.gender(g)),
+            Dimension::Outcome => Outcome::parse(code).map(|o| self.outcome(o)),
+            Dimension::Flag | Dimension::FlagOrAll if code == ALL_LEAVERS => {
+                Some(self.pick("Alla", "All"))
+            }
+            Dimension::Flag | Dimension::FlagOrAll => Flag::parse(code).map(|f| self.flag(f)),
+            Dimension::StatusAtEntry => EntryStatus::parse(code).map(|s| self.status(s)),
+            Dimension::Education => Education::parse(code).map(|e| self.education(e)),
+            Dimension::AgeBand => AgeBand::parse(code).map(|a| self.age(a)),
+            Dimension::Kommun => code
+                .parse::<samla_common::codes::KommunCode>()
+                .ok()
+                .and_then(|k| k.name()),
+            _ => None,
+        };
+        known.map_or_else(|| code.to_owned(), str::to_owned)
+    }
+
+    fn gender(self, g: Gender) -> &'static str {
+        match g {
+            Gender::Woman => self.pick("Kvinnor", "Women"),
+            Gender::Man => self.pick("Män", "Men"),
+            Gender::Other => self.pick("Annat", "Other"),
+        }
+    }
+
+    fn outcome(self, o: Outcome) -> &'static str {
+        match o {
+            Outcome::Work => self.pick("Arbete", "Work"),
+            Outcome::Studies => self.pick("Studier", "Studies"),
+            Outcome::JobSeeking => self.pick("Arbetssökande", "Job seeking"),
+            Outcome::OtherActivity => self.pick("Annan insats", "Other activity"),
+            Outcome::Dropout => self.pick("Avbrott", "Dropped out"),
+            Outcome::Unknown => self.pick("Okänt", "Unknown"),
+        }
+    }
+
+    fn flag(self, f: Flag) -> &'static str {
+        match f {
+            Flag::ForeignBorn => self.pick("Utrikes född", "Foreign-born"),
+            Flag::NewlyArrived => self.pick("Nyanländ", "Newly arrived"),
+            Flag::Disability => self.pick("Funktionsnedsättning", "Disability"),
+            Flag::IncompleteSchool => self.pick("Ofullständig skolgång", "Incomplete schooling"),
+            Flag::MentalHealth => self.pick("Psykisk ohälsa", "Mental ill-health"),
+            Flag::Kaa => self.pick("Aktivitetsansvaret (KAA)", "Activity responsibility (KAA)"),
+            Flag::LongTermUnemployed => self.pick("Långtidsarbetslös", "Long-term unemployed"),
+        }
+    }
+
+    fn status(self, s: EntryStatus) -> &'static str {
+        match s {
+            EntryStatus::Unemployed => self.pick("Arbetslös", "Unemployed"),
+            EntryStatus::LongTermUnemployed => {
+                self.pick("Långtidsarbetslös", "Long-term unemployed")
+            }
+            EntryStatus::Inactive => self.pick("Inaktiv", "Inactive"),
+            EntryStatus::Employed => self.pick("Anställd", "Employed"),
+            EntryStatus::Unknown => self.pick("Okänt", "Unknown"),
+        }
+    }
+
+    fn education(self, e: Education) -> &'static str {
+        match e {
+            Education::Isced0To2 => self.pick("Förgymnasial", "Primary or lower secondary"),
+            Education::Isced3To4 => self.pick("Gymnasial", "Upper secondary"),
+            Education::Isced5To8 => self.pick("Eftergymnasial", "Tertiary"),
+            Education::Unknown => self.pick("Okänt", "Unknown"),
+        }
+    }
+
+    fn age(self, a: AgeBand) -> &'static str {
+        match a {
+            AgeBand::UpTo17 => self.pick("–17 år", "up to 17"),
+            AgeBand::From18To19 => self.pick("18–19 år", "18–19"),
+            AgeBand::From20To24 => self.pick("20–24 år", "20–24"),
+            AgeBand::From25To29 => self.pick("25–29 år", "25–29"),
+            AgeBand::From30To54 => self.pick("30–54 år", "30–54"),
+            AgeBand::From55 => self.pick("55– år", "55 and over"),
+        }
+    }
+
+    /// The name of a target's measure.
+    pub fn measure(self, m: Measure) -> &'static str {
+        match m {
+            Measure::Participants => self.pick(
+                "Deltagare (unika personer)",
+                "Participants (distinct people)",
+            ),
+            Measure::ShareWomen => self.pick("Andel kvinnor", "Share of women"),
+            Measure::ShareWorkOrStudies => self.pick(
+                "Andel till arbete eller studier",
+                "Share to work or studies",
+            ),
+            Measure::ShareIntoActivity => self.pick(
+                "Andel till arbete, studier eller annan insats",
+                "Share into work, studies or other activity",
+            ),
+        }
+    }
+
+    /// The region's row in per-kommun tables.
+    pub fn region(self) -> &'static str {
+        self.pick("Regionen", "Region")
+    }
+}
+
+/// A share as a percentage with one decimal and a decimal point in both languages
+/// (`39.5 %`), so figures read the same in every format; see docs/decisions.md.
+pub fn percent(share: f64) -> String {
+    samla_common::report::percent(share)
+}
+
+/// What the disclosure rule did, in words, for the head of every output.
+pub fn rule_text(lang: Lang, k: u64) -> String {
+    match lang {
+        Lang::Sv => format!(
+            "Röjandekontroll: celler med 1 till {} personer undertrycks (primärt, k = {k}); \
+             fler celler undertrycks så att ingen undertryckt cell kan räknas fram ur \
+             publicerade celler och summor (sekundärt, exakt gausseliminering). Unika \
+             personer och överlapp följer samma regel. `..` = undertryckt.",
+            k.saturating_sub(1)
+        ),
+        Lang::En => format!(
+            "Disclosure control: cells with 1 to {} people are suppressed (primary, k = {k}); \
+             further cells are suppressed so that no suppressed cell can be derived from the \
+             published cells and totals (secondary, exact Gaussian elimination). Distinct \
+             people and overlaps follow the same rule. `..` = suppressed.",
+            k.saturating_sub(1)
+        ),
+    }
+}
+
+/// A count as printed: the number, or `..` when suppressed.
+pub fn count(count: Option<u64>) -> String {
+    count.map_or_else(|| "..".to_owned(), |n| n.to_string())
+}

@@ -1,0 +1,231 @@
+//! The PC-Axis form (PX, the file format of SCB's Statistikdatabasen): one table per
+//! file, keywords in the order the PX specification gives, the kommuner and the
+//! region as the first stub variable, and `".."` for a suppressed cell.
+
+use std::fmt::Write;
+
+use samla_common::disclosure::{PublishedTable, TOTAL};
+use samla_common::statistics::{Dimension, TableName};
+
+use super::labels::rule_text;
+use super::{cells_by_key, values_at, Report};
+
+/// Renders one table of the report as a PX file.
+pub fn render(report: &Report, name: TableName) -> String {
+    let lang = report.lang;
+    let figures = report.figures();
+    let Some(table) = figures.table(name) else {
+        return String::new();
+    };
+    let variables: Vec<Variable> = variables(report, table);
+    let (stub, heading) = variables.split_at(variables.len() - 1);
+    let mut out = String::new();
+    keyword(&mut out, "CHARSET", &quoted("ANSI"));
+    keyword(&mut out, "AXIS-VERSION", &quoted("2013"));
+    keyword(&mut out, "CODEPAGE", &quoted("utf-8"));
+    keyword(&mut out, "LANGUAGE", &quoted(lang.code()));
+    keyword(
+        &mut out,
+        "CREATION-DATE",
+        &quoted(&creation_date(&report.generated_at)),
+    );
+    keyword(&mut out, "DECIMALS", "0");
+    keyword(&mut out, "SHOWDECIMALS", "0");
+    keyword(
+        &mut out,
+        "MATRIX",
+        &quoted(&format!("{}_{}", report.project.code, name.code()).to_uppercase()),
+    );
+    keyword(&mut out, "SUBJECT-CODE", &quoted("AM"));
+    keyword(
+        &mut out,
+        "SUBJECT-AREA",
+        &quoted(lang.pick("Arbetsmarknad", "Labour market")),
+    );
+    let contents = format!(
+        "{}, {}, {}",
+        lang.table(name),
+        report.project.name,
+        figures.period
+    );
+    keyword(&mut out, "DESCRIPTION", &quoted(&contents));
+    let by: Vec<&str> = variables.iter().map(|v| v.name.as_str()).collect();
+    keyword(
+        &mut out,
+        "TITLE",
+        &quoted(&format!(
+            "{} {} {}",
+            lang.table(name),
+            lang.pick("efter", "by"),
+            by.join(", ")
+        )),
+    );
+    keyword(&mut out, "CONTENTS", &quoted(&contents));
+    keyword(
+        &mut out,
+        "UNITS",
+        &quoted(lang.pick("antal personer", "number of people")),
+    );
+    keyword(
+        &mut out,
+        "STUB",
+        &list(stub.iter().map(|v| v.name.as_str())),
+    );
+    keyword(
+        &mut out,
+        "HEADING",
+        &list(heading.iter().map(|v| v.name.as_str())),
+    );
+    for v in &variables {
+        keyword(
+            &mut out,
+            &format!("VALUES({})", quoted(&v.name)),
+            &list(v.labels.iter().map(String::as_str)),
+        );
+    }
+    for v in &variables {
+        keyword(
+            &mut out,
+            &format!("CODES({})", quoted(&v.name)),
+            &list(v.codes.iter().map(String::as_str)),
+        );
+    }
+    keyword(&mut out, "SOURCE", &quoted("samla"));
+    keyword(&mut out, "NOTEX", &quoted(&rule_text(lang, figures.rule.k)));
+    out.push_str("DATA=\n");
+    let cells = cells_by_key(table);
+    let rows: Vec<Vec<String>> = combinations(stub);
+    for row in rows {
+        let values: Vec<String> = heading[0]
+            .keys
+            .iter()
+            .map(|c| {
+                let mut key = row.clone();
+                key.push(c.clone());
+                cells
+                    .get(key.as_slice())
+                    .and_then(|cell| cell.count)
+                    .map_or_else(|| "\"..\"".to_owned(), |n| n.to_string())
+            })
+            .collect();
+        out.push_str(&values.join(" "));
+        out.push('\n');
+    }
+    out.push_str(";\n");
+    out
+}
+
+/// One variable of the PX table: its name, and its values' codes and labels.
+struct Variable {
+    name: String,
+    /// The values as the report's keys hold them (`total` for the region).
+    keys: Vec<String>,
+    /// The values' codes in the file.
+    codes: Vec<String>,
+    labels: Vec<String>,
+}
+
+fn variables(report: &Report, table: &PublishedTable) -> Vec<Variable> {
+    let lang = report.lang;
+    let units = report.row_units();
+    let mut out = vec![Variable {
+        name: lang.dimension(Dimension::Kommun).to_owned(),
+        labels: units.iter().map(|u| report.unit_label(u)).collect(),
+        codes: units
+            .iter()
+            .map(|u| {
+                if u == TOTAL {
+                    "region".to_owned()
+                } else {
+                    u.clone()
+                }
+            })
+            .collect(),
+        keys: units,
+    }];
+    for (position, dimension) in table.dimensions.iter().enumerate().skip(1) {
+        let codes = values_at(table, position);
+        out.push(Variable {
+            name: lang.dimension(*dimension).to_owned(),
+            labels: codes.iter().map(|c| lang.value(*dimension, c)).collect(),
+            keys: codes.clone(),
+            codes,
+        });
+    }
+    out
+}
+
+/// Every key prefix of the stub variables, first variable slowest.
+fn combinations(stub: &[Variable]) -> Vec<Vec<String>> {
+    let mut rows = vec![Vec::new()];
+    for v in stub {
+        rows = rows
+            .into_iter()
+            .flat_map(|prefix| {
+                v.keys.iter().map(move |c| {
+                    let mut row = prefix.clone();
+                    row.push(c.clone());
+                    row
+                })
+            })
+            .collect();
+    }
+    rows
+}
+
+fn quoted(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "'"))
+}
+
+/// A list of quoted strings, wrapped so no line passes 256 characters.
+fn list<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    let mut line = 0;
+    for (i, item) in items.enumerate() {
+        let q = quoted(item);
+        if i > 0 {
+            out.push(',');
+            line += 1;
+            if line + q.len() > 200 {
+                out.push('\n');
+                line = 0;
+            }
+        }
+        line += q.len();
+        out.push_str(&q);
+    }
+    out
+}
+
+/// `KEYWORD=value;` with a long quoted value split into quoted pieces on lines of
+/// their own, as the PX specification allows.
+fn keyword(out: &mut String, name: &str, value: &str) {
+    if value.len() + name.len() < 250 || !value.starts_with('"') || value.contains("\",\"") {
+        let _ = writeln!(out, "{name}={value};");
+        return;
+    }
+    let inner = &value[1..value.len() - 1];
+    let mut pieces = Vec::new();
+    let mut piece = String::new();
+    for ch in inner.chars() {
+        if piece.len() > 180 && ch == ' ' {
+            pieces.push(std::mem::take(&mut piece));
+        }
+        piece.push(ch);
+    }
+    pieces.push(piece);
+    let _ = writeln!(
+        out,
+        "{name}={};",
+        pieces
+            .iter()
+            .map(|p| format!("\"{p}\""))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+/// `CCYYMMDD hh:mm` from the report's `YYYY-MM-DD hh:mm UTC`.
+fn creation_date(generated: &str) -> String {
+    generated.trim_end_matches(" UTC").replacen('-', "", 2)
+}

@@ -1,0 +1,297 @@
+//! The terminal form: aligned tables, one section per kind of figure.
+
+use std::fmt::Write;
+
+use samla_common::codes::KommunCode;
+use samla_common::disclosure::PublishedTable;
+use samla_common::report::Measure;
+use samla_common::statistics::Dimension;
+
+use super::labels::{count, percent, rule_text};
+use super::{cells_by_key, values_at, Report};
+
+/// Renders the whole report for a terminal.
+pub fn render(report: &Report) -> String {
+    let lang = report.lang;
+    let figures = report.figures();
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", report.title());
+    let _ = writeln!(
+        out,
+        "{} {}",
+        lang.pick("Skapad", "Made"),
+        report.generated_at
+    );
+    let _ = writeln!(out, "{}", rule_text(lang, figures.rule.k));
+    let _ = writeln!(
+        out,
+        "{}: {} / {}",
+        lang.pick("Kommuner som lämnat in", "Kommuner that submitted"),
+        figures.kommuner.len(),
+        report.project.kommuner.len()
+    );
+    if !figures.missing.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            lang.pick("Saknas", "Missing"),
+            kommun_list(&figures.missing)
+        );
+    }
+    section(&mut out, lang.pick("Mål", "Targets"));
+    out.push_str(&aligned(&targets(report)));
+    section(&mut out, lang.pick("Unika personer", "Distinct people"));
+    out.push_str(&distinct(report));
+    section(
+        &mut out,
+        lang.pick(
+            "Utfall efter bakgrund (regionen)",
+            "Outcomes by background (region)",
+        ),
+    );
+    let mut rows = vec![vec![
+        lang.pick("Bakgrund", "Background").to_owned(),
+        lang.pick("Avslutade", "Leavers").to_owned(),
+        lang.pick("Arbete eller studier", "Work or studies")
+            .to_owned(),
+        lang.pick("Andel", "Share").to_owned(),
+    ]];
+    for o in &report.outcomes {
+        rows.push(vec![
+            lang.value(Dimension::FlagOrAll, &o.flag),
+            count(o.leavers),
+            count(o.work_or_studies),
+            o.share.map_or_else(|| "..".to_owned(), percent),
+        ]);
+    }
+    out.push_str(&aligned(&rows));
+    for table in &figures.tables {
+        section(&mut out, lang.table(table.name));
+        out.push_str(&aligned(&table_rows(report, table)));
+    }
+    section(&mut out, lang.pick("Inlämningar", "Submissions"));
+    let mut rows = vec![std::iter::once("kommun".to_owned())
+        .chain(report.matrix.periods.iter().cloned())
+        .collect::<Vec<_>>()];
+    for (kommun, cells) in &report.matrix.rows {
+        rows.push(
+            std::iter::once(kommun.label())
+                .chain(
+                    cells
+                        .iter()
+                        .map(|c| c.clone().unwrap_or_else(|| "–".to_owned())),
+                )
+                .collect(),
+        );
+    }
+    out.push_str(&aligned(&rows));
+    out
+}
+
+fn section(out: &mut String, title: &str) {
+    let _ = write!(out, "\n{title}\n{}\n", "─".repeat(title.chars().count()));
+}
+
+fn kommun_list(kommuner: &[KommunCode]) -> String {
+    kommuner
+        .iter()
+        .map(|k| format!("{} ({k})", k.label()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The targets: measure, figure, target, share of target, gap.
+pub(super) fn targets(report: &Report) -> Vec<Vec<String>> {
+    let lang = report.lang;
+    let mut rows = vec![vec![
+        lang.pick("Mått", "Measure").to_owned(),
+        lang.pick("Utfall", "Figure").to_owned(),
+        lang.pick("Mål", "Target").to_owned(),
+        lang.pick("Av målet", "Of target").to_owned(),
+        lang.pick("Skillnad", "Gap").to_owned(),
+    ]];
+    for p in &report.progress {
+        let is_count = p.measure == Measure::Participants;
+        let value = |v: f64| {
+            if is_count {
+                format!("{v:.0}")
+            } else {
+                percent(v)
+            }
+        };
+        let figure = match (p.figure, p.part, p.whole) {
+            (Some(f), Some(part), Some(whole)) if !is_count => {
+                format!("{} ({part}/{whole})", percent(f))
+            }
+            (Some(f), _, _) => value(f),
+            (None, _, _) => "..".to_owned(),
+        };
+        let gap = p.gap().map_or_else(
+            || "–".to_owned(),
+            |g| {
+                if is_count {
+                    format!("{g:+.0}")
+                } else {
+                    format!(
+                        "{:+.1} {}",
+                        g * 100.0,
+                        lang.pick("procentenheter", "points")
+                    )
+                }
+            },
+        );
+        rows.push(vec![
+            lang.measure(p.measure).to_owned(),
+            figure,
+            p.target.map_or_else(|| "–".to_owned(), value),
+            p.of_target().map_or_else(|| "–".to_owned(), percent),
+            gap,
+        ]);
+    }
+    rows
+}
+
+fn distinct(report: &Report) -> String {
+    let lang = report.lang;
+    let linkage = match &report.figures().linkage {
+        Ok(l) => l,
+        Err(problem) => {
+            return format!(
+                "{}: {problem}\n",
+                lang.pick("Kan inte räknas", "Cannot be counted")
+            )
+        }
+    };
+    let mut rows = vec![
+        vec![
+            lang.pick(
+                "Unika deltagare i regionen",
+                "Distinct participants in the region",
+            )
+            .to_owned(),
+            count(linkage.distinct_people.count),
+        ],
+        vec![
+            lang.pick(
+                "Deltagare i mer än en kommun",
+                "Participants in more than one kommun",
+            )
+            .to_owned(),
+            count(linkage.in_several_kommuner.count),
+        ],
+    ];
+    for c in linkage
+        .per_kommun
+        .iter()
+        .filter(|c| report.shown.iter().any(|k| k.as_str() == c.label))
+    {
+        rows.push(vec![
+            format!("  {}", report.unit_label(&c.label)),
+            count(c.count),
+        ]);
+    }
+    for c in &linkage.kommun_overlaps {
+        let names: Vec<String> = c.label.split('+').map(|k| report.unit_label(k)).collect();
+        rows.push(vec![
+            format!(
+                "{} {}",
+                lang.pick("I både", "In both"),
+                names.join(lang.pick(" och ", " and "))
+            ),
+            count(c.count),
+        ]);
+    }
+    for c in &linkage.project_overlaps {
+        rows.push(vec![
+            format!(
+                "{} {}",
+                lang.pick("Även i projekt", "Also in project"),
+                c.label
+            ),
+            count(c.count),
+        ]);
+    }
+    aligned(&rows)
+}
+
+/// A table as rows: for three dimensions, one row per kommun and value of the
+/// second, one column per value of the third; for two (months), one row per month
+/// and one column per kommun.
+pub(super) fn table_rows(report: &Report, table: &PublishedTable) -> Vec<Vec<String>> {
+    let lang = report.lang;
+    let cells = cells_by_key(table);
+    let units = report.row_units();
+    let shown = |key: Vec<String>| count(cells.get(key.as_slice()).and_then(|c| c.count));
+    if table.dimensions.len() == 2 {
+        let mut rows = vec![
+            std::iter::once(lang.dimension(table.dimensions[1]).to_owned())
+                .chain(units.iter().map(|u| report.unit_label(u)))
+                .collect::<Vec<_>>(),
+        ];
+        for value in values_at(table, 1) {
+            rows.push(
+                std::iter::once(lang.value(table.dimensions[1], &value))
+                    .chain(units.iter().map(|u| shown(vec![u.clone(), value.clone()])))
+                    .collect(),
+            );
+        }
+        return rows;
+    }
+    let (second, third) = (table.dimensions[1], table.dimensions[2]);
+    let columns = values_at(table, 2);
+    let mut rows = vec![
+        std::iter::once(format!("kommun · {}", lang.dimension(second)))
+            .chain(columns.iter().map(|c| lang.value(third, c)))
+            .collect::<Vec<_>>(),
+    ];
+    for unit in &units {
+        for value in values_at(table, 1) {
+            rows.push(
+                std::iter::once(format!(
+                    "{} · {}",
+                    report.unit_label(unit),
+                    lang.value(second, &value)
+                ))
+                .chain(
+                    columns
+                        .iter()
+                        .map(|c| shown(vec![unit.clone(), value.clone(), c.clone()])),
+                )
+                .collect(),
+            );
+        }
+    }
+    rows
+}
+
+/// Rows as aligned text: the first column left, the others right.
+fn aligned(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|v| v.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (c, value) in row.iter().enumerate() {
+            let pad = widths[c].saturating_sub(value.chars().count());
+            if c == 0 {
+                line.push_str(value);
+                line.push_str(&" ".repeat(pad));
+            } else {
+                line.push_str("  ");
+                line.push_str(&" ".repeat(pad));
+                line.push_str(value);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
