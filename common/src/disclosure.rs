@@ -15,7 +15,9 @@
 //!
 //! The only way to get a [`Disclosed`] value is through this module.
 
-use std::collections::HashMap;
+// The solver's maps are keyed by column numbers and residual rows it makes itself, so
+// a fast non-keyed hash is safe here, and it is a large share of the work.
+use rustc_hash::FxHashMap as HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -558,7 +560,7 @@ struct Solver {
 impl Solver {
     fn new(problem: &Problem) -> Solver {
         let mut nodes = Vec::new();
-        let mut lookup: HashMap<(usize, Vec<Option<usize>>), usize> = HashMap::new();
+        let mut lookup: HashMap<(usize, Vec<Option<usize>>), usize> = HashMap::default();
         let mut inner_offset = 0u32;
         for (g, (grid, additive)) in problem.grids.iter().enumerate() {
             for coordinate in published_coordinates(&grid.sizes, additive) {
@@ -706,7 +708,7 @@ impl Solver {
     /// cascading through every unit each time a unit's own totals arrive. Atoms come
     /// last, so sums never lead the links that tie them to table cells.
     fn column_labels(&self, order: &[usize]) -> Vec<u32> {
-        let mut first: HashMap<usize, usize> = HashMap::new();
+        let mut first: HashMap<usize, usize> = HashMap::default();
         for (position, id) in order.iter().enumerate() {
             let node = &self.nodes[*id];
             if let Some(Some(unit)) = node.coordinate.first().filter(|_| !is_sum(self, node)) {
@@ -780,7 +782,7 @@ impl Solver {
 
     /// The published equations over the unknown (suppressed) inner cells.
     fn system(&self, state: &[Option<Suppression>]) -> Result<System, DisclosureError> {
-        let mut column: HashMap<u32, u32> = HashMap::new();
+        let mut column: HashMap<u32, u32> = HashMap::default();
         for (id, node) in self.nodes.iter().enumerate() {
             if node.inner && state[id].is_some() {
                 let next = column.len() as u32;

@@ -62,18 +62,27 @@ pub fn render(report: &Report) -> String {
         "",
     ]);
     let units = report.row_units();
+    let unit_labels: std::collections::HashMap<&String, String> =
+        units.iter().map(|u| (u, report.unit_label(u))).collect();
+    let mut labels = std::collections::HashMap::new();
     for table in &figures.tables {
         let name = table.name.code();
         for cell in &table.cells {
-            let Some(unit) = cell.key.first().filter(|u| units.contains(u)) else {
+            let Some(unit) = cell.key.first().filter(|u| unit_labels.contains_key(u)) else {
                 continue;
             };
             let code = if unit == TOTAL { "" } else { unit.as_str() };
-            let label = report.unit_label(unit);
+            let label = unit_labels.get(unit).cloned().unwrap_or_default();
             let dims: Vec<(String, String, String)> = table.dimensions[1..]
                 .iter()
                 .zip(&cell.key[1..])
-                .map(|(d, v)| (lang.dimension(*d).to_owned(), v.clone(), lang.value(*d, v)))
+                .map(|(d, v)| {
+                    let label = labels
+                        .entry((*d, v.clone()))
+                        .or_insert_with(|| lang.value(*d, v))
+                        .clone();
+                    (lang.dimension(*d).to_owned(), v.clone(), label)
+                })
                 .collect();
             let get = |i: usize| dims.get(i).cloned().unwrap_or_default();
             let ((d1, c1, v1), (d2, c2, v2)) = (get(0), get(1));

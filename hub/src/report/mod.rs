@@ -208,7 +208,7 @@ pub fn render(report: &Report, format: Format, table: TableName) -> Result<Strin
     Ok(match format {
         Format::Table => text::render(report),
         Format::Csv => csv::render(report),
-        Format::Json => serde_json::to_string_pretty(&json(report)?)? + "\n",
+        Format::Json => json(report)? + "\n",
         Format::Html => html::render(report),
         Format::Px => px::render(report, table),
     })
@@ -277,36 +277,64 @@ pub(crate) fn values_at(table: &PublishedTable, position: usize) -> Vec<String> 
 /// A published figure as JSON: the count, or `null` and `"suppressed": true`. Which
 /// kind of suppression hid it is not said: "primary" would tell that the count is
 /// below k, which is more than `..` says.
-fn json_count(count: Option<u64>) -> serde_json::Value {
-    match count {
-        Some(n) => serde_json::json!({ "count": n }),
-        None => serde_json::json!({ "count": null, "suppressed": true }),
+#[derive(serde::Serialize)]
+struct JsonCount<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label: Option<&'a str>,
+    count: Option<u64>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    suppressed: bool,
+}
+
+impl<'a> JsonCount<'a> {
+    fn cell(cell: &'a PublishedCell) -> JsonCount<'a> {
+        JsonCount {
+            key: Some(&cell.key),
+            label: None,
+            count: cell.count,
+            suppressed: cell.count.is_none(),
+        }
+    }
+
+    fn count(count: &'a samla_common::disclosure::PublishedCount) -> JsonCount<'a> {
+        JsonCount {
+            key: None,
+            label: Some(&count.label),
+            count: count.count,
+            suppressed: count.count.is_none(),
+        }
     }
 }
 
+fn counts(list: &[samla_common::disclosure::PublishedCount]) -> Vec<JsonCount<'_>> {
+    list.iter().map(JsonCount::count).collect()
+}
+
+#[derive(serde::Serialize)]
+struct JsonTable<'a> {
+    name: TableName,
+    dimensions: &'a [samla_common::statistics::Dimension],
+    cells: Vec<JsonCount<'a>>,
+}
+
 /// The JSON form: every figure by code, with the rule.
-fn json(report: &Report) -> Result<serde_json::Value, serde_json::Error> {
+fn json(report: &Report) -> Result<String, serde_json::Error> {
     let figures = report.figures();
-    let shown: Vec<String> = report.row_units();
-    let tables: Vec<serde_json::Value> = figures
+    let shown: std::collections::HashSet<String> = report.row_units().into_iter().collect();
+    let tables: Vec<JsonTable<'_>> = figures
         .tables
         .iter()
-        .map(|t| {
-            let cells: Vec<serde_json::Value> = t
+        .map(|t| JsonTable {
+            name: t.name,
+            dimensions: &t.dimensions,
+            cells: t
                 .cells
                 .iter()
                 .filter(|c| c.key.first().is_some_and(|k| shown.contains(k)))
-                .map(|c| {
-                    let mut v = json_count(c.count);
-                    v["key"] = serde_json::json!(c.key);
-                    v
-                })
-                .collect();
-            serde_json::json!({
-                "name": t.name,
-                "dimensions": t.dimensions,
-                "cells": cells,
-            })
+                .map(JsonCount::cell)
+                .collect(),
         })
         .collect();
     let progress: Vec<serde_json::Value> = report
@@ -324,22 +352,17 @@ fn json(report: &Report) -> Result<serde_json::Value, serde_json::Error> {
             })
         })
         .collect();
-    let count = |label: &str, c: &samla_common::disclosure::PublishedCount| {
-        let mut v = json_count(c.count);
-        v["label"] = serde_json::json!(label);
-        v
-    };
     let distinct = match &figures.linkage {
         Ok(l) => serde_json::json!({
-            "distinct_people": count("distinct_people", &l.distinct_people),
-            "in_several_kommuner": count("in_several_kommuner", &l.in_several_kommuner),
-            "per_kommun": l.per_kommun.iter().map(|c| count(&c.label, c)).collect::<Vec<_>>(),
-            "kommun_overlaps": l.kommun_overlaps.iter().map(|c| count(&c.label, c)).collect::<Vec<_>>(),
-            "project_overlaps": l.project_overlaps.iter().map(|c| count(&c.label, c)).collect::<Vec<_>>(),
+            "distinct_people": JsonCount::count(&l.distinct_people),
+            "in_several_kommuner": JsonCount::count(&l.in_several_kommuner),
+            "per_kommun": counts(&l.per_kommun),
+            "kommun_overlaps": counts(&l.kommun_overlaps),
+            "project_overlaps": counts(&l.project_overlaps),
         }),
         Err(problem) => serde_json::json!({ "not_counted": problem }),
     };
-    Ok(serde_json::json!({
+    let head = serde_json::json!({
         "project": {
             "code": report.project.code,
             "name": report.project.name,
@@ -357,7 +380,14 @@ fn json(report: &Report) -> Result<serde_json::Value, serde_json::Error> {
         "distinct": distinct,
         "outcomes_by_background": report.outcomes,
         "monthly_active": report.monthly.iter().map(|(m, n)| serde_json::json!({"month": m, "count": n})).collect::<Vec<_>>(),
-        "tables": tables,
         "submissions": report.matrix,
-    }))
+    });
+    // The tables are by far the largest part: serialised straight from the report.
+    #[derive(serde::Serialize)]
+    struct Whole<'a> {
+        #[serde(flatten)]
+        head: serde_json::Value,
+        tables: Vec<JsonTable<'a>>,
+    }
+    serde_json::to_string_pretty(&Whole { head, tables })
 }

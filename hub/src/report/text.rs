@@ -239,26 +239,31 @@ pub(super) fn table_rows(report: &Report, table: &PublishedTable) -> Vec<Vec<Str
     }
     let (second, third) = (table.dimensions[1], table.dimensions[2]);
     let columns = values_at(table, 2);
-    let mut rows = vec![
-        std::iter::once(format!("kommun · {}", lang.dimension(second)))
-            .chain(columns.iter().map(|c| lang.value(third, c)))
-            .collect::<Vec<_>>(),
-    ];
+    let seconds: Vec<(String, String)> = values_at(table, 1)
+        .into_iter()
+        .map(|v| {
+            let label = lang.value(second, &v);
+            (v, label)
+        })
+        .collect();
+    let mut rows = vec![std::iter::once(format!(
+        "kommun · {}",
+        lang.dimension(second)
+    ))
+    .chain(columns.iter().map(|c| lang.value(third, c)))
+    .collect::<Vec<_>>()];
+    let mut key = vec![String::new(); 3];
     for unit in &units {
-        for value in values_at(table, 1) {
-            rows.push(
-                std::iter::once(format!(
-                    "{} · {}",
-                    report.unit_label(unit),
-                    lang.value(second, &value)
-                ))
-                .chain(
-                    columns
-                        .iter()
-                        .map(|c| shown(vec![unit.clone(), value.clone(), c.clone()])),
-                )
-                .collect(),
-            );
+        let unit_label = report.unit_label(unit);
+        key[0].clone_from(unit);
+        for (value, label) in &seconds {
+            key[1].clone_from(value);
+            let mut row = vec![format!("{unit_label} · {label}")];
+            for c in &columns {
+                key[2].clone_from(c);
+                row.push(count(cells.get(key.as_slice()).and_then(|c| c.count)));
+            }
+            rows.push(row);
         }
     }
     rows
