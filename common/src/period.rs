@@ -241,6 +241,69 @@ impl FromStr for Period {
     }
 }
 
+/// The kinds of calendar period a node submits on its own (DESIGN.md §5 shorthands).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodKind {
+    /// A calendar month (`2025-07`).
+    Month,
+    /// A quarter (`2025-Q3`).
+    Quarter,
+    /// A half year (`2025-H1`).
+    Half,
+    /// A calendar year (`2025`).
+    Year,
+}
+
+impl PeriodKind {
+    /// The period of this kind that contains `date`.
+    pub fn containing(self, date: Date) -> Period {
+        let (year, month) = (date.year(), date.month() as u8);
+        let text = match self {
+            PeriodKind::Month => format!("{year:04}-{month:02}"),
+            PeriodKind::Quarter => format!("{year:04}-Q{}", (month - 1) / 3 + 1),
+            PeriodKind::Half => format!("{year:04}-H{}", (month - 1) / 6 + 1),
+            PeriodKind::Year => format!("{year:04}"),
+        };
+        // Every text above is a valid shorthand; the fallback is unreachable.
+        text.parse().unwrap_or(Period { from: date, to: date })
+    }
+
+    /// The latest period of this kind that ended before `today`: a closed period,
+    /// whose figures will not change.
+    pub fn latest_closed(self, today: Date) -> Period {
+        let current = self.containing(today);
+        match current.from.previous_day() {
+            Some(day) => self.containing(day),
+            None => current,
+        }
+    }
+}
+
+/// A period named in a file name, such as `ung-2180-2025-Q3.csv` or `2025-07.xlsx`:
+/// a shorthand with a part (`2025-Q3`, `2025-H1`, `2025-07`) wins; otherwise the last
+/// bare year. Years after `latest_year` are not years (kommun codes such as `2080`
+/// look like one).
+pub fn period_in_name(name: &str, latest_year: i32) -> Option<Period> {
+    let parts: Vec<&str> = name.split(['_', ' ', '.', '-']).collect();
+    let mut bare = None;
+    for (i, part) in parts.iter().enumerate() {
+        let year_like = part.len() == 4
+            && part.bytes().all(|b| b.is_ascii_digit())
+            && part.parse::<i32>().is_ok_and(|y| (2000..=latest_year).contains(&y));
+        if !year_like {
+            continue;
+        }
+        if let Some(next) = parts.get(i + 1) {
+            if let Ok(period) = format!("{part}-{next}").parse() {
+                return Some(period);
+            }
+        }
+        bare = part.parse().ok().or(bare);
+    }
+    bare
+}
+
 impl TryFrom<String> for Period {
     type Error = PeriodError;
     fn try_from(text: String) -> Result<Period, PeriodError> {
@@ -256,6 +319,25 @@ impl From<Period> for String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn closed_periods_and_periods_in_file_names() {
+        use super::{period_in_name, PeriodKind};
+        let today = time::macros::date!(2026 - 11 - 23);
+        let closed = |k: PeriodKind| k.latest_closed(today).to_string();
+        assert_eq!(closed(PeriodKind::Month), "2026-10-01..2026-10-31");
+        assert_eq!(closed(PeriodKind::Quarter), "2026-07-01..2026-09-30");
+        assert_eq!(closed(PeriodKind::Half), "2026-01-01..2026-06-30");
+        assert_eq!(closed(PeriodKind::Year), "2025-01-01..2025-12-31");
+        let jan = time::macros::date!(2026 - 01 - 01);
+        assert_eq!(PeriodKind::Quarter.latest_closed(jan).to_string(), "2025-10-01..2025-12-31");
+        let named = |n: &str| period_in_name(n, 2026).map(|p| p.to_string());
+        assert_eq!(named("ung-2180-2025-Q3.csv").as_deref(), Some("2025-07-01..2025-09-30"));
+        assert_eq!(named("2021-2025-Q3.csv").as_deref(), Some("2025-07-01..2025-09-30"), "Vansbro's code is not a year");
+        assert_eq!(named("2080_export_2025.xlsx").as_deref(), Some("2025-01-01..2025-12-31"));
+        assert_eq!(named("export 2025-07.csv").as_deref(), Some("2025-07-01..2025-07-31"));
+        assert_eq!(named("export.csv"), None);
+    }
+
     use super::*;
     use time::macros::date;
 

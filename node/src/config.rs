@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use samla_common::codes::{KommunCode, ProjectCode};
 use samla_common::disclosure::{DisclosureRule, DEFAULT_K};
-use samla_common::period::{parse_date, Period};
+use samla_common::period::{PeriodKind, parse_date, Period};
 use samla_common::pseudonym::LinkageDomain;
 use serde::Deserialize;
 
@@ -38,6 +38,42 @@ pub struct NodeConfig {
     pub database: PathBuf,
     /// How to reach the hub, if configured (`samla-node init` writes it).
     pub hub: Option<HubLink>,
+    /// What `samla-node run` does, if configured.
+    pub daemon: Option<DaemonConfig>,
+}
+
+/// The `[daemon]` section: what `samla-node run` watches and submits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DaemonConfig {
+    /// A directory watched for new exports (each file is submitted once, then moved).
+    pub inbox: Option<PathBuf>,
+    /// Where submitted exports are moved.
+    pub processed: PathBuf,
+    /// Where exports that could not be used are moved, with a report beside each.
+    pub rejected: PathBuf,
+    /// A file the case system rewrites, read on a schedule (submitted when it changed).
+    pub export: Option<PathBuf>,
+    /// How often `export` is read.
+    pub every: std::time::Duration,
+    /// Which closed periods an export is submitted for, when its name names none.
+    pub periods: Vec<PeriodChoice>,
+    /// How often the inbox is looked at.
+    pub poll: std::time::Duration,
+    /// How long a file must stay unchanged before it is read (so that a file still
+    /// being written is not).
+    pub settle: std::time::Duration,
+    /// Submit files with rejected rows, leaving those rows out (default: move them to
+    /// `rejected` instead).
+    pub accept_rejects: bool,
+}
+
+/// A period a daemon submits each export for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeriodChoice {
+    /// The latest closed period of this kind.
+    Closed(PeriodKind),
+    /// Each project's whole lifetime, to date.
+    Lifetime,
 }
 
 /// Everything the node needs to send submissions to the hub.
@@ -122,9 +158,22 @@ struct RawConfig {
     disclosure: RawDisclosure,
     database: Option<PathBuf>,
     hub: Option<RawHub>,
-    /// Read by the daemon.
+    daemon: Option<RawDaemon>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDaemon {
+    inbox: Option<PathBuf>,
+    processed: Option<PathBuf>,
+    rejected: Option<PathBuf>,
+    export: Option<PathBuf>,
+    every_minutes: Option<u64>,
+    periods: Option<Vec<String>>,
+    poll_seconds: Option<u64>,
+    settle_seconds: Option<u64>,
     #[serde(default)]
-    daemon: Option<toml::Value>,
+    accept_rejects: bool,
 }
 
 #[derive(Deserialize)]
@@ -184,7 +233,6 @@ impl NodeConfig {
             path: path.to_owned(),
             message: e.to_string(),
         })?;
-        let _ = &raw.daemon;
         let value_err = |key: &str, message: String| ConfigError::Value {
             path: path.to_owned(),
             key: key.to_owned(),
@@ -283,7 +331,12 @@ impl NodeConfig {
                 })
             })
             .transpose()?;
+        let daemon = raw
+            .daemon
+            .map(|d| daemon_config(d, base, &value_err))
+            .transpose()?;
         Ok(NodeConfig {
+            daemon,
             database: base.join(raw.database.unwrap_or_else(|| PathBuf::from("node.db"))),
             hub,
             path: path.to_owned(),
@@ -317,4 +370,58 @@ impl NodeConfig {
         text.parse()
             .map_err(|e: samla_common::period::PeriodError| e.to_string())
     }
+}
+
+fn daemon_config(
+    raw: RawDaemon,
+    base: &Path,
+    value_err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<DaemonConfig, ConfigError> {
+    use std::time::Duration;
+    if raw.inbox.is_none() && raw.export.is_none() {
+        return Err(value_err(
+            "daemon",
+            "give an inbox directory to watch, an export file to read on a schedule, or both"
+                .to_owned(),
+        ));
+    }
+    let inbox = raw.inbox.map(|p| base.join(p));
+    let beside = |name: &str| {
+        inbox
+            .as_ref()
+            .map_or_else(|| base.join(name), |i| i.join(name))
+    };
+    let periods = raw
+        .periods
+        .unwrap_or_else(|| vec!["quarter".to_owned()])
+        .iter()
+        .map(|p| match p.trim().to_ascii_lowercase().as_str() {
+            "month" => Ok(PeriodChoice::Closed(PeriodKind::Month)),
+            "quarter" => Ok(PeriodChoice::Closed(PeriodKind::Quarter)),
+            "half" => Ok(PeriodChoice::Closed(PeriodKind::Half)),
+            "year" => Ok(PeriodChoice::Closed(PeriodKind::Year)),
+            "lifetime" => Ok(PeriodChoice::Lifetime),
+            other => Err(value_err(
+                "daemon.periods",
+                format!("{other:?} is not a period; use month, quarter, half, year or lifetime"),
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let seconds = |key: &str, v: Option<u64>, default: u64| -> Result<Duration, ConfigError> {
+        match v.unwrap_or(default) {
+            0 => Err(value_err(key, "must be at least 1".to_owned())),
+            n => Ok(Duration::from_secs(n)),
+        }
+    };
+    Ok(DaemonConfig {
+        processed: raw.processed.map_or_else(|| beside("processed"), |p| base.join(p)),
+        rejected: raw.rejected.map_or_else(|| beside("rejected"), |p| base.join(p)),
+        export: raw.export.map(|p| base.join(p)),
+        every: seconds("daemon.every_minutes", raw.every_minutes, 1440)? * 60,
+        periods,
+        poll: seconds("daemon.poll_seconds", raw.poll_seconds, 10)?,
+        settle: seconds("daemon.settle_seconds", raw.settle_seconds, 5)?,
+        accept_rejects: raw.accept_rejects,
+        inbox,
+    })
 }

@@ -9,6 +9,7 @@
 
 pub mod client;
 pub mod config;
+pub mod daemon;
 pub mod ingest;
 pub mod keyfile;
 pub mod outbox;

@@ -116,12 +116,69 @@ CREATE TABLE IF NOT EXISTS transfer_log (
     detail         TEXT NOT NULL,
     hash           BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sources (
+    hash           TEXT PRIMARY KEY,
+    name           TEXT NOT NULL,
+    at             INTEGER NOT NULL,
+    outcome        TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS hub_checkpoints (
     size           INTEGER NOT NULL,
     note           BLOB NOT NULL,
     seen_at        INTEGER NOT NULL
 );
 ";
+
+/// An export the daemon read, known by the BLAKE3 hash of its bytes.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// Hex BLAKE3 of the file's bytes.
+    pub hash: String,
+    /// The file's name when it was read.
+    pub name: String,
+}
+
+/// One submission to queue, signed once its sequence number is known.
+pub struct PendingBuild<'a> {
+    /// The period, as text.
+    pub period: String,
+    /// The linkage domain.
+    pub linkage_domain: String,
+    /// Signs the submission with the given sequence number.
+    pub build: Box<dyn FnOnce(u64) -> Result<SignedSubmission, codec::CodecError> + 'a>,
+}
+
+/// Adds a pending submission with the next sequence number, inside `tx`.
+fn insert_pending(
+    tx: &rusqlite::Transaction<'_>,
+    now: i64,
+    period: &str,
+    linkage_domain: &str,
+    build: impl FnOnce(u64) -> Result<SignedSubmission, codec::CodecError>,
+) -> Result<SubmissionId, OutboxError> {
+    let last: Option<i64> = tx.query_row("SELECT MAX(sequence) FROM outbox", [], |r| r.get(0))?;
+    let sequence = last.map_or(1, |l| u64::try_from(l).unwrap_or(0) + 1);
+    let signed = build(sequence)?;
+    let id = signed.id();
+    tx.execute(
+        "INSERT INTO outbox (id, sequence, created_at, period, linkage_domain, signed, state)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')",
+        params![
+            id.as_bytes().as_slice(),
+            sequence as i64,
+            now,
+            period,
+            linkage_domain,
+            codec::encode(&signed)?
+        ],
+    )?;
+    let detail = format!(
+        "sequence {sequence}, period {period}, linkage domain {linkage_domain}, {} bytes",
+        signed.bytes.len()
+    );
+    log(tx, now, "built", Some(id), &detail)?;
+    Ok(id)
+}
 
 /// The node's database.
 pub struct Outbox {
@@ -149,30 +206,62 @@ impl Outbox {
         let tx = self
             .db
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let last: Option<i64> =
-            tx.query_row("SELECT MAX(sequence) FROM outbox", [], |r| r.get(0))?;
-        let sequence = last.map_or(1, |l| u64::try_from(l).unwrap_or(0) + 1);
-        let signed = build(sequence)?;
-        let id = signed.id();
-        tx.execute(
-            "INSERT INTO outbox (id, sequence, created_at, period, linkage_domain, signed, state)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')",
-            params![
-                id.as_bytes().as_slice(),
-                sequence as i64,
-                now,
-                period,
-                linkage_domain,
-                codec::encode(&signed)?
-            ],
-        )?;
-        let detail = format!(
-            "sequence {sequence}, period {period}, linkage domain {linkage_domain}, {} bytes",
-            signed.bytes.len()
-        );
-        log(&tx, now, "built", Some(id), &detail)?;
+        let id = insert_pending(&tx, now, period, linkage_domain, build)?;
         tx.commit()?;
         Ok(id)
+    }
+
+    /// Queues the submissions built from one export and records the export (by the
+    /// BLAKE3 hash of its bytes) in the same transaction, so that after a crash the
+    /// export is either fully queued and known, or not at all.
+    pub fn enqueue_export(
+        &mut self,
+        now: i64,
+        source: &Source,
+        builds: Vec<PendingBuild<'_>>,
+    ) -> Result<Vec<SubmissionId>, OutboxError> {
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut ids = Vec::new();
+        for b in builds {
+            ids.push(insert_pending(&tx, now, &b.period, &b.linkage_domain, b.build)?);
+        }
+        tx.execute(
+            "INSERT INTO sources (hash, name, at, outcome) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                source.hash,
+                source.name,
+                now,
+                format!("{} submission(s) queued", ids.len())
+            ],
+        )?;
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    /// Records an export that could not be used, so it is not read again.
+    pub fn record_unusable_export(
+        &mut self,
+        now: i64,
+        source: &Source,
+        reason: &str,
+    ) -> Result<(), OutboxError> {
+        self.db.execute(
+            "INSERT OR REPLACE INTO sources (hash, name, at, outcome) VALUES (?1, ?2, ?3, ?4)",
+            params![source.hash, source.name, now, format!("not used: {reason}")],
+        )?;
+        Ok(())
+    }
+
+    /// What became of an export seen before (by hash), if it was.
+    pub fn export_outcome(&self, hash: &str) -> Result<Option<String>, OutboxError> {
+        Ok(self
+            .db
+            .query_row("SELECT outcome FROM sources WHERE hash = ?1", [hash], |r| {
+                r.get(0)
+            })
+            .optional()?)
     }
 
     /// Pending submissions in sequence order.

@@ -16,6 +16,7 @@ use samla_node::synth::{write_export, Style, SynthOptions};
 use samla_node::{keyfile, pipeline};
 
 mod audit;
+mod daemon;
 mod transfer;
 
 const EXIT_CODES: &str = "\
@@ -77,6 +78,10 @@ enum Command {
     /// hub's receipt is verified.
     #[command(after_help = format!("Example:\n  samla-node submit export.csv --period 2025-H1\n\n{EXIT_CODES}"))]
     Submit(SubmitArgs),
+    /// Run as a daemon: submit each new export from the inbox (and/or a scheduled
+    /// export file) for its closed periods, and deliver the outbox with backoff.
+    #[command(after_help = "Examples:\n  samla-node --config /etc/samla/samla-node.toml run\n  samla-node run --once        # one round, for cron or a test\n\nStops cleanly on SIGTERM or SIGINT. Exit status: 0 stopped, 2 could not run,\n5 the hub's transfer log was rewritten (nothing more is sent).")]
+    Run(daemon::RunArgs),
     /// Send what waits in the outbox.
     #[command(after_help = format!("Example:\n  samla-node send --give-up-after 600\n\n{EXIT_CODES}"))]
     Send(SendArgs),
@@ -338,6 +343,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Init(args) => transfer::init(args),
         Command::Submit(args) => transfer::submit(&cli.config, reference, args),
         Command::Send(args) => transfer::send(&cli.config, args),
+        Command::Run(args) => daemon::run(&cli.config, args),
         Command::Outbox => transfer::list(&cli.config, true),
         Command::Status => transfer::list(&cli.config, false),
         Command::Audit(command) => audit::run(&cli.config, command),
