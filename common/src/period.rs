@@ -266,7 +266,10 @@ impl PeriodKind {
             PeriodKind::Year => format!("{year:04}"),
         };
         // Every text above is a valid shorthand; the fallback is unreachable.
-        text.parse().unwrap_or(Period { from: date, to: date })
+        text.parse().unwrap_or(Period {
+            from: date,
+            to: date,
+        })
     }
 
     /// The latest period of this kind that ended before `today`: a closed period,
@@ -290,7 +293,9 @@ pub fn period_in_name(name: &str, latest_year: i32) -> Option<Period> {
     for (i, part) in parts.iter().enumerate() {
         let year_like = part.len() == 4
             && part.bytes().all(|b| b.is_ascii_digit())
-            && part.parse::<i32>().is_ok_and(|y| (2000..=latest_year).contains(&y));
+            && part
+                .parse::<i32>()
+                .is_ok_and(|y| (2000..=latest_year).contains(&y));
         if !year_like {
             continue;
         }
@@ -329,12 +334,28 @@ mod tests {
         assert_eq!(closed(PeriodKind::Half), "2026-01-01..2026-06-30");
         assert_eq!(closed(PeriodKind::Year), "2025-01-01..2025-12-31");
         let jan = time::macros::date!(2026 - 01 - 01);
-        assert_eq!(PeriodKind::Quarter.latest_closed(jan).to_string(), "2025-10-01..2025-12-31");
+        assert_eq!(
+            PeriodKind::Quarter.latest_closed(jan).to_string(),
+            "2025-10-01..2025-12-31"
+        );
         let named = |n: &str| period_in_name(n, 2026).map(|p| p.to_string());
-        assert_eq!(named("ung-2180-2025-Q3.csv").as_deref(), Some("2025-07-01..2025-09-30"));
-        assert_eq!(named("2021-2025-Q3.csv").as_deref(), Some("2025-07-01..2025-09-30"), "Vansbro's code is not a year");
-        assert_eq!(named("2080_export_2025.xlsx").as_deref(), Some("2025-01-01..2025-12-31"));
-        assert_eq!(named("export 2025-07.csv").as_deref(), Some("2025-07-01..2025-07-31"));
+        assert_eq!(
+            named("ung-2180-2025-Q3.csv").as_deref(),
+            Some("2025-07-01..2025-09-30")
+        );
+        assert_eq!(
+            named("2021-2025-Q3.csv").as_deref(),
+            Some("2025-07-01..2025-09-30"),
+            "Vansbro's code is not a year"
+        );
+        assert_eq!(
+            named("2080_export_2025.xlsx").as_deref(),
+            Some("2025-01-01..2025-12-31")
+        );
+        assert_eq!(
+            named("export 2025-07.csv").as_deref(),
+            Some("2025-07-01..2025-07-31")
+        );
         assert_eq!(named("export.csv"), None);
     }
 

@@ -10,16 +10,16 @@ use std::sync::LazyLock;
 
 use divan::{black_box, Bencher};
 use samla_common::codes::{Education, EntryStatus, Flag, Gender, KommunCode, Outcome, ProjectCode};
+use samla_common::personnummer::{luhn_check_digit, Personnummer};
+use samla_common::pseudonym::{LinkageDomain, MasterSecret};
+use samla_common::record::{FlagSet, ParticipantRecord, RecordFields};
 use samla_common::signing::SigningKey;
 use samla_common::statistics::TableName;
+use samla_common::statistics::{Aggregator, Statistics};
 use samla_common::wire::{SignedSubmission, Submission};
 use samla_hub::config::HubConfig;
 use samla_hub::report::{self, Format, Lang, Request};
 use samla_hub::store::{LogSigner, Store};
-use samla_common::personnummer::{luhn_check_digit, Personnummer};
-use samla_common::pseudonym::{LinkageDomain, MasterSecret};
-use samla_common::record::{FlagSet, ParticipantRecord, RecordFields};
-use samla_common::statistics::{Aggregator, Statistics};
 use time::macros::date;
 use time::Duration;
 

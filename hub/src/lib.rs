@@ -13,4 +13,5 @@ pub mod config;
 pub mod files;
 pub mod report;
 pub mod server;
+pub mod status;
 pub mod store;

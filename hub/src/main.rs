@@ -26,6 +26,9 @@ mod cli;
     after_help = "Exit status: 0 success, 2 failure (the message says why)."
 )]
 struct Cli {
+    /// Log as JSON lines (for a log collector) instead of readable text.
+    #[arg(long, global = true)]
+    log_json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -53,8 +56,25 @@ enum Command {
         after_help = "Examples:\n  samla-hub report --project UNG --period 2025\n  samla-hub report --project UNG --period 2025-H1 --format html --out ung-2025h1.html\n  samla-hub report --project UNG --format px --out px/ --lang en\n  samla-hub report --project UNG --period 2025 --kommun 2180 --kommun 2181 --format csv"
     )]
     Report(cli::report::ReportArgs),
+    /// Build a complete local demo region: CA, hub, nine kommun nodes, synthetic
+    /// exports, real QUIC submissions, the regional report and a verified audit.
+    #[command(
+        after_help = "Examples:\n  samla-hub demo\n  samla-hub demo --dir ./demo-region --lang en\n\nWith cargo, on a fresh clone: cargo run --release -p samla-hub -- demo"
+    )]
+    Demo(cli::demo::DemoArgs),
+    /// Say whether the hub on this machine is running and ready, and what it holds.
+    #[command(
+        after_help = "Example:\n  samla-hub status --config /etc/samla-hub/hub.toml\n\nExit status: 0 running and ready, 1 not running or not ready, 2 could not look."
+    )]
+    Status {
+        /// The hub config.
+        #[arg(long, env = "SAMLA_HUB_CONFIG", default_value = "hub.toml")]
+        config: PathBuf,
+    },
     /// Run the hub.
-    #[command(after_help = "Example:\n  samla-hub serve --config /etc/samla-hub/hub.toml")]
+    #[command(
+        after_help = "Example:\n  samla-hub serve --config /etc/samla-hub/hub.toml\n\nStops cleanly on SIGTERM or SIGINT: no new connections, submissions in flight\nfinish, then the endpoint closes. `samla-hub status` shows whether it is ready."
+    )]
     Serve {
         /// The hub config.
         #[arg(long, env = "SAMLA_HUB_CONFIG", default_value = "hub.toml")]
@@ -233,15 +253,27 @@ impl ValidityArgs {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
+    let cli = Cli::parse();
+    // The demo prints its own account of what happens; the server's lines would bury it.
+    let default_level = if matches!(cli.command, Command::Demo(_)) {
+        "warn"
+    } else {
+        "info"
+    };
+    let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SAMLA_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    match run(Cli::parse()) {
+                .unwrap_or_else(|_| default_level.into()),
+        );
+    if cli.log_json {
+        builder.json().init();
+    } else {
+        builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
+    match run(cli) {
         Ok(code) => code,
         Err(e) => {
             let chain: Vec<String> = e.chain().map(ToString::to_string).collect();
@@ -306,9 +338,73 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Init { dir, listen } => init(&dir, &listen)?,
         Command::Serve { config, listen } => serve(&config, listen)?,
         Command::Report(args) => cli::report::run(args)?,
+        Command::Demo(args) => cli::demo::run(args)?,
+        Command::Status { config } => return status(&config),
         Command::Audit(_) => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Completes on SIGTERM (systemd stop) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+    tracing::info!("stop signal received");
+}
+
+/// `samla-hub status`: the running hub's status file and the store's contents.
+fn status(config_path: &std::path::Path) -> Result<ExitCode> {
+    use samla_hub::status;
+    let config = HubConfig::load(config_path)?;
+    let path = status::path_for(&config.database);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let ready = match status::read(&path) {
+        Ok(s) => {
+            let ready = status::is_ready(&s, now);
+            println!(
+                "hub: {} (state {:?}, pid {}, listening on {}, heartbeat {} s ago)",
+                if ready { "ready" } else { "NOT READY" },
+                s.state,
+                s.pid,
+                s.listen,
+                now - s.heartbeat_at
+            );
+            println!(
+                "since start: {} stored, {} refused, {} in flight",
+                s.accepted, s.refused, s.in_flight
+            );
+            ready
+        }
+        Err(_) => {
+            println!("hub: NOT RUNNING (no status file at {})", path.display());
+            false
+        }
+    };
+    if config.database.exists() {
+        let store = samla_hub::store::Store::open(&config.database)?;
+        let (size, _) = store.stored_root()?;
+        println!(
+            "store {}: transfer log of {size} entries; {} projects configured, {} nodes registered",
+            config.database.display(),
+            config.projects.len(),
+            config.nodes.len()
+        );
+    }
+    Ok(if ready {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Reads a bundle file (or `name` inside a directory), at most 4 GiB.
@@ -463,11 +559,7 @@ fn serve(config_path: &std::path::Path, listen: Option<SocketAddr>) -> Result<()
         println!("samla-hub listening on {address}");
         use std::io::Write;
         std::io::stdout().flush()?;
-        running
-            .serve(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await;
+        running.serve(shutdown_signal()).await;
         anyhow::Ok(())
     })
 }

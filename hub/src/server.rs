@@ -3,7 +3,9 @@
 //! refusal. Frames are checked against the size limit before anything is allocated.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rustls::pki_types::CertificateDer;
 use samla_common::codes::KommunCode;
@@ -13,7 +15,11 @@ use samla_common::wire::{self, Refusal, Request, Response, SignedSubmission, Wir
 
 use crate::config::HubConfig;
 use crate::files::{self, FileError};
+use crate::status::{self, HubStatus, State};
 use crate::store::{LogSigner, Store, StoreError};
+
+/// How long a stopping hub waits for submissions in flight.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +62,31 @@ pub struct Hub {
     receipt_key: SigningKey,
     pinned: Vec<PinnedCertificate>,
     store: Mutex<Store>,
+    counters: Counters,
+}
+
+/// What the hub has done since it started, for its status file.
+#[derive(Default)]
+struct Counters {
+    accepted: AtomicU64,
+    refused: AtomicU64,
+    in_flight: AtomicU64,
+}
+
+/// Counts a request in flight until dropped.
+struct InFlight<'a>(&'a AtomicU64);
+
+impl<'a> InFlight<'a> {
+    fn start(counter: &'a AtomicU64) -> InFlight<'a> {
+        counter.fetch_add(1, Ordering::SeqCst);
+        InFlight(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A running hub endpoint.
@@ -109,6 +140,7 @@ impl Hub {
             config,
             receipt_key,
             store: Mutex::new(store),
+            counters: Counters::default(),
         })
     }
 
@@ -156,10 +188,12 @@ impl Hub {
         };
         match store.accept(&verified, now, &self.log_signer()) {
             Ok(receipt) => {
+                self.counters.accepted.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(kommun = %kommun, submission = %id, "submission stored");
                 Response::Receipt(receipt)
             }
             Err(StoreError::Refused(refusal)) => {
+                self.counters.refused.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(kommun = %kommun, submission = %id, reason = %refusal, "submission refused");
                 Response::Refused(refusal)
             }
@@ -209,6 +243,7 @@ impl Hub {
         id: Option<samla_common::wire::SubmissionId>,
         refusal: Refusal,
     ) -> Response {
+        self.counters.refused.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(kommun = ?kommun.map(|k| k.to_string()), reason = %refusal, "submission refused");
         if let Ok(mut store) = self.store.lock() {
             if let Err(e) = store.log_refusal(at, kommun, id, &refusal, &self.log_signer()) {
@@ -225,20 +260,74 @@ impl Running {
         self.endpoint.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then lets connections finish.
+    /// Serves until `shutdown` completes. Then it stops taking connections, lets the
+    /// requests in flight finish (each submission's store transaction completes or
+    /// never began), closes the endpoint and writes its final status. While it runs
+    /// it rewrites its status file every few seconds.
     pub async fn serve(self, shutdown: impl std::future::Future<Output = ()>) {
+        let started_at = now();
+        let listen = self
+            .endpoint
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let status_path = status::path_for(&self.hub.config.database);
+        let write_status = |state: State| {
+            let c = &self.hub.counters;
+            let status = HubStatus {
+                state,
+                pid: std::process::id(),
+                listen: listen.clone(),
+                started_at,
+                heartbeat_at: now(),
+                accepted: c.accepted.load(Ordering::Relaxed),
+                refused: c.refused.load(Ordering::Relaxed),
+                in_flight: c.in_flight.load(Ordering::Relaxed),
+                log_origin: self.hub.config.log_origin.clone(),
+            };
+            if let Err(e) = status::write(&status_path, &status) {
+                tracing::warn!(path = %status_path.display(), error = %e, "could not write the status file");
+            }
+        };
+        write_status(State::Ready);
+        tracing::info!(%listen, "samla-hub ready");
         let accept = async {
             while let Some(incoming) = self.endpoint.accept().await {
                 let hub = Arc::clone(&self.hub);
                 tokio::spawn(connection(hub, incoming));
             }
         };
+        let heartbeat = async {
+            let mut tick = tokio::time::interval(Duration::from_secs(status::HEARTBEAT_SECONDS));
+            loop {
+                tick.tick().await;
+                write_status(State::Ready);
+            }
+        };
         tokio::select! {
             () = accept => {}
+            () = heartbeat => {}
             () = shutdown => {}
+        }
+        self.endpoint.set_server_config(None);
+        write_status(State::Stopping);
+        let in_flight = || self.hub.counters.in_flight.load(Ordering::SeqCst);
+        tracing::info!(
+            in_flight = in_flight(),
+            "stopping: no new connections; finishing requests in flight"
+        );
+        let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
+        while in_flight() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         self.endpoint.close(0u32.into(), b"hub shutting down");
         self.endpoint.wait_idle().await;
+        write_status(State::Stopped);
+        tracing::info!(
+            accepted = self.hub.counters.accepted.load(Ordering::Relaxed),
+            refused = self.hub.counters.refused.load(Ordering::Relaxed),
+            "samla-hub stopped cleanly"
+        );
     }
 }
 
@@ -284,6 +373,7 @@ async fn stream(
     mut send: quinn::SendStream,
     mut recv: quinn::RecvStream,
 ) {
+    let _in_flight = InFlight::start(&hub.counters.in_flight);
     let limit = hub.config.max_frame_bytes;
     let response = match read_frame(&mut recv, limit).await {
         Ok(body) => match samla_common::codec::decode::<Request>(&body) {

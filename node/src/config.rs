@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use samla_common::codes::{KommunCode, ProjectCode};
 use samla_common::disclosure::{DisclosureRule, DEFAULT_K};
-use samla_common::period::{PeriodKind, parse_date, Period};
+use samla_common::period::{parse_date, Period, PeriodKind};
 use samla_common::pseudonym::LinkageDomain;
 use serde::Deserialize;
 
@@ -414,8 +414,12 @@ fn daemon_config(
         }
     };
     Ok(DaemonConfig {
-        processed: raw.processed.map_or_else(|| beside("processed"), |p| base.join(p)),
-        rejected: raw.rejected.map_or_else(|| beside("rejected"), |p| base.join(p)),
+        processed: raw
+            .processed
+            .map_or_else(|| beside("processed"), |p| base.join(p)),
+        rejected: raw
+            .rejected
+            .map_or_else(|| beside("rejected"), |p| base.join(p)),
         export: raw.export.map(|p| base.join(p)),
         every: seconds("daemon.every_minutes", raw.every_minutes, 1440)? * 60,
         periods,

@@ -67,7 +67,11 @@ pub struct Daemon {
 
 impl Daemon {
     /// Opens the outbox and loads the signing key.
-    pub fn new(config: NodeConfig, daemon: DaemonConfig, link: HubLink) -> Result<Daemon, DaemonError> {
+    pub fn new(
+        config: NodeConfig,
+        daemon: DaemonConfig,
+        link: HubLink,
+    ) -> Result<Daemon, DaemonError> {
         let signing = keyfile::load_signing_key(&link.signing_key)?;
         let mut outbox = Outbox::open(&config.database)?;
         outbox.record_signing_key(&signing.verifying_key(), now())?;
@@ -123,7 +127,10 @@ impl Daemon {
             }
         }
         let pending = self.outbox.pending()?.len();
-        tracing::info!(pending, "samla-node daemon stopped; pending submissions stay in the outbox");
+        tracing::info!(
+            pending,
+            "samla-node daemon stopped; pending submissions stay in the outbox"
+        );
         Ok(())
     }
 
@@ -154,7 +161,9 @@ impl Daemon {
                 tracing::warn!(file = %name, %reason, "export not used; see the rejected directory")
             }
             Ok(Outcome::Later) => {}
-            Err(e) => tracing::error!(file = %name, error = %e, "export could not be processed; trying again later"),
+            Err(e) => {
+                tracing::error!(file = %name, error = %e, "export could not be processed; trying again later")
+            }
         }
     }
 
@@ -269,7 +278,9 @@ impl Daemon {
         let written = match files {
             Some(files) => pipeline::write_reject_report(&report, files),
             None => std::fs::write(
-                self.daemon.rejected.join(format!("{}.error.txt", source.name)),
+                self.daemon
+                    .rejected
+                    .join(format!("{}.error.txt", source.name)),
                 format!("{reason}\n"),
             ),
         };

@@ -225,7 +225,13 @@ impl Outbox {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut ids = Vec::new();
         for b in builds {
-            ids.push(insert_pending(&tx, now, &b.period, &b.linkage_domain, b.build)?);
+            ids.push(insert_pending(
+                &tx,
+                now,
+                &b.period,
+                &b.linkage_domain,
+                b.build,
+            )?);
         }
         tx.execute(
             "INSERT INTO sources (hash, name, at, outcome) VALUES (?1, ?2, ?3, ?4)",
@@ -252,6 +258,23 @@ impl Outbox {
             params![source.hash, source.name, now, format!("not used: {reason}")],
         )?;
         Ok(())
+    }
+
+    /// The node's transfer log, submissions and hub checkpoints as an audit bundle.
+    pub fn bundle(
+        &self,
+        kommun: samla_common::codes::KommunCode,
+        hub: &crate::config::HubLink,
+    ) -> Result<samla_common::audit::NodeBundle, OutboxError> {
+        Ok(samla_common::audit::NodeBundle {
+            version: samla_common::audit::BUNDLE_VERSION,
+            kommun,
+            origin: hub.log_origin.clone(),
+            hub_key: hub.receipt_key,
+            log: self.log_entries()?,
+            submissions: self.submissions()?,
+            checkpoints: self.checkpoint_notes()?,
+        })
     }
 
     /// What became of an export seen before (by hash), if it was.

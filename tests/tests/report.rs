@@ -63,11 +63,17 @@ fn setup() -> Setup {
         let json: serde_json::Value = serde_json::from_slice(&preview.stdout).unwrap();
         let submission = &json["submissions"][0]["submission"];
         exact.push(serde_json::from_value(submission.clone()).unwrap());
-        sets.push(serde_json::from_value(submission["linkage_sets"][0]["pseudonyms"].clone()).unwrap());
+        sets.push(
+            serde_json::from_value(submission["linkage_sets"][0]["pseudonyms"].clone()).unwrap(),
+        );
         let submit = node.run(&["submit", &export, "--period", "2025"]);
         assert!(submit.status.success(), "{}", text(&submit));
     }
-    Setup { region, exact, sets }
+    Setup {
+        region,
+        exact,
+        sets,
+    }
 }
 
 fn report(region: &Region, args: &[&str]) -> String {
@@ -98,7 +104,11 @@ fn exact_cells(exact: &[Statistics]) -> BTreeMap<(String, Vec<String>), u64> {
 
 #[test]
 fn every_format_shows_the_same_exact_or_suppressed_figures_and_nothing_below_k() {
-    let Setup { region, exact, sets } = setup();
+    let Setup {
+        region,
+        exact,
+        sets,
+    } = setup();
     let json: serde_json::Value =
         serde_json::from_str(&report(&region, &["--period", "2025", "--format", "json"])).unwrap();
     assert_eq!(json["disclosure_control"]["k"], K);

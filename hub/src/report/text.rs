@@ -246,12 +246,11 @@ pub(super) fn table_rows(report: &Report, table: &PublishedTable) -> Vec<Vec<Str
             (v, label)
         })
         .collect();
-    let mut rows = vec![std::iter::once(format!(
-        "kommun · {}",
-        lang.dimension(second)
-    ))
-    .chain(columns.iter().map(|c| lang.value(third, c)))
-    .collect::<Vec<_>>()];
+    let mut rows = vec![
+        std::iter::once(format!("kommun · {}", lang.dimension(second)))
+            .chain(columns.iter().map(|c| lang.value(third, c)))
+            .collect::<Vec<_>>(),
+    ];
     let mut key = vec![String::new(); 3];
     for unit in &units {
         let unit_label = report.unit_label(unit);

@@ -120,16 +120,7 @@ fn bundle(config: &NodeConfig) -> Result<NodeBundle> {
         .hub
         .as_ref()
         .with_context(|| format!("{} has no [hub] section", config.path.display()))?;
-    let outbox = open(config)?;
-    Ok(NodeBundle {
-        version: audit::BUNDLE_VERSION,
-        kommun: config.kommun,
-        origin: hub.log_origin.clone(),
-        hub_key: hub.receipt_key,
-        log: outbox.log_entries()?,
-        submissions: outbox.submissions()?,
-        checkpoints: outbox.checkpoint_notes()?,
-    })
+    Ok(open(config)?.bundle(config.kommun, hub)?)
 }
 
 pub(super) fn run(config_path: &Path, command: AuditCommand) -> Result<ExitCode> {

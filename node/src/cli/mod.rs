@@ -80,7 +80,9 @@ enum Command {
     Submit(SubmitArgs),
     /// Run as a daemon: submit each new export from the inbox (and/or a scheduled
     /// export file) for its closed periods, and deliver the outbox with backoff.
-    #[command(after_help = "Examples:\n  samla-node --config /etc/samla/samla-node.toml run\n  samla-node run --once        # one round, for cron or a test\n\nStops cleanly on SIGTERM or SIGINT. Exit status: 0 stopped, 2 could not run,\n5 the hub's transfer log was rewritten (nothing more is sent).")]
+    #[command(
+        after_help = "Examples:\n  samla-node --config /etc/samla/samla-node.toml run\n  samla-node run --once        # one round, for cron or a test\n\nStops cleanly on SIGTERM or SIGINT. Exit status: 0 stopped, 2 could not run,\n5 the hub's transfer log was rewritten (nothing more is sent)."
+    )]
     Run(daemon::RunArgs),
     /// Send what waits in the outbox.
     #[command(after_help = format!("Example:\n  samla-node send --give-up-after 600\n\n{EXIT_CODES}"))]

@@ -1,0 +1,383 @@
+//! `samla-hub demo`: a complete local region in one directory, with one command.
+//!
+//! It makes a region CA, a hub, and the nine UNG kommun nodes of Region Gävleborg with
+//! their certificates and keys; writes a synthetic export per kommun; runs the hub on
+//! loopback and has every node build, sign and send its submissions over QUIC with
+//! mutual TLS, exactly as `samla-node` does (the nodes run in this process, through
+//! the `samla-node` library); prints the regional report and writes it as HTML, CSV,
+//! JSON and PX; and verifies every transfer log. Everything it makes stays in the
+//! directory, with configs that the real commands accept.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use samla_common::codes::{KommunCode, ProjectCode};
+use samla_common::retry::Backoff;
+use samla_common::signing::SigningKey;
+use samla_common::statistics::TableName;
+use samla_common::wire::{SignedSubmission, Submission};
+use samla_hub::ca::{self, Validity};
+use samla_hub::config::HubConfig;
+use samla_hub::report::{self, Format, Lang, Request};
+use samla_hub::server::Hub;
+use samla_hub::store::Store;
+use samla_node::config::NodeConfig;
+use samla_node::outbox::Outbox;
+use samla_node::synth::{write_export, Style, SynthOptions};
+use samla_node::{client, keyfile, pipeline};
+
+/// The UNG kommuner and how many people each has over the project's life in the demo.
+const KOMMUNER: [(&str, &str, usize); 9] = [
+    ("2180", "gavle", 210),
+    ("2181", "sandviken", 90),
+    ("2184", "hudiksvall", 80),
+    ("2182", "soderhamn", 60),
+    ("2183", "bollnas", 60),
+    ("2121", "ovanaker", 30),
+    ("2104", "hofors", 24),
+    ("2132", "nordanstig", 24),
+    ("2101", "ockelbo", 16),
+];
+
+const PROJECT: &str = "UNG";
+const LIFETIME: &str = "2023-09-01..2026-08-31";
+const DOMAIN: &str = "gavleborg-ung-2023";
+
+/// The arguments of `samla-hub demo`.
+#[derive(Args)]
+pub struct DemoArgs {
+    /// An empty (or new) directory for the region [default: a new directory under
+    /// the system's temporary directory].
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Label language of the report.
+    #[arg(long, value_enum, default_value = "sv")]
+    lang: Lang,
+}
+
+/// Runs the demo.
+pub fn run(args: DemoArgs) -> Result<()> {
+    let started = Instant::now();
+    let now = time::OffsetDateTime::now_utc();
+    let dir = match args.dir {
+        Some(dir) => dir,
+        None => std::env::temp_dir().join(format!("samla-demo-{}", now.unix_timestamp())),
+    };
+    if dir.exists() && std::fs::read_dir(&dir)?.next().is_some() {
+        bail!(
+            "{} is not empty; give --dir a new or empty directory",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let dir = dir.canonicalize()?;
+    println!("samla demo region in {}\n", dir.display());
+
+    let validity = Validity::days_from(now, 825);
+    ca::init(
+        &dir.join("ca"),
+        "Region Gävleborg samla CA (demo)",
+        validity,
+    )?;
+    ca::issue_hub(
+        &dir.join("ca"),
+        &["localhost".to_owned()],
+        &dir.join("hub"),
+        validity,
+    )?;
+    let receipt_document = SigningKey::generate_pkcs8(&ring::rand::SystemRandom::new())?;
+    let receipt_key = SigningKey::from_pkcs8(&receipt_document)?.verifying_key();
+    samla_hub::files::write_new(&dir.join("hub/receipt.key"), &receipt_document, true)?;
+    std::fs::copy(dir.join("ca/ca.crt"), dir.join("hub/ca.crt"))?;
+    step("region CA, hub certificate and receipt key", "ca/, hub/");
+
+    let master = keyfile::generate(&dir.join("master.key"))?;
+    let port = free_udp_port()?;
+    let mut registrations = String::new();
+    let mut nodes = Vec::new();
+    for (i, (code, name, people)) in KOMMUNER.iter().enumerate() {
+        let kommun: KommunCode = code.parse()?;
+        let node_dir = dir.join("nodes").join(format!("{code}-{name}"));
+        ca::issue_node(&dir.join("ca"), kommun, &node_dir, validity)?;
+        let signing = SigningKey::generate_pkcs8(&ring::rand::SystemRandom::new())?;
+        keyfile::write_private(&node_dir.join("node-signing.key"), &signing)?;
+        let public = SigningKey::from_pkcs8(&signing)?.verifying_key();
+        std::fs::write(
+            node_dir.join("samla-node.toml"),
+            node_config(kommun, port, &receipt_key.to_string()),
+        )?;
+        let _ = writeln!(
+            registrations,
+            "\n[[node]]\nkommun = \"{code}\"   # {}\nsigning_keys = [\"{public}\"]",
+            kommun.label()
+        );
+        let export = node_dir.join(format!("ung-{code}-export.csv"));
+        write_export(
+            &export,
+            &SynthOptions {
+                projects: vec![PROJECT.parse()?],
+                period: LIFETIME.parse()?,
+                participants: *people,
+                seed: 2023 + i as u64,
+                style: Style::default(),
+                bad_rows: 0.0,
+            },
+        )?;
+        nodes.push((kommun, node_dir, export));
+    }
+    std::fs::write(dir.join("hub/hub.toml"), hub_config(port) + &registrations)?;
+    step(
+        &format!(
+            "shared pseudonym key (key id {}), 9 kommun nodes with certificates, signing keys, configs and synthetic exports",
+            master.key_id()
+        ),
+        "master.key, nodes/",
+    );
+
+    let config = HubConfig::load(&dir.join("hub/hub.toml"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = runtime.block_on(async { Hub::open(config.clone())?.bind(None) })?;
+    let address = running.local_addr()?;
+    let server = runtime.spawn(running.serve(async {
+        let _ = stopped.await;
+    }));
+    step(
+        &format!("hub listening on {address} (QUIC, mutual TLS)"),
+        "hub/hub.toml",
+    );
+
+    let today = now.date();
+    let mut sent = 0;
+    for (kommun, node_dir, export) in &nodes {
+        let node = NodeConfig::load(&node_dir.join("samla-node.toml"))?;
+        let link = node
+            .hub
+            .clone()
+            .context("the demo node config has a [hub] section")?;
+        let signing = keyfile::load_signing_key(&link.signing_key)?;
+        let mut outbox = Outbox::open(&node.database)?;
+        outbox.record_signing_key(&signing.verifying_key(), now.unix_timestamp())?;
+        let project: ProjectCode = PROJECT.parse()?;
+        for period in ["2025".parse()?, LIFETIME.parse()?] {
+            let built = pipeline::build(
+                &node,
+                &master,
+                std::slice::from_ref(export),
+                period,
+                std::slice::from_ref(&project),
+                today,
+            )?;
+            for statistics in built.statistics {
+                let (period, domain) = (
+                    statistics.period.to_string(),
+                    statistics.linkage_domain.to_string(),
+                );
+                let created_at = time::OffsetDateTime::now_utc().unix_timestamp();
+                outbox.enqueue(created_at, &period, &domain, |sequence| {
+                    SignedSubmission::sign(
+                        &Submission {
+                            sequence,
+                            created_at,
+                            statistics,
+                        },
+                        &signing,
+                    )
+                })?;
+            }
+        }
+        let delivery = runtime.block_on(client::deliver(
+            &mut outbox,
+            &link,
+            *kommun,
+            Backoff {
+                base: Duration::from_millis(100),
+                cap: Duration::from_secs(2),
+            },
+            Duration::from_secs(20),
+            |_| {},
+        ))?;
+        if delivery.pending > 0 || !delivery.refused.is_empty() {
+            bail!(
+                "kommun {kommun}: {} pending, {} refused ({})",
+                delivery.pending,
+                delivery.refused.len(),
+                delivery.last_error.unwrap_or_default()
+            );
+        }
+        sent += delivery.acknowledged;
+    }
+    step(
+        &format!("{sent} signed submissions sent over QUIC (2025 and the project's lifetime from each kommun); every receipt verified"),
+        "nodes/*/node.db",
+    );
+
+    let store = Store::open(&config.database)?;
+    let request = Request {
+        project: PROJECT.to_owned(),
+        period: Some("2025".parse()?),
+        kommuner: Vec::new(),
+        lang: args.lang,
+    };
+    let built = report::build(&store, &config, &request, now)?;
+    let out = dir.join("report");
+    std::fs::create_dir_all(out.join("px"))?;
+    for (format, file) in [
+        (Format::Html, "ung-2025.html"),
+        (Format::Csv, "ung-2025.csv"),
+        (Format::Json, "ung-2025.json"),
+        (Format::Table, "ung-2025.txt"),
+    ] {
+        std::fs::write(
+            out.join(file),
+            report::render(&built, format, TableName::Participants)?,
+        )?;
+    }
+    for table in TableName::ALL {
+        std::fs::write(
+            out.join("px").join(format!("ung-2025-{}.px", table.code())),
+            report::render(&built, Format::Px, *table)?,
+        )?;
+    }
+    step(
+        "regional report for 2025 under disclosure control (k = 5)",
+        "report/",
+    );
+
+    let hub_findings = match samla_hub::audit::verify_store(&config, &store)? {
+        Ok(summary) => {
+            format!(
+                "hub log: {} entries, {} signed checkpoints verify",
+                summary.entries, summary.checkpoints
+            )
+        }
+        Err(findings) => bail!("the hub log does not verify: {findings:?}"),
+    };
+    let hub_bundle = samla_hub::audit::bundle(&config, &store)?;
+    samla_hub::audit::export(&hub_bundle, &dir.join("audit/hub"))?;
+    for (kommun, node_dir, _) in &nodes {
+        let node = NodeConfig::load(&node_dir.join("samla-node.toml"))?;
+        let link = node.hub.clone().context("a [hub] section")?;
+        let bundle = Outbox::open(&node.database)?.bundle(*kommun, &link)?;
+        let findings = samla_common::audit::cross_check(&bundle, &hub_bundle);
+        if !findings.is_empty() {
+            bail!("kommun {kommun}: the node's log and the hub's disagree: {findings:?}");
+        }
+    }
+    step(
+        &format!("{hub_findings}; all 9 node logs chain and match the hub's entry for entry"),
+        "audit/hub/",
+    );
+
+    let _ = stop.send(());
+    runtime.block_on(server)?;
+    drop(runtime);
+
+    println!(
+        "\n{}",
+        report::render(&built, Format::Table, TableName::Participants)?
+    );
+    println!(
+        "Done in {:.1} s. Everything is in {}:\n",
+        started.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    println!("  report/ung-2025.html      the report with charts; open it in a browser");
+    println!("  report/ung-2025.csv, .json, .txt, px/   the same figures for spreadsheets, programs and PxWeb");
+    println!("  hub/hub.toml, hub/hub.db  the hub's config and store (SQLite)");
+    println!("  nodes/NNNN-name/          each kommun's node: config, keys, export, outbox and log (node.db)");
+    println!("  audit/hub/                the hub's log as a bundle a privacy officer can verify elsewhere\n");
+    println!("Try:");
+    let hub = dir.join("hub/hub.toml");
+    println!(
+        "  samla-hub report --config {} --project UNG --period 2025 --lang en",
+        hub.display()
+    );
+    println!("  samla-hub report --config {} --project UNG --period lifetime --format html --out ung.html", hub.display());
+    println!("  samla-hub audit verify --config {}", hub.display());
+    println!(
+        "  samla-hub serve --config {}      # then, in another terminal:",
+        hub.display()
+    );
+    println!(
+        "  samla-node --config {} run     # watches that node's inbox/",
+        dir.join("nodes/2180-gavle/samla-node.toml").display()
+    );
+    println!("(with cargo: `cargo run --release -p samla-hub -- report …`, `cargo run --release -p samla-node -- …`)");
+    Ok(())
+}
+
+fn step(what: &str, where_: &str) {
+    println!("  ✓ {what}  [{where_}]");
+}
+
+/// A UDP port nothing listens on now.
+fn free_udp_port() -> Result<u16> {
+    Ok(std::net::UdpSocket::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn hub_config(port: u16) -> String {
+    format!(
+        "# samla-hub config of the demo region (written by `samla-hub demo`).\n\
+         listen = \"127.0.0.1:{port}\"\n\
+         database = \"hub.db\"\n\
+         region_ca = \"ca.crt\"\n\
+         certificate = \"hub.crt\"\n\
+         private_key = \"hub.key\"\n\
+         receipt_key = \"receipt.key\"\n\
+         log_origin = \"samla-hub.demo\"\n\
+         \n\
+         [disclosure]\n\
+         k = 5\n\
+         \n\
+         [[project]]\n\
+         code = \"{PROJECT}\"\n\
+         name = \"UNG – Ung Nu Gävleborg\"\n\
+         start = \"2023-09-01\"\n\
+         end = \"2026-08-31\"\n\
+         linkage_domain = \"{DOMAIN}\"\n\
+         kommuner = [\"2183\", \"2180\", \"2104\", \"2184\", \"2132\", \"2101\", \"2121\", \"2181\", \"2182\"]\n\
+         [project.targets]\n\
+         participants = 300\n\
+         share_women = 0.4\n\
+         share_work_or_studies = 0.35\n\
+         share_into_activity = 0.5\n"
+    )
+}
+
+fn node_config(kommun: KommunCode, port: u16, receipt_key: &str) -> String {
+    format!(
+        "# samla-node config of {name} in the demo region (written by `samla-hub demo`).\n\
+         kommun = \"{kommun}\"\n\
+         key_file = \"../../master.key\"\n\
+         database = \"node.db\"\n\
+         \n\
+         [[project]]\n\
+         code = \"{PROJECT}\"\n\
+         linkage_domain = \"{DOMAIN}\"\n\
+         start = \"2023-09-01\"\n\
+         end = \"2026-08-31\"\n\
+         \n\
+         [hub]\n\
+         address = \"127.0.0.1:{port}\"\n\
+         server_name = \"localhost\"\n\
+         region_ca = \"../../ca/ca.crt\"\n\
+         certificate = \"node-{kommun}.crt\"\n\
+         private_key = \"node-{kommun}.key\"\n\
+         signing_key = \"node-signing.key\"\n\
+         receipt_key = \"{receipt_key}\"\n\
+         log_origin = \"samla-hub.demo\"\n\
+         \n\
+         [daemon]\n\
+         inbox = \"inbox\"\n\
+         periods = [\"quarter\", \"lifetime\"]\n",
+        name = kommun.label()
+    )
+}
