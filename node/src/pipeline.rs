@@ -41,6 +41,7 @@ pub fn ingest_settings(
     reference_date: time::Date,
 ) -> IngestSettings {
     IngestSettings {
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
         projects: projects.to_vec(),
         columns: config.columns.clone(),
         reference_date,

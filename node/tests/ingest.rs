@@ -20,6 +20,7 @@ const REFERENCE: time::Date = date!(2026 - 11 - 23);
 
 fn settings() -> IngestSettings {
     IngestSettings {
+        progress: false,
         projects: vec!["UNG".parse().unwrap(), "OMSTART".parse().unwrap()],
         columns: Default::default(),
         reference_date: REFERENCE,

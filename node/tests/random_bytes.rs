@@ -8,6 +8,7 @@ use time::macros::date;
 
 fn settings() -> IngestSettings {
     IngestSettings {
+        progress: false,
         projects: vec!["UNG".parse().expect("valid")],
         columns: Default::default(),
         reference_date: date!(2026 - 11 - 23),

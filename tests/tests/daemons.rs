@@ -194,3 +194,33 @@ fn exports_are_submitted_exactly_once_through_hub_and_node_crashes() {
         }
     }
 }
+
+#[test]
+fn a_scheduled_export_is_submitted_once_per_content() {
+    let mut region = Region::new();
+    let node = region.add_node("2180", "ca", &[]);
+    let config = node.dir.join("samla-node.toml");
+    let mut text_ = std::fs::read_to_string(&config).unwrap();
+    text_.push_str("\n[daemon]\nexport = \"current-2025.csv\"\nevery_minutes = 1\n");
+    std::fs::write(&config, text_).unwrap();
+    region.start_hub();
+    let once = || {
+        let o = node.run(&["run", "--once"]);
+        assert!(o.status.success(), "{}", text(&o));
+    };
+    node.export("current-2025.csv", 50, 1);
+    once();
+    once();
+    assert_eq!(stored(&region, "2180").len(), 1, "the same content once");
+    node.export("current-2025.csv", 50, 2);
+    once();
+    assert_eq!(stored(&region, "2180").len(), 2, "new content again");
+    assert!(
+        node.dir.join("current-2025.csv").exists(),
+        "a scheduled file stays where it is"
+    );
+    assert!(node
+        .outbox_states()
+        .iter()
+        .all(|(_, s)| s == "acknowledged"));
+}

@@ -183,6 +183,22 @@ fn deliver(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    // A bar over the submissions to send, when a person is watching.
+    let pending = outbox.pending()?.len() as u64;
+    let bar = (pending > 1 && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+        indicatif::ProgressBar::new(pending)
+            .with_style(
+                indicatif::ProgressStyle::with_template("sending [{bar:30}] {pos}/{len}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            )
+            .with_finish(indicatif::ProgressFinish::AndClear)
+    });
+    let say = |line: String, error: bool| match &bar {
+        Some(bar) => bar.println(line),
+        None if error => eprintln!("{line}"),
+        None => println!("{line}"),
+    };
     let delivered = runtime.block_on(client::deliver(
         outbox,
         link,
@@ -190,17 +206,28 @@ fn deliver(
         backoff,
         Duration::from_secs(args.give_up_after),
         |event| match event {
-            Event::Acknowledged(r) => println!(
-                "acknowledged {} (sequence {}): hub log index {}, receipt signature verified",
-                r.submission_id, r.sequence, r.log_index
-            ),
-            Event::Refused(id, refusal) => eprintln!("samla-node: the hub refused {id}: {refusal}"),
-            Event::Retrying(error, wait) => {
-                eprintln!(
-                    "samla-node: {error}; retrying in {:.1} s",
-                    wait.as_secs_f64()
+            Event::Acknowledged(r) => {
+                if let Some(bar) = &bar {
+                    bar.inc(1);
+                }
+                say(
+                    format!(
+                        "acknowledged {} (sequence {}): hub log index {}, receipt signature verified",
+                        r.submission_id, r.sequence, r.log_index
+                    ),
+                    false,
                 )
             }
+            Event::Refused(id, refusal) => {
+                say(format!("samla-node: the hub refused {id}: {refusal}"), true)
+            }
+            Event::Retrying(error, wait) => say(
+                format!(
+                    "samla-node: {error}; retrying in {:.1} s",
+                    wait.as_secs_f64()
+                ),
+                true,
+            ),
         },
     ));
     let report = match delivered {

@@ -35,6 +35,9 @@ pub struct IngestSettings {
     pub columns: std::collections::BTreeMap<String, Field>,
     /// The date that decides the century of 10-digit personnummer.
     pub reference_date: time::Date,
+    /// Show a progress bar on standard error while reading (set it only when
+    /// standard error is a terminal).
+    pub progress: bool,
 }
 
 /// A file that could not be used at all.
@@ -257,7 +260,7 @@ pub fn read_file_parallel<S: RecordSink>(
     settings: &IngestSettings,
     sinks: &mut [S],
 ) -> Result<FileSummary, IngestError> {
-    let mut rows = Rows::open(path)?;
+    let mut rows = Rows::open(path, settings.progress)?;
     let reader = RecordReader::new(path, rows.headers(), settings)?;
     let headers = rows.headers().to_vec();
     let mut summary = FileSummary {

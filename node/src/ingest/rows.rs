@@ -72,7 +72,7 @@ impl<'a> RowView<'a> {
 }
 
 impl Rows {
-    pub(super) fn open(path: &Path) -> Result<Rows, IngestError> {
+    pub(super) fn open(path: &Path, progress: bool) -> Result<Rows, IngestError> {
         let io = |source| IngestError::Io {
             path: path.to_owned(),
             source,
@@ -104,7 +104,13 @@ impl Rows {
         }
         let delimiter = detect_delimiter(body);
         let skip = if bom { 3 } else { 0 };
-        let source: Box<dyn Read> = Box::new(Cursor::new(sniff).chain(file));
+        let source: Box<dyn Read> = if progress {
+            let bar = reading_bar(path, file.metadata().map(|m| m.len()).unwrap_or(0));
+            bar.inc(sniff.len() as u64);
+            Box::new(Cursor::new(sniff).chain(bar.wrap_read(file)))
+        } else {
+            Box::new(Cursor::new(sniff).chain(file))
+        };
         CsvRows::new(path, source, skip, delimiter, bom).map(|rows| Rows::Csv(Box::new(rows)))
     }
 
@@ -414,6 +420,22 @@ fn excel_date(serial: f64) -> Option<String> {
     let days = i32::try_from(serial.floor() as i64).ok()?;
     let date = time::Date::from_julian_day(JULIAN_DAY_OF_1899_12_30.checked_add(days)?).ok()?;
     Some(samla_common::period::format_date(date))
+}
+
+/// A progress bar over the bytes of a file, cleared when reading ends.
+fn reading_bar(path: &Path, length: u64) -> indicatif::ProgressBar {
+    let style = indicatif::ProgressStyle::with_template(
+        "{msg} [{bar:30}] {bytes}/{total_bytes} ({eta} left)",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    indicatif::ProgressBar::new(length)
+        .with_style(style)
+        .with_message(format!(
+            "reading {}",
+            samla_common::text::shown(&path.file_name().unwrap_or_default().to_string_lossy())
+        ))
+        .with_finish(indicatif::ProgressFinish::AndClear)
 }
 
 #[cfg(test)]

@@ -1,0 +1,106 @@
+//! The example configs in `configs/`: every hub and node config loads and is
+//! complete (projects, nodes for every kommun, a daemon section), and the systemd
+//! units start the binaries with arguments they accept.
+
+#![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+
+use std::path::{Path, PathBuf};
+
+use samla_hub::config::HubConfig;
+use samla_tests::{binary, text};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs")
+}
+
+fn files(dir: &Path, keep: &dyn Fn(&str) -> bool) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files(&path, keep));
+        } else if keep(path.file_name().unwrap().to_str().unwrap()) {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn every_seed_region_has_a_complete_hub_config_and_a_node_config_per_kommun() {
+    let hubs = files(&root(), &|n| n == "hub.toml");
+    assert!(hubs.len() >= 3, "Gävleborg, Jämtland, Kronoberg: {hubs:?}");
+    let mut projects = Vec::new();
+    for hub in &hubs {
+        let config = HubConfig::load(hub).unwrap_or_else(|e| panic!("{}: {e}", hub.display()));
+        assert!(!config.projects.is_empty(), "{}", hub.display());
+        for project in &config.projects {
+            projects.push(project.code.to_string());
+            for kommun in &project.kommuner {
+                assert!(
+                    config.nodes.contains_key(kommun),
+                    "{}: no [[node]] for {kommun}",
+                    hub.display()
+                );
+            }
+        }
+        let dir = hub.parent().unwrap();
+        let nodes = files(dir, &|n| n.starts_with("node-") && n.ends_with(".toml"));
+        assert_eq!(nodes.len(), config.nodes.len(), "{}", dir.display());
+        for file in nodes {
+            let node = samla_node::config::NodeConfig::load(&file)
+                .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            assert!(
+                config.nodes.contains_key(&node.kommun),
+                "{}",
+                file.display()
+            );
+            assert!(node.daemon.is_some(), "{} has no [daemon]", file.display());
+            let link = node.hub.unwrap();
+            assert_eq!(link.log_origin, config.log_origin, "{}", file.display());
+        }
+    }
+    for seed in ["UNG", "OMSTART", "UVAS", "FASETTEN"] {
+        assert!(projects.iter().any(|p| p == seed), "{seed} in {projects:?}");
+    }
+}
+
+#[test]
+fn the_systemd_units_run_commands_the_binaries_accept() {
+    let units = files(&root(), &|n| n.ends_with(".service"));
+    assert_eq!(units.len(), 2, "{units:?}");
+    for unit in units {
+        let text_ = std::fs::read_to_string(&unit).unwrap();
+        let exec = text_
+            .lines()
+            .find_map(|l| l.strip_prefix("ExecStart="))
+            .unwrap();
+        let mut args: Vec<&str> = exec.split_whitespace().collect();
+        let program = Path::new(args.remove(0))
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        args.push("--help");
+        let o = std::process::Command::new(binary(&program))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{}: {exec}: {}",
+            unit.display(),
+            text(&o)
+        );
+        for hardening in [
+            "NoNewPrivileges=yes",
+            "ProtectSystem=strict",
+            "CapabilityBoundingSet=",
+            "KillSignal=SIGTERM",
+        ] {
+            assert!(text_.contains(hardening), "{}: {hardening}", unit.display());
+        }
+    }
+}
