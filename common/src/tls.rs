@@ -66,7 +66,13 @@ pub fn private_key_from_pem(pem: &[u8]) -> Result<PrivateKeyDer<'static>, TlsErr
         .map_err(|e| TlsError::Certificate(format!("not a PEM private key: {e}")))
 }
 
-/// SHA-256 of a certificate's DER, as pinned in configs.
+/// A certificate's serial number (its raw big-endian bytes), as revoked in configs.
+pub fn serial(certificate: &CertificateDer<'_>) -> Option<Vec<u8>> {
+    let (_, cert) = x509_parser::parse_x509_certificate(certificate.as_ref()).ok()?;
+    Some(cert.raw_serial().to_vec())
+}
+
+/// SHA-256 of a certificate's DER, as pinned and revoked in configs.
 pub fn fingerprint(certificate: &CertificateDer<'_>) -> [u8; 32] {
     let digest = ring::digest::digest(&ring::digest::SHA256, certificate.as_ref());
     let mut out = [0u8; 32];

@@ -227,12 +227,33 @@ pub enum Refusal {
     /// The hub could not store it; try again later.
     #[error("the hub could not store the submission right now ({0}); it stays in the outbox")]
     Unavailable(String),
+    /// The signing key was registered for this kommun but its overlap period is over.
+    #[error("signing key {key} of kommun {kommun} was retired after {until}; sign with the kommun's new key")]
+    RetiredSigner {
+        /// The kommun.
+        kommun: String,
+        /// The key, in hex.
+        key: String,
+        /// The last day it was accepted.
+        until: String,
+    },
+    /// The client certificate is on the hub's revocation list.
+    #[error("{0}; ask the region for a new certificate")]
+    Revoked(String),
+    /// The kommun sent more submissions in the last minute than the hub allows.
+    #[error("kommun {kommun} sent more than {limit} submissions in a minute; try again shortly")]
+    RateLimited {
+        /// The kommun.
+        kommun: String,
+        /// Submissions allowed per minute.
+        limit: u32,
+    },
 }
 
 impl Refusal {
     /// Whether sending the same submission again later can succeed.
     pub fn is_temporary(&self) -> bool {
-        matches!(self, Refusal::Unavailable(_))
+        matches!(self, Refusal::Unavailable(_) | Refusal::RateLimited { .. })
     }
 }
 

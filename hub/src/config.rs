@@ -46,6 +46,10 @@ pub struct HubConfig {
     pub disclosure: DisclosureRule,
     /// Registered nodes by kommun.
     pub nodes: BTreeMap<KommunCode, NodeEntry>,
+    /// Revoked client certificates.
+    pub revoked: Revoked,
+    /// Limits per kommun and connection.
+    pub limits: Limits,
     /// The region's projects, for reports.
     pub projects: Vec<ProjectDefinition>,
 }
@@ -69,11 +73,81 @@ pub struct ProjectDefinition {
 
 pub use samla_common::report::Targets;
 
+/// A node's signing key and, while it is being replaced, the last day it is accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredKey {
+    /// The key.
+    pub key: VerifyingKey,
+    /// The last day (UTC) a submission signed with it is accepted; `None`: no end.
+    pub until: Option<time::Date>,
+}
+
+impl RegisteredKey {
+    /// Whether the key is accepted on `day`.
+    pub fn accepted_on(&self, day: time::Date) -> bool {
+        self.until.is_none_or(|until| day <= until)
+    }
+}
+
+/// Client certificates the hub refuses although they chain to the region CA (or are
+/// pinned): by SHA-256 fingerprint or by serial number.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Revoked {
+    /// SHA-256 of revoked certificates' DER.
+    pub fingerprints: Vec<[u8; 32]>,
+    /// Serial numbers of revoked certificates (big-endian bytes, leading zeros
+    /// stripped).
+    pub serials: Vec<Vec<u8>>,
+}
+
+impl Revoked {
+    /// Whether a certificate is revoked.
+    pub fn contains(&self, certificate: &rustls::pki_types::CertificateDer<'_>) -> bool {
+        let fingerprint = samla_common::tls::fingerprint(certificate);
+        let serial = samla_common::tls::serial(certificate).map(|s| strip_zeros(&s).to_vec());
+        self.fingerprints.contains(&fingerprint)
+            || serial.is_some_and(|s| self.serials.contains(&s))
+    }
+}
+
+fn strip_zeros(bytes: &[u8]) -> &[u8] {
+    let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    &bytes[first..]
+}
+
+/// Limits that keep one node (or someone with a stolen certificate) from wearing the
+/// hub down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Open connections per kommun; more are closed at once.
+    pub connections_per_kommun: u32,
+    /// Concurrent streams (requests) per connection.
+    pub concurrent_streams: u32,
+    /// A connection idle this long is closed.
+    pub idle_timeout: std::time::Duration,
+    /// A handshake that takes longer is dropped.
+    pub handshake_timeout: std::time::Duration,
+    /// Submissions per kommun in any minute; more are refused as temporary.
+    pub submissions_per_minute: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            connections_per_kommun: 4,
+            concurrent_streams: 16,
+            idle_timeout: std::time::Duration::from_secs(30),
+            handshake_timeout: std::time::Duration::from_secs(10),
+            submissions_per_minute: 600,
+        }
+    }
+}
+
 /// What the hub knows about one kommun's node.
 #[derive(Debug, Clone, Default)]
 pub struct NodeEntry {
     /// Keys the node may sign submissions with.
-    pub signing_keys: Vec<VerifyingKey>,
+    pub signing_keys: Vec<RegisteredKey>,
     /// A certificate from another PKI, pinned by SHA-256, that stands for this kommun.
     pub pinned_certificate: Option<[u8; 32]>,
 }
@@ -112,10 +186,31 @@ struct RawConfig {
     log_origin: Option<String>,
     #[serde(default)]
     disclosure: RawDisclosure,
+    #[serde(default)]
+    revoked_certificates: Vec<String>,
+    #[serde(default)]
+    limits: RawLimits,
     #[serde(default, rename = "node")]
     nodes: Vec<RawNode>,
     #[serde(default, rename = "project")]
     projects: Vec<RawProject>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawKey {
+    Plain(String),
+    Dated { key: String, until: String },
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    connections_per_kommun: Option<u32>,
+    concurrent_streams: Option<u32>,
+    idle_timeout_seconds: Option<u64>,
+    handshake_timeout_seconds: Option<u64>,
+    submissions_per_minute: Option<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -151,7 +246,7 @@ struct RawTargets {
 struct RawNode {
     kommun: String,
     #[serde(default)]
-    signing_keys: Vec<String>,
+    signing_keys: Vec<RawKey>,
     certificate_sha256: Option<String>,
 }
 
@@ -196,14 +291,24 @@ impl HubConfig {
                     "node[{i}]: kommun {kommun} is listed twice"
                 )));
             }
-            let signing_keys = node
-                .signing_keys
-                .iter()
-                .map(|k| {
-                    k.parse::<VerifyingKey>()
-                        .map_err(|e| invalid(format!("node[{i}] signing_keys: {e}")))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let signing_keys =
+                node.signing_keys
+                    .iter()
+                    .map(|k| {
+                        let (key, until) = match k {
+                            RawKey::Plain(key) => (key, None),
+                            RawKey::Dated { key, until } => (key, Some(until)),
+                        };
+                        Ok(RegisteredKey {
+                            key: key
+                                .parse::<VerifyingKey>()
+                                .map_err(|e| invalid(format!("node[{i}] signing_keys: {e}")))?,
+                            until: until.map(|d| parse_date(d)).transpose().map_err(|e| {
+                                invalid(format!("node[{i}] signing_keys until: {e}"))
+                            })?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, ConfigError>>()?;
             let pinned_certificate = node
                 .certificate_sha256
                 .as_deref()
@@ -271,7 +376,44 @@ impl HubConfig {
             });
         }
         let base = path.parent().unwrap_or(Path::new("."));
+        let revoked = revoked(&raw.revoked_certificates).map_err(invalid)?;
+        let l = &raw.limits;
+        let defaults = Limits::default();
+        let positive = |name: &str, v: Option<u64>, default: u64| match v {
+            Some(0) => Err(invalid(format!("[limits] {name} must be at least 1"))),
+            Some(n) => Ok(n),
+            None => Ok(default),
+        };
+        let limits = Limits {
+            connections_per_kommun: positive(
+                "connections_per_kommun",
+                l.connections_per_kommun.map(u64::from),
+                u64::from(defaults.connections_per_kommun),
+            )? as u32,
+            concurrent_streams: positive(
+                "concurrent_streams",
+                l.concurrent_streams.map(u64::from),
+                u64::from(defaults.concurrent_streams),
+            )? as u32,
+            idle_timeout: std::time::Duration::from_secs(positive(
+                "idle_timeout_seconds",
+                l.idle_timeout_seconds,
+                defaults.idle_timeout.as_secs(),
+            )?),
+            handshake_timeout: std::time::Duration::from_secs(positive(
+                "handshake_timeout_seconds",
+                l.handshake_timeout_seconds,
+                defaults.handshake_timeout.as_secs(),
+            )?),
+            submissions_per_minute: positive(
+                "submissions_per_minute",
+                l.submissions_per_minute.map(u64::from),
+                u64::from(defaults.submissions_per_minute),
+            )? as u32,
+        };
         Ok(HubConfig {
+            revoked,
+            limits,
             projects,
             path: path.to_owned(),
             listen,
@@ -334,14 +476,28 @@ impl HubConfig {
              # give the same name as log_origin in their [hub] section.\n\
              log_origin = \"{DEFAULT_LOG_ORIGIN}\"\n\
              \n\
+             # Client certificates refused although they chain to the region CA: lines\n\
+             # from `samla-hub ca revoke-line FILE`. Restart the hub after editing.\n\
+             revoked_certificates = []\n\
+             \n\
              # Reports suppress counts of 1 to k-1 people, and whatever would reveal them.\n\
              [disclosure]\n\
              k = {DEFAULT_K}\n\
+             \n\
+             # Limits per kommun and connection (these are the defaults).\n\
+             [limits]\n\
+             connections_per_kommun = 4\n\
+             concurrent_streams = 16\n\
+             idle_timeout_seconds = 30\n\
+             handshake_timeout_seconds = 10\n\
+             submissions_per_minute = 600\n\
              \n\
              # One [[node]] per kommun, with the signing key its `samla-node init` printed:\n\
              # [[node]]\n\
              # kommun = \"2180\"\n\
              # signing_keys = [\"<64 hex characters>\"]\n\
+             # While a node changes keys, list both; the old one with its last day:\n\
+             # signing_keys = [{{ key = \"<old>\", until = \"2026-12-31\" }}, \"<new>\"]\n\
              # A node with a certificate from another PKI (e.g. SITHS) is pinned instead:\n\
              # certificate_sha256 = \"<64 hex characters>\"\n\
              \n\
@@ -360,4 +516,29 @@ impl HubConfig {
              # share_into_activity = 0.5\n"
         )
     }
+}
+
+/// Parses `revoked_certificates`: `sha256:HEX` or 64 hex characters (a fingerprint,
+/// colons allowed), or `serial:HEX`.
+fn revoked(entries: &[String]) -> Result<Revoked, String> {
+    let mut out = Revoked::default();
+    for entry in entries {
+        let (kind, hex_text) = match entry.split_once(':') {
+            Some((kind @ ("serial" | "sha256"), rest)) => (kind, rest),
+            _ => ("sha256", entry.as_str()),
+        };
+        let hex_text: String = hex_text.chars().filter(|c| *c != ':').collect();
+        let bytes = hex::decode(hex_text.to_lowercase()).map_err(|_| {
+            format!("revoked_certificates: {entry:?} is not `sha256:HEX` or `serial:HEX`")
+        })?;
+        match kind {
+            "serial" => out.serials.push(strip_zeros(&bytes).to_vec()),
+            _ => out.fingerprints.push(bytes.try_into().map_err(|_| {
+                format!(
+                    "revoked_certificates: {entry:?}: a SHA-256 fingerprint has 64 hex characters"
+                )
+            })?),
+        }
+    }
+    Ok(out)
 }

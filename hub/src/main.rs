@@ -219,6 +219,15 @@ enum CaCommand {
         /// A PEM certificate file.
         file: PathBuf,
     },
+    /// Print the line that revokes a certificate, for `revoked_certificates` in the
+    /// hub config (by fingerprint, and by serial number).
+    #[command(
+        after_help = "Example:\n  samla-hub ca revoke-line nodes/2180/node-2180.crt\n\nAdd either printed value to revoked_certificates and restart the hub: from then on\nthe certificate is refused at the handshake, whatever its validity dates."
+    )]
+    RevokeLine {
+        /// A PEM certificate file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -330,6 +339,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 w.certificate.display(),
                 w.private_key.display()
             );
+        }
+        Command::Ca(CaCommand::RevokeLine { file }) => {
+            let certs = files::certificates(&file)?;
+            let fingerprint = hex::encode(samla_common::tls::fingerprint(&certs[0]));
+            let serial = samla_common::tls::serial(&certs[0])
+                .map(hex::encode)
+                .context("the certificate has no readable serial number")?;
+            println!("sha256:{fingerprint}");
+            println!("serial:{serial}");
         }
         Command::Ca(CaCommand::Fingerprint { file }) => {
             let certs = files::certificates(&file)?;

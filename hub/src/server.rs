@@ -2,6 +2,7 @@
 //! request per bidirectional stream, and answers each with a signed receipt or a typed
 //! refusal. Frames are checked against the size limit before anything is allocated.
 
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -63,6 +64,10 @@ pub struct Hub {
     pinned: Vec<PinnedCertificate>,
     store: Mutex<Store>,
     counters: Counters,
+    /// Per kommun, when its submissions in the last minute arrived.
+    rates: Mutex<HashMap<KommunCode, VecDeque<i64>>>,
+    /// Per kommun, its open connections.
+    connections: Mutex<HashMap<KommunCode, u32>>,
 }
 
 /// What the hub has done since it started, for its status file.
@@ -115,7 +120,10 @@ impl Hub {
                 let mut keys: Vec<String> = node
                     .signing_keys
                     .iter()
-                    .map(|k| format!("signing {k}"))
+                    .map(|k| match k.until {
+                        Some(until) => format!("signing {} until {until}", k.key),
+                        None => format!("signing {}", k.key),
+                    })
                     .collect();
                 keys.extend(
                     node.pinned_certificate
@@ -141,6 +149,8 @@ impl Hub {
             receipt_key,
             store: Mutex::new(store),
             counters: Counters::default(),
+            rates: Mutex::new(HashMap::new()),
+            connections: Mutex::new(HashMap::new()),
         })
     }
 
@@ -149,7 +159,14 @@ impl Hub {
         let chain = files::certificates(&self.config.certificate)?;
         let key = files::private_key(&self.config.private_key)?;
         let region_ca = files::certificates(&self.config.region_ca)?;
-        let server = tls::server_config(chain, key, &region_ca, self.pinned.clone())?;
+        let mut server = tls::server_config(chain, key, &region_ca, self.pinned.clone())?;
+        let limits = self.config.limits;
+        let mut transport = quinn::TransportConfig::default();
+        transport
+            .max_concurrent_bidi_streams(quinn::VarInt::from_u32(limits.concurrent_streams))
+            .max_concurrent_uni_streams(quinn::VarInt::from_u32(0))
+            .max_idle_timeout(quinn::IdleTimeout::try_from(limits.idle_timeout).ok());
+        server.transport_config(Arc::new(transport));
         let address = listen.unwrap_or(self.config.listen);
         let endpoint = quinn::Endpoint::server(server, address)
             .map_err(|source| ServerError::Listen { address, source })?;
@@ -173,15 +190,38 @@ impl Hub {
     fn submit_blocking(&self, kommun: KommunCode, signed: SignedSubmission) -> Response {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let id = signed.id();
-        let registered = self
+        if let Some(refusal) = self.rate_limit(kommun, now) {
+            return self.refuse(now, Some(kommun), Some(id), refusal);
+        }
+        let keys = self
             .config
             .nodes
             .get(&kommun)
             .map(|n| n.signing_keys.as_slice())
             .unwrap_or_default();
-        let verified = match signed.verify(kommun, registered) {
-            Ok(v) => v,
-            Err(refusal) => return self.refuse(now, Some(kommun), Some(id), refusal),
+        let today = time::OffsetDateTime::from_unix_timestamp(now)
+            .map(|t| t.date())
+            .unwrap_or(time::Date::MIN);
+        let current: Vec<_> = keys
+            .iter()
+            .filter(|k| k.accepted_on(today))
+            .map(|k| k.key)
+            .collect();
+        let retired = keys
+            .iter()
+            .find(|k| k.key == signed.signer && !k.accepted_on(today))
+            .and_then(|k| k.until);
+        let verified = match (signed.verify(kommun, &current), retired) {
+            (Ok(v), _) => v,
+            (Err(Refusal::UnknownSigner { kommun: k, key }), Some(until)) => {
+                let refusal = Refusal::RetiredSigner {
+                    kommun: k,
+                    key,
+                    until: until.to_string(),
+                };
+                return self.refuse(now, Some(kommun), Some(id), refusal);
+            }
+            (Err(refusal), _) => return self.refuse(now, Some(kommun), Some(id), refusal),
         };
         let Ok(mut store) = self.store.lock() else {
             return Response::Refused(Refusal::Unavailable("store lock poisoned".to_owned()));
@@ -202,6 +242,27 @@ impl Hub {
                 Response::Refused(Refusal::Unavailable("the store failed".to_owned()))
             }
         }
+    }
+
+    /// Counts a submission against the kommun's per-minute limit; the refusal if it
+    /// is over.
+    fn rate_limit(&self, kommun: KommunCode, now: i64) -> Option<Refusal> {
+        let limit = self.config.limits.submissions_per_minute;
+        let Ok(mut windows) = self.rates.lock() else {
+            return None;
+        };
+        let recent = windows.entry(kommun).or_default();
+        while recent.front().is_some_and(|t| now - t >= 60) {
+            recent.pop_front();
+        }
+        if recent.len() >= limit as usize {
+            return Some(Refusal::RateLimited {
+                kommun: kommun.to_string(),
+                limit,
+            });
+        }
+        recent.push_back(now);
+        None
     }
 
     fn log_signer(&self) -> LogSigner<'_> {
@@ -233,6 +294,18 @@ impl Hub {
                 ))
             }
             Err(_) => Response::Refused(Refusal::Unavailable("internal error".to_owned())),
+        }
+    }
+
+    /// Logs a connection refused after the handshake (a revoked certificate).
+    fn refuse_connection(&self, kommun: Option<KommunCode>, reason: &str) {
+        self.counters.refused.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(kommun = ?kommun.map(|k| k.to_string()), reason, "connection refused");
+        let refusal = Refusal::Revoked(reason.to_owned());
+        if let Ok(mut store) = self.store.lock() {
+            if let Err(e) = store.log_refusal(now(), kommun, None, &refusal, &self.log_signer()) {
+                tracing::error!(error = %e, "could not log a refusal");
+            }
         }
     }
 
@@ -333,13 +406,27 @@ impl Running {
 
 async fn connection(hub: Arc<Hub>, incoming: quinn::Incoming) {
     let remote = incoming.remote_address();
-    let conn = match incoming.await {
-        Ok(conn) => conn,
-        Err(e) => {
+    let conn = match tokio::time::timeout(hub.config.limits.handshake_timeout, incoming).await {
+        Ok(Ok(conn)) => conn,
+        Ok(Err(e)) => {
             tracing::info!(%remote, error = %e, "handshake failed");
             return;
         }
+        Err(_) => {
+            tracing::info!(%remote, "handshake timed out");
+            return;
+        }
     };
+    let leaf = leaf_certificate(&conn);
+    if leaf
+        .as_ref()
+        .is_some_and(|c| hub.config.revoked.contains(c))
+    {
+        let kommun = peer_kommun(&conn, &hub.pinned).ok();
+        hub.refuse_connection(kommun, "client certificate revoked");
+        conn.close(2u32.into(), b"certificate revoked");
+        return;
+    }
     let kommun = match peer_kommun(&conn, &hub.pinned) {
         Ok(kommun) => kommun,
         Err(e) => {
@@ -348,11 +435,50 @@ async fn connection(hub: Arc<Hub>, incoming: quinn::Incoming) {
             return;
         }
     };
+    let Some(_slot) = ConnectionSlot::take(&hub, kommun) else {
+        tracing::warn!(%remote, kommun = %kommun, "too many connections from one kommun");
+        conn.close(3u32.into(), b"too many connections");
+        return;
+    };
     tracing::info!(%remote, kommun = %kommun, "node connected");
     while let Ok((send, recv)) = conn.accept_bi().await {
         let hub = Arc::clone(&hub);
         tokio::spawn(stream(hub, kommun, send, recv));
     }
+}
+
+/// One of a kommun's allowed connections, given back when dropped.
+struct ConnectionSlot<'a> {
+    hub: &'a Hub,
+    kommun: KommunCode,
+}
+
+impl<'a> ConnectionSlot<'a> {
+    fn take(hub: &'a Hub, kommun: KommunCode) -> Option<ConnectionSlot<'a>> {
+        let mut open = hub.connections.lock().ok()?;
+        let n = open.entry(kommun).or_default();
+        if *n >= hub.config.limits.connections_per_kommun {
+            return None;
+        }
+        *n += 1;
+        Some(ConnectionSlot { hub, kommun })
+    }
+}
+
+impl Drop for ConnectionSlot<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.hub.connections.lock() {
+            if let Some(n) = open.get_mut(&self.kommun) {
+                *n = n.saturating_sub(1);
+            }
+        }
+    }
+}
+
+fn leaf_certificate(conn: &quinn::Connection) -> Option<CertificateDer<'static>> {
+    let identity = conn.peer_identity()?;
+    let chain = identity.downcast::<Vec<CertificateDer<'static>>>().ok()?;
+    chain.first().cloned()
 }
 
 fn peer_kommun(

@@ -148,9 +148,17 @@ impl HubClient {
 
     /// Sends one request on a new stream and reads the response.
     pub async fn request(&self, request: &Request) -> Result<Response, ClientError> {
+        // When the hub closed the connection on purpose, its reason says why (a
+        // revoked certificate, too many connections); otherwise the error does.
         let fail = |e: &dyn std::fmt::Display| ClientError::Connection {
             address: self.address.clone(),
-            message: e.to_string(),
+            message: match self.connection.close_reason() {
+                Some(quinn::ConnectionError::ApplicationClosed(closed)) => format!(
+                    "the hub closed the connection: {}",
+                    samla_common::text::shown(&String::from_utf8_lossy(&closed.reason))
+                ),
+                _ => e.to_string(),
+            },
         };
         let frame = wire::encode_frame(request)?;
         let (mut send, mut recv) = self.connection.open_bi().await.map_err(|e| fail(&e))?;

@@ -262,6 +262,24 @@ impl Region {
             .is_some_and(|c| c.try_wait().unwrap().is_none())
     }
 
+    /// Adds TOML to the hub config (top-level keys must come before any table in
+    /// the file, so this inserts `top` before the first `[`-line and appends `tail`).
+    pub fn edit_hub_config(&self, top: &str, tail: &str) {
+        let path = self.root().join("hub/hub.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let at = text
+            .lines()
+            .scan(0, |offset, line| {
+                let here = *offset;
+                *offset += line.len() + 1;
+                Some((here, line))
+            })
+            .find(|(_, line)| line.starts_with('['))
+            .map_or(text.len(), |(offset, _)| offset);
+        let edited = format!("{}{top}\n{}\n{tail}\n", &text[..at], &text[at..]);
+        std::fs::write(path, edited).unwrap();
+    }
+
     /// Rows in a hub table.
     pub fn count(&self, table: &str) -> i64 {
         self.hub_db()
@@ -418,6 +436,16 @@ impl RawClient {
         region: &Region,
         identity: Option<(&Path, &Path)>,
     ) -> Result<RawClient, String> {
+        RawClient::connect_to(region, region.address, identity).await
+    }
+
+    /// Connects to `address` (the hub, or something in front of it) with the region's
+    /// CA and the given certificate.
+    pub async fn connect_to(
+        region: &Region,
+        address: SocketAddr,
+        identity: Option<(&Path, &Path)>,
+    ) -> Result<RawClient, String> {
         let ca = samla_common::tls::certificates_from_pem(
             &std::fs::read(region.root().join("ca/ca.crt")).unwrap(),
         )
@@ -450,7 +478,7 @@ impl RawClient {
         let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
         endpoint.set_default_client_config(config);
         let connection = endpoint
-            .connect(region.address, "localhost")
+            .connect(address, "localhost")
             .map_err(|e| e.to_string())?
             .await
             .map_err(|e| e.to_string())?;
@@ -480,6 +508,11 @@ impl RawClient {
     /// Sends a request and reads the response.
     pub async fn request(&self, request: &Request) -> Result<Response, String> {
         self.exchange(&wire::encode_frame(request).unwrap()).await
+    }
+
+    /// The QUIC connection, for tests of the hub's limits.
+    pub fn connection(&self) -> &quinn::Connection {
+        &self.connection
     }
 
     /// Closes the connection.

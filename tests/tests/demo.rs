@@ -2,7 +2,6 @@
 //! regional report and writes the files it names, and what it leaves behind works
 //! with the real commands.
 
-
 use samla_tests::{run, text};
 
 #[test]

@@ -1,0 +1,307 @@
+//! Revocation, signing-key rotation and the hub's limits, against a real hub process
+//! (issue "under attack and at national scale").
+
+#![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+
+use std::time::Duration;
+
+use samla_common::wire::{Request, Response};
+use samla_tests::{run, text, Node, RawClient, Region};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// `submit` with a short give-up, so an unreachable hub ends the command quickly.
+fn submit(node: &Node, export: &str) -> std::process::Output {
+    node.run(&[
+        "submit",
+        export,
+        "--period",
+        "2025",
+        "--give-up-after",
+        "2",
+        "--retry-wait",
+        "200",
+    ])
+}
+
+fn revoke_lines(region: &Region, kommun: &str) -> (String, String) {
+    let cert = format!("node-{kommun}/node-{kommun}.crt");
+    let o = run("samla-hub", region.root(), &["ca", "revoke-line", &cert]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let mut lines = out.lines().map(str::to_owned);
+    (lines.next().unwrap(), lines.next().unwrap())
+}
+
+fn refusals(region: &Region) -> Vec<String> {
+    let db = region.hub_db();
+    let mut s = db
+        .prepare("SELECT detail FROM transfer_events WHERE kind = 'refused' ORDER BY log_index")
+        .unwrap();
+    s.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn a_revoked_certificate_is_refused_at_once_by_fingerprint_or_serial() {
+    let mut region = Region::new();
+    let gavle = region.add_node("2180", "ca", &[]);
+    let sandviken = region.add_node("2181", "ca", &[]);
+    let (gavle_sha, _) = revoke_lines(&region, "2180");
+    let (_, sandviken_serial) = revoke_lines(&region, "2181");
+    assert!(gavle_sha.starts_with("sha256:") && sandviken_serial.starts_with("serial:"));
+    let config = region.root().join("hub/hub.toml");
+    let original = std::fs::read_to_string(&config).unwrap();
+    region.edit_hub_config(&format!("revoked_certificates = [\"{gavle_sha}\"]"), "");
+    region.start_hub();
+
+    let export = gavle.export("export.csv", 40, 1);
+    let o = submit(&gavle, &export);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(
+        text(&o).contains("revoked"),
+        "the node is told why: {}",
+        text(&o)
+    );
+    assert!(
+        refusals(&region).iter().any(|r| r.contains("revoked")),
+        "{:?}",
+        refusals(&region)
+    );
+    assert_eq!(region.count("submissions"), 0);
+
+    let export = sandviken.export("export.csv", 40, 2);
+    let o = submit(&sandviken, &export);
+    assert!(
+        o.status.success(),
+        "other kommuner are served: {}",
+        text(&o)
+    );
+
+    // Now revoke Sandviken by serial instead, and lift Gävle's revocation.
+    region.stop_hub();
+    std::fs::write(&config, original).unwrap();
+    region.edit_hub_config(
+        &format!("revoked_certificates = [\"{sandviken_serial}\"]"),
+        "",
+    );
+    region.start_hub();
+    let o = gavle.run(&["send", "--give-up-after", "5"]);
+    assert!(
+        o.status.success(),
+        "Gävle's pending submission goes through: {}",
+        text(&o)
+    );
+    let o = submit(&sandviken, &export);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert_eq!(region.count("submissions"), 2);
+}
+
+/// Writes a fresh signing key into `dir` (via `samla-node init`) and returns the
+/// path of the key and its public half.
+fn new_signing_key(region: &Region, dir: &str) -> (std::path::PathBuf, String) {
+    let o = run(
+        "samla-node",
+        region.root(),
+        &[
+            "init",
+            "--dir",
+            dir,
+            "--kommun",
+            "2180",
+            "--project",
+            "UNG:gavleborg-ung-2023",
+            "--key-file",
+            "../master.key",
+            "--hub",
+            "127.0.0.1:1",
+            "--region-ca",
+            "../ca/ca.crt",
+            "--certificate",
+            "x.crt",
+            "--private-key",
+            "x.key",
+            "--receipt-key",
+            &region.receipt_key,
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let public = out
+        .lines()
+        .find_map(|l| l.strip_prefix("signing_keys = [\""))
+        .unwrap()
+        .trim_end_matches("\"]")
+        .to_owned();
+    (region.root().join(dir).join("node-signing.key"), public)
+}
+
+fn register(region: &Region, keys: &str) {
+    let config = region.root().join("hub/hub.toml");
+    let text_ = std::fs::read_to_string(&config).unwrap();
+    let start = text_.find("\nsigning_keys = [").unwrap() + 1;
+    let end = start + text_[start..].find('\n').unwrap();
+    let edited = format!(
+        "{}signing_keys = [{keys}]{}",
+        &text_[..start],
+        &text_[end..]
+    );
+    std::fs::write(config, edited).unwrap();
+}
+
+#[test]
+fn a_rotated_signing_key_is_accepted_through_its_overlap_and_refused_after() {
+    let mut region = Region::new();
+    let node = region.add_node("2180", "ca", &[]);
+    let old_key = std::fs::read(node.dir.join("node-signing.key")).unwrap();
+    let old_public = {
+        let text_ = std::fs::read_to_string(region.root().join("hub/hub.toml")).unwrap();
+        let at = text_.find("\nsigning_keys = [\"").unwrap() + 18;
+        text_[at..at + 64].to_owned()
+    };
+    let (new_key_file, new_public) = new_signing_key(&region, "rotation");
+    let today = time::OffsetDateTime::now_utc().date();
+    let tomorrow = today.next_day().unwrap();
+    let yesterday = today.previous_day().unwrap();
+
+    // Overlap: both keys registered, the old one until tomorrow. The node still signs
+    // with the old key.
+    register(
+        &region,
+        &format!("{{ key = \"{old_public}\", until = \"{tomorrow}\" }}, \"{new_public}\""),
+    );
+    region.start_hub();
+    let export = node.export("export.csv", 40, 1);
+    let o = submit(&node, &export);
+    assert!(
+        o.status.success(),
+        "old key within its overlap: {}",
+        text(&o)
+    );
+
+    // After the overlap: the old key is refused, with the reason.
+    region.stop_hub();
+    register(
+        &region,
+        &format!("{{ key = \"{old_public}\", until = \"{yesterday}\" }}, \"{new_public}\""),
+    );
+    region.start_hub();
+    let o = submit(&node, &export);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(text(&o).contains("retired"), "{}", text(&o));
+
+    // The node switches to the new key: accepted.
+    std::fs::copy(&new_key_file, node.dir.join("node-signing.key")).unwrap();
+    let o = submit(&node, &export);
+    assert!(o.status.success(), "new key: {}", text(&o));
+    assert_ne!(
+        old_key,
+        std::fs::read(node.dir.join("node-signing.key")).unwrap()
+    );
+    assert_eq!(region.count("submissions"), 2);
+}
+
+#[test]
+fn submissions_over_the_per_minute_limit_wait_in_the_outbox() {
+    let mut region = Region::new();
+    let node = region.add_node("2180", "ca", &[]);
+    region.edit_hub_config("", "[limits]\nsubmissions_per_minute = 2\n");
+    region.start_hub();
+    let export = node.export("export.csv", 40, 1);
+    for _ in 0..2 {
+        let o = submit(&node, &export);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let o = submit(&node, &export);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "the third within a minute waits: {}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("more than 2 submissions in a minute"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(region.count("submissions"), 2);
+}
+
+#[test]
+fn connections_streams_and_idle_time_are_limited() {
+    let mut region = Region::new();
+    let node = region.add_node("2180", "ca", &[]);
+    region.edit_hub_config(
+        "",
+        "[limits]\nconnections_per_kommun = 2\nconcurrent_streams = 1\nidle_timeout_seconds = 1\nhandshake_timeout_seconds = 1\n",
+    );
+    region.start_hub();
+    let cert = node.dir.join("node-2180.crt");
+    let key = node.dir.join("node-2180.key");
+    let rt = runtime();
+    rt.block_on(async {
+        let identity = Some((cert.as_path(), key.as_path()));
+        let a = RawClient::connect(&region, identity).await.unwrap();
+        let b = RawClient::connect(&region, identity).await.unwrap();
+        // A third connection of the same kommun is closed at once.
+        let c = RawClient::connect(&region, identity).await.unwrap();
+        let closed = tokio::time::timeout(Duration::from_secs(3), c.connection().closed()).await;
+        assert!(
+            matches!(&closed, Ok(quinn::ConnectionError::ApplicationClosed(e)) if &e.reason[..] == b"too many connections"),
+            "{closed:?}"
+        );
+        // One stream at a time: a second stream cannot be opened while the first is open.
+        let (_send, _recv) = a.connection().open_bi().await.unwrap();
+        let second = tokio::time::timeout(Duration::from_millis(500), a.connection().open_bi()).await;
+        assert!(second.is_err(), "the second stream had to wait");
+        // An idle connection is closed after the idle timeout.
+        let idle = tokio::time::timeout(Duration::from_secs(5), b.connection().closed()).await;
+        assert!(matches!(idle, Ok(quinn::ConnectionError::TimedOut)), "{idle:?}");
+        // The checkpoint request still works on a fresh connection.
+        let d = RawClient::connect(&region, identity).await.unwrap();
+        let response = d.request(&Request::Checkpoint { since: 0 }).await.unwrap();
+        assert!(matches!(response, Response::Checkpoint { .. }), "{response:?}");
+    });
+    // A handshake that never finishes is dropped after the handshake timeout: a
+    // client whose packets after the first are lost.
+    rt.block_on(async {
+        let proxy = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let proxy_address = proxy.local_addr().unwrap();
+        let hub = region.address;
+        let forward = tokio::spawn(async move {
+            let mut buffer = vec![0u8; 2048];
+            let (n, _) = proxy.recv_from(&mut buffer).await.unwrap();
+            proxy.send_to(&buffer[..n], hub).await.unwrap();
+            // Everything else is dropped.
+            loop {
+                if proxy.recv_from(&mut buffer).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let identity = Some((cert.as_path(), key.as_path()));
+        let attempt = tokio::time::timeout(
+            Duration::from_secs(3),
+            RawClient::connect_to(&region, proxy_address, identity),
+        )
+        .await;
+        assert!(
+            !matches!(attempt, Ok(Ok(_))),
+            "no handshake can finish through the proxy"
+        );
+        forward.abort();
+    });
+    std::thread::sleep(Duration::from_millis(1_500));
+    assert!(
+        region.hub_log().contains("handshake timed out"),
+        "{}",
+        region.hub_log()
+    );
+}
