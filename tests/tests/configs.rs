@@ -104,3 +104,39 @@ fn the_systemd_units_run_commands_the_binaries_accept() {
         }
     }
 }
+
+/// Config text from random characters, and the real configs with characters changed:
+/// an error that names the file, never a panic.
+#[test]
+fn random_and_damaged_configs_are_errors_not_panics() {
+    use std::fmt::Write as _;
+    let real = std::fs::read_to_string(root().join("gavleborg-ung/hub.toml")).unwrap();
+    let path = Path::new("/etc/samla-hub/hub.toml");
+    let mut seed = 0x5eed_u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..300 {
+        let mut text_: Vec<char> = real.chars().collect();
+        for _ in 0..1 + round % 8 {
+            let at = next() as usize % text_.len();
+            text_[at] = char::from_u32((next() % 0x250) as u32).unwrap_or('x');
+        }
+        let damaged: String = text_.into_iter().collect();
+        if let Err(e) = HubConfig::parse(&damaged, path) {
+            assert!(e.to_string().contains("/etc/samla-hub/hub.toml"), "{e}");
+        }
+        let mut random = String::new();
+        for _ in 0..next() % 200 {
+            let _ = write!(
+                random,
+                "{}",
+                char::from_u32((next() % 0x80) as u32).unwrap_or(' ')
+            );
+        }
+        let _ = HubConfig::parse(&random, path);
+    }
+}
