@@ -12,7 +12,10 @@ use rustls::pki_types::CertificateDer;
 use samla_common::codes::KommunCode;
 use samla_common::signing::SigningKey;
 use samla_common::tls::{self, PinnedCertificate};
-use samla_common::wire::{self, Refusal, Request, Response, SignedSubmission, WireError};
+use samla_common::wire::{
+    self, Refusal, Request, Response, SignedReceipt, SignedSubmission, VerifiedSubmission,
+    WireError,
+};
 
 use crate::config::HubConfig;
 use crate::files::{self, FileError};
@@ -64,11 +67,21 @@ pub struct Hub {
     pinned: Vec<PinnedCertificate>,
     store: Mutex<Store>,
     counters: Counters,
+    /// Verified submissions waiting for the next group commit.
+    queue: Mutex<Vec<QueuedSubmission>>,
     /// Per kommun, when its submissions in the last minute arrived.
     rates: Mutex<HashMap<KommunCode, VecDeque<i64>>>,
     /// Per kommun, its open connections.
     connections: Mutex<HashMap<KommunCode, u32>>,
 }
+
+/// A verified submission waiting to be stored, when it arrived, and where its outcome
+/// goes.
+type QueuedSubmission = (
+    VerifiedSubmission,
+    i64,
+    std::sync::mpsc::Sender<Result<SignedReceipt, StoreError>>,
+);
 
 /// What the hub has done since it started, for its status file.
 #[derive(Default)]
@@ -149,6 +162,7 @@ impl Hub {
             receipt_key,
             store: Mutex::new(store),
             counters: Counters::default(),
+            queue: Mutex::new(Vec::new()),
             rates: Mutex::new(HashMap::new()),
             connections: Mutex::new(HashMap::new()),
         })
@@ -223,10 +237,7 @@ impl Hub {
             }
             (Err(refusal), _) => return self.refuse(now, Some(kommun), Some(id), refusal),
         };
-        let Ok(mut store) = self.store.lock() else {
-            return Response::Refused(Refusal::Unavailable("store lock poisoned".to_owned()));
-        };
-        match store.accept(&verified, now, &self.log_signer()) {
+        match self.store_grouped(verified, now) {
             Ok(receipt) => {
                 self.counters.accepted.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(kommun = %kommun, submission = %id, "submission stored");
@@ -242,6 +253,54 @@ impl Hub {
                 Response::Refused(Refusal::Unavailable("the store failed".to_owned()))
             }
         }
+    }
+
+    /// Stores a verified submission by group commit: it joins the queue, and whoever
+    /// holds the store next stores everything queued in one transaction (one disk
+    /// flush), then hands each submitter its own outcome. A submitter that finds the
+    /// store free stores the queue itself, so nothing waits for a timer.
+    fn store_grouped(
+        &self,
+        verified: VerifiedSubmission,
+        now: i64,
+    ) -> Result<SignedReceipt, StoreError> {
+        let unavailable = |why: &str| StoreError::Refused(Refusal::Unavailable(why.to_owned()));
+        let (reply, outcome) = std::sync::mpsc::channel();
+        match self.queue.lock() {
+            Ok(mut queue) => queue.push((verified, now, reply)),
+            Err(_) => return Err(unavailable("queue lock poisoned")),
+        }
+        {
+            let Ok(mut store) = self.store.lock() else {
+                return Err(unavailable("store lock poisoned"));
+            };
+            let batch = match self.queue.lock() {
+                Ok(mut queue) => std::mem::take(&mut *queue),
+                Err(_) => return Err(unavailable("queue lock poisoned")),
+            };
+            if !batch.is_empty() {
+                let items: Vec<(&VerifiedSubmission, i64)> =
+                    batch.iter().map(|(v, at, _)| (v, *at)).collect();
+                match store.accept_batch(&items, &self.log_signer()) {
+                    Ok(results) => {
+                        for ((_, _, reply), result) in batch.iter().zip(results) {
+                            let _ = reply.send(result);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, submissions = batch.len(), "a group commit failed");
+                        for (_, _, reply) in &batch {
+                            let _ = reply.send(Err(unavailable("the store failed")));
+                        }
+                    }
+                }
+            }
+        }
+        // Either this thread stored the queue (its own submission included) or another
+        // did while this one waited for the store; the outcome is waiting.
+        outcome
+            .recv()
+            .unwrap_or_else(|_| Err(unavailable("the submission was lost in the queue")))
     }
 
     /// Counts a submission against the kommun's per-minute limit; the refusal if it

@@ -130,75 +130,38 @@ impl Store {
         received_at: i64,
         log: &LogSigner<'_>,
     ) -> Result<SignedReceipt, StoreError> {
-        let tx = self
+        let mut results = self.accept_batch(&[(submission, received_at)], log)?;
+        results.pop().unwrap_or_else(|| {
+            Err(StoreError::Refused(Refusal::Unavailable(
+                "nothing was stored".to_owned(),
+            )))
+        })
+    }
+
+    /// Stores several submissions in one transaction (one disk flush for all: group
+    /// commit), each as [`Store::accept`] would, in order. Each submission's outcome
+    /// is its own: a refusal (logged) or a failure of one does not touch the others.
+    /// The outer `Err` means the transaction as a whole failed and nothing was stored.
+    pub fn accept_batch(
+        &mut self,
+        batch: &[(&VerifiedSubmission, i64)],
+        log: &LogSigner<'_>,
+    ) -> Result<Vec<Result<SignedReceipt, StoreError>>, StoreError> {
+        let mut tx = self
             .db
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let id = submission.id();
-        if let Some(receipt) = stored_receipt(&tx, id)? {
-            return Ok(receipt);
+        let mut results = Vec::with_capacity(batch.len());
+        for (submission, received_at) in batch {
+            let mut savepoint = tx.savepoint()?;
+            let result = accept_in(&savepoint, submission, *received_at, log);
+            match &result {
+                Ok(_) | Err(StoreError::Refused(_)) => savepoint.commit()?,
+                Err(_) => savepoint.rollback()?,
+            }
+            results.push(result);
         }
-        let s = submission.submission();
-        let kommun = s.statistics.kommun;
-        let last: Option<i64> = tx.query_row(
-            "SELECT MAX(sequence) FROM submissions WHERE kommun = ?1",
-            [kommun.as_str()],
-            |row| row.get(0),
-        )?;
-        let sequence = i64::try_from(s.sequence).unwrap_or(i64::MAX);
-        if let Some(last) = last.filter(|last| sequence <= *last) {
-            let refusal = Refusal::Replay {
-                found: s.sequence,
-                last: u64::try_from(last).unwrap_or(0),
-            };
-            append(
-                &tx,
-                &entry(
-                    EntryKind::Refused,
-                    received_at,
-                    Some(kommun),
-                    Some(id),
-                    refusal.to_string(),
-                ),
-                log,
-            )?;
-            tx.commit()?;
-            return Err(StoreError::Refused(refusal));
-        }
-        let summary = format!(
-            "sequence {}, period {}, linkage domain {}, {} bytes",
-            s.sequence,
-            s.statistics.period,
-            s.statistics.linkage_domain,
-            submission.signed().bytes.len()
-        );
-        let logged = entry(
-            EntryKind::Accepted,
-            received_at,
-            Some(kommun),
-            Some(id),
-            summary,
-        );
-        let log_index = append(&tx, &logged, log)?;
-        let hashes = SqlHashes(&tx);
-        let checkpoint: Vec<u8> = tx.query_row(
-            "SELECT note FROM checkpoints WHERE size = ?1",
-            [i64::try_from(log_index + 1).unwrap_or(i64::MAX)],
-            |r| r.get(0),
-        )?;
-        let receipt = Receipt {
-            submission_id: id,
-            kommun,
-            sequence: s.sequence,
-            received_at,
-            log_index,
-            entry: logged.to_bytes(),
-            checkpoint,
-            inclusion: translog::prove_inclusion(log_index + 1, log_index, &hashes)?,
-        };
-        let signed_receipt = SignedReceipt::sign(&receipt, log.key)?;
-        insert_submission(&tx, submission, received_at, log_index, &signed_receipt)?;
         tx.commit()?;
-        Ok(signed_receipt)
+        Ok(results)
     }
 
     /// Logs a refusal that happened before a submission could be stored.
@@ -456,6 +419,76 @@ impl Store {
     }
 }
 
+/// One submission of a batch, inside the batch's transaction (see [`Store::accept`]).
+fn accept_in(
+    tx: &Connection,
+    submission: &VerifiedSubmission,
+    received_at: i64,
+    log: &LogSigner<'_>,
+) -> Result<SignedReceipt, StoreError> {
+    let id = submission.id();
+    if let Some(receipt) = stored_receipt(tx, id)? {
+        return Ok(receipt);
+    }
+    let s = submission.submission();
+    let kommun = s.statistics.kommun;
+    let last: Option<i64> = tx.query_row(
+        "SELECT MAX(sequence) FROM submissions WHERE kommun = ?1",
+        [kommun.as_str()],
+        |row| row.get(0),
+    )?;
+    let sequence = i64::try_from(s.sequence).unwrap_or(i64::MAX);
+    if let Some(last) = last.filter(|last| sequence <= *last) {
+        let refusal = Refusal::Replay {
+            found: s.sequence,
+            last: u64::try_from(last).unwrap_or(0),
+        };
+        let refused = entry(
+            EntryKind::Refused,
+            received_at,
+            Some(kommun),
+            Some(id),
+            refusal.to_string(),
+        );
+        append(tx, &refused, log)?;
+        return Err(StoreError::Refused(refusal));
+    }
+    let summary = format!(
+        "sequence {}, period {}, linkage domain {}, {} bytes",
+        s.sequence,
+        s.statistics.period,
+        s.statistics.linkage_domain,
+        submission.signed().bytes.len()
+    );
+    let logged = entry(
+        EntryKind::Accepted,
+        received_at,
+        Some(kommun),
+        Some(id),
+        summary,
+    );
+    let log_index = append(tx, &logged, log)?;
+    let hashes = SqlHashes(tx);
+    let checkpoint: Vec<u8> = tx.query_row(
+        "SELECT note FROM checkpoints WHERE size = ?1",
+        [i64::try_from(log_index + 1).unwrap_or(i64::MAX)],
+        |r| r.get(0),
+    )?;
+    let receipt = Receipt {
+        submission_id: id,
+        kommun,
+        sequence: s.sequence,
+        received_at,
+        log_index,
+        entry: logged.to_bytes(),
+        checkpoint,
+        inclusion: translog::prove_inclusion(log_index + 1, log_index, &hashes)?,
+    };
+    let signed_receipt = SignedReceipt::sign(&receipt, log.key)?;
+    insert_submission(tx, submission, received_at, log_index, &signed_receipt)?;
+    Ok(signed_receipt)
+}
+
 fn stored_receipt(db: &Connection, id: SubmissionId) -> Result<Option<SignedReceipt>, StoreError> {
     let row: Option<(Vec<u8>, Vec<u8>)> = db
         .query_row(
@@ -474,7 +507,7 @@ fn stored_receipt(db: &Connection, id: SubmissionId) -> Result<Option<SignedRece
 }
 
 fn insert_submission(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     submission: &VerifiedSubmission,
     received_at: i64,
     log_index: u64,
@@ -564,11 +597,7 @@ fn log_size(db: &Connection) -> Result<u64, StoreError> {
 
 /// Appends an entry to the transfer log and its hashes to the tree; returns its
 /// index (0-based).
-fn append(
-    tx: &rusqlite::Transaction<'_>,
-    logged: &LogEntry,
-    log: &LogSigner<'_>,
-) -> Result<u64, StoreError> {
+fn append(tx: &Connection, logged: &LogEntry, log: &LogSigner<'_>) -> Result<u64, StoreError> {
     let index = log_size(tx)?;
     let bytes = logged.to_bytes();
     let new = translog::stored_hashes(index, &bytes, &SqlHashes(tx))

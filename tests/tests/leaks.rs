@@ -5,11 +5,8 @@
 
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
+use samla_tests::{run, text, Faults, Region, Relay};
 use std::collections::{BTreeSet, HashSet};
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-
-use samla_tests::{run, text, Node, Region};
 
 /// Every way a personnummer from an export can be written.
 fn written_forms(value: &str) -> Vec<String> {
@@ -54,51 +51,6 @@ fn contains_any(
         .any(|(len, set)| haystack.windows(*len).any(|w| set.contains(w)))
 }
 
-/// A UDP relay between the node and the hub that keeps a copy of every datagram.
-fn relay(hub: SocketAddr, seen: Arc<Mutex<Vec<Vec<u8>>>>) -> SocketAddr {
-    let front = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let address = front.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let back = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        back.connect(hub).unwrap();
-        let client: Arc<Mutex<Option<SocketAddr>>> = Arc::default();
-        let (front2, back2, client2, seen2) = (
-            front.try_clone().unwrap(),
-            back.try_clone().unwrap(),
-            Arc::clone(&client),
-            Arc::clone(&seen),
-        );
-        std::thread::spawn(move || {
-            let mut buffer = vec![0u8; 65_536];
-            while let Ok(n) = back2.recv(&mut buffer) {
-                seen2.lock().unwrap().push(buffer[..n].to_vec());
-                if let Some(c) = *client2.lock().unwrap() {
-                    let _ = front2.send_to(&buffer[..n], c);
-                }
-            }
-        });
-        let mut buffer = vec![0u8; 65_536];
-        while let Ok((n, from)) = front.recv_from(&mut buffer) {
-            *client.lock().unwrap() = Some(from);
-            seen.lock().unwrap().push(buffer[..n].to_vec());
-            let _ = back.send(&buffer[..n]);
-        }
-    });
-    address
-}
-
-fn point_at(node: &Node, address: SocketAddr) {
-    let path = node.dir.join("samla-node.toml");
-    let config = std::fs::read_to_string(&path).unwrap();
-    let start = config.find("address = \"").unwrap() + 11;
-    let end = start + config[start..].find('"').unwrap();
-    std::fs::write(
-        &path,
-        format!("{}{address}{}", &config[..start], &config[end..]),
-    )
-    .unwrap();
-}
-
 #[test]
 fn no_personnummer_leaves_a_kommun_or_reaches_a_log_or_report() {
     let mut region = Region::new();
@@ -108,10 +60,9 @@ fn no_personnummer_leaves_a_kommun_or_reaches_a_log_or_report() {
     hub.push_str("\n[[project]]\ncode = \"UNG\"\nname = \"UNG\"\nstart = \"2023-09-01\"\nend = \"2026-08-31\"\nlinkage_domain = \"gavleborg-ung-2023\"\nkommuner = [\"2180\", \"2104\"]\n");
     std::fs::write(region.root().join("hub/hub.toml"), hub).unwrap();
     region.start_hub();
-    let datagrams: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
-    let front = relay(region.address, Arc::clone(&datagrams));
-    point_at(&gavle, front);
-    point_at(&hofors, front);
+    let relay = Relay::start(region.address, Faults::default());
+    gavle.point_at(relay.address);
+    hofors.point_at(relay.address);
 
     let mut everyone = BTreeSet::new();
     let mut outputs: Vec<(String, Vec<u8>)> = Vec::new();
@@ -208,7 +159,7 @@ fn no_personnummer_leaves_a_kommun_or_reaches_a_log_or_report() {
         "hub.db".to_owned(),
         std::fs::read(region.root().join("hub/hub.db")).unwrap(),
     ));
-    let wire = datagrams.lock().unwrap().concat();
+    let wire = relay.seen.lock().unwrap().concat();
     assert!(
         wire.len() > 10_000,
         "the relay saw the traffic ({} bytes)",
