@@ -281,6 +281,7 @@ impl Hub {
             if !batch.is_empty() {
                 let items: Vec<(&VerifiedSubmission, i64)> =
                     batch.iter().map(|(v, at, _)| (v, *at)).collect();
+                tracing::debug!(submissions = items.len(), "group commit");
                 match store.accept_batch(&items, &self.log_signer()) {
                     Ok(results) => {
                         for ((_, _, reply), result) in batch.iter().zip(results) {

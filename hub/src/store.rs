@@ -538,7 +538,7 @@ fn insert_submission(
             i64::try_from(log_index).unwrap_or(i64::MAX),
         ],
     )?;
-    let mut cell = tx.prepare(
+    let mut cell = tx.prepare_cached(
         "INSERT INTO cells (submission_id, table_name, key1, key2, key3, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     for table in &s.statistics.tables {
@@ -553,7 +553,7 @@ fn insert_submission(
             ])?;
         }
     }
-    let mut set = tx.prepare("INSERT INTO linkage_sets (submission_id, project, size, pseudonyms) VALUES (?1, ?2, ?3, ?4)")?;
+    let mut set = tx.prepare_cached("INSERT INTO linkage_sets (submission_id, project, size, pseudonyms) VALUES (?1, ?2, ?3, ?4)")?;
     for linkage in &s.statistics.linkage_sets {
         let mut blob = Vec::with_capacity(linkage.pseudonyms.len() * 32);
         for p in &linkage.pseudonyms {

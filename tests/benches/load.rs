@@ -176,8 +176,12 @@ fn main() {
     let mut hub = std::process::Command::new(&hub_binary)
         .args(["serve", "--config", "hub/hub.toml"])
         .current_dir(root)
-        .env("SAMLA_LOG", "warn")
+        .env(
+            "SAMLA_LOG",
+            std::env::var("SAMLA_LOG").unwrap_or_else(|_| "warn".to_owned()),
+        )
         .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(std::env::temp_dir().join("samla-load-hub.log")).unwrap())
         .spawn()
         .unwrap_or_else(|e| {
             panic!(
