@@ -60,25 +60,35 @@ pub struct Distinct {
     pub project_overlaps: BTreeMap<(ProjectCode, ProjectCode), u64>,
 }
 
+/// Checks that linkage sets were all made under one key and in one domain: the only
+/// sets whose pseudonyms may be compared.
+pub fn same_key_and_domain<'a>(
+    mut sets: impl Iterator<Item = (KeyId, &'a LinkageDomain)>,
+) -> Result<(), LinkageError> {
+    let Some((key, domain)) = sets.next() else {
+        return Ok(());
+    };
+    for (other_key, other_domain) in sets {
+        if other_key != key {
+            return Err(LinkageError::KeyMismatch {
+                first: key,
+                second: other_key,
+            });
+        }
+        if other_domain != domain {
+            return Err(LinkageError::DomainMismatch {
+                first: domain.to_string(),
+                second: other_domain.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Links sets of one key and one domain: distinct people, people in several kommuner,
 /// and overlaps between kommuner and between projects.
 pub fn link(sets: &[KommunSet<'_>]) -> Result<Distinct, LinkageError> {
-    if let Some(first) = sets.first() {
-        for s in sets {
-            if s.key_id != first.key_id {
-                return Err(LinkageError::KeyMismatch {
-                    first: first.key_id,
-                    second: s.key_id,
-                });
-            }
-            if s.domain != first.domain {
-                return Err(LinkageError::DomainMismatch {
-                    first: first.domain.to_string(),
-                    second: s.domain.to_string(),
-                });
-            }
-        }
-    }
+    same_key_and_domain(sets.iter().map(|s| (s.key_id, s.domain)))?;
     // Every (pseudonym, set) pair, sorted by pseudonym: one pass groups each person.
     let mut all: Vec<(&Pseudonym, usize)> = sets
         .iter()

@@ -317,22 +317,7 @@ impl Atoms {
 /// Groups the people of `project` by their kommuner and other projects, refusing to
 /// link sets made under different keys or domains.
 fn atoms(project: &ProjectCode, submissions: &[&Statistics]) -> Result<Atoms, LinkageError> {
-    if let Some(first) = submissions.first() {
-        for s in submissions {
-            if s.key_id != first.key_id {
-                return Err(LinkageError::KeyMismatch {
-                    first: first.key_id,
-                    second: s.key_id,
-                });
-            }
-            if s.linkage_domain != first.linkage_domain {
-                return Err(LinkageError::DomainMismatch {
-                    first: first.linkage_domain.to_string(),
-                    second: s.linkage_domain.to_string(),
-                });
-            }
-        }
-    }
+    crate::linkage::same_key_and_domain(submissions.iter().map(|s| (s.key_id, &s.linkage_domain)))?;
     // (pseudonym, kommun index or u32::MAX, project): one sort groups each person.
     let mut all: Vec<(&Pseudonym, u32, &ProjectCode)> = Vec::new();
     for (k, s) in submissions.iter().enumerate() {

@@ -10,7 +10,7 @@ use samla_common::report::Measure;
 use samla_common::statistics::{Dimension, TableName};
 
 use super::labels::{percent, rule_text};
-use super::text::{table_rows, targets};
+use super::text::{matrix_rows, outcome_rows, table_rows, targets};
 use super::{cells_by_key, Report};
 
 const STYLE: &str = "
@@ -101,22 +101,7 @@ pub fn render(report: &Report) -> String {
         "<h2>{}</h2>",
         lang.pick("Utfall efter bakgrund", "Outcomes by background")
     );
-    let mut rows = vec![vec![
-        lang.pick("Bakgrund", "Background").to_owned(),
-        lang.pick("Avslutade", "Leavers").to_owned(),
-        lang.pick("Arbete eller studier", "Work or studies")
-            .to_owned(),
-        lang.pick("Andel", "Share").to_owned(),
-    ]];
-    for o in &report.outcomes {
-        rows.push(vec![
-            lang.value(Dimension::FlagOrAll, &o.flag),
-            super::labels::count(o.leavers),
-            super::labels::count(o.work_or_studies),
-            o.share.map_or_else(|| "..".to_owned(), percent),
-        ]);
-    }
-    out.push_str(&html_table(&rows, false));
+    out.push_str(&html_table(&outcome_rows(report), false));
     let _ = writeln!(out, "<h2>{}</h2>", lang.pick("Tabeller", "Tables"));
     for table in &figures.tables {
         let _ = writeln!(out, "<h3>{}</h3>", escape(lang.table(table.name)));
@@ -126,21 +111,7 @@ pub fn render(report: &Report) -> String {
         ));
     }
     let _ = writeln!(out, "<h2>{}</h2>", lang.pick("Inlämningar", "Submissions"));
-    let mut rows = vec![std::iter::once("kommun".to_owned())
-        .chain(report.matrix.periods.iter().cloned())
-        .collect::<Vec<_>>()];
-    for (kommun, cells) in &report.matrix.rows {
-        rows.push(
-            std::iter::once(kommun.label())
-                .chain(
-                    cells
-                        .iter()
-                        .map(|c| c.clone().unwrap_or_else(|| "–".to_owned())),
-                )
-                .collect(),
-        );
-    }
-    out.push_str(&html_table(&rows, false));
+    out.push_str(&html_table(&matrix_rows(report), false));
     let _ = writeln!(
         out,
         "<p class=\"note\">samla · {} {}</p></main></body></html>",

@@ -49,6 +49,19 @@ pub fn render(report: &Report) -> String {
             "Outcomes by background (region)",
         ),
     );
+    out.push_str(&aligned(&outcome_rows(report)));
+    for table in &figures.tables {
+        section(&mut out, lang.table(table.name));
+        out.push_str(&aligned(&table_rows(report, table)));
+    }
+    section(&mut out, lang.pick("Inlämningar", "Submissions"));
+    out.push_str(&aligned(&matrix_rows(report)));
+    out
+}
+
+/// Outcomes for all leavers and per background flag, as rows with a header.
+pub(super) fn outcome_rows(report: &Report) -> Vec<Vec<String>> {
+    let lang = report.lang;
     let mut rows = vec![vec![
         lang.pick("Bakgrund", "Background").to_owned(),
         lang.pick("Avslutade", "Leavers").to_owned(),
@@ -64,12 +77,11 @@ pub fn render(report: &Report) -> String {
             o.share.map_or_else(|| "..".to_owned(), percent),
         ]);
     }
-    out.push_str(&aligned(&rows));
-    for table in &figures.tables {
-        section(&mut out, lang.table(table.name));
-        out.push_str(&aligned(&table_rows(report, table)));
-    }
-    section(&mut out, lang.pick("Inlämningar", "Submissions"));
+    rows
+}
+
+/// The submission matrix as rows: kommun, then the date per period (`–`: none).
+pub(super) fn matrix_rows(report: &Report) -> Vec<Vec<String>> {
     let mut rows = vec![std::iter::once("kommun".to_owned())
         .chain(report.matrix.periods.iter().cloned())
         .collect::<Vec<_>>()];
@@ -84,8 +96,7 @@ pub fn render(report: &Report) -> String {
                 .collect(),
         );
     }
-    out.push_str(&aligned(&rows));
-    out
+    rows
 }
 
 fn section(out: &mut String, title: &str) {
