@@ -114,12 +114,29 @@ fn exports_are_submitted_exactly_once_through_hub_and_node_crashes() {
             n.daemon_log()
         );
     }
+    let root = region.root().to_owned();
+    let status = || run("samla-hub", &root, &["status", "--config", "hub/hub.toml"]);
+    let o = status();
+    assert!(o.status.success(), "a running hub is ready: {}", text(&o));
+    assert!(text(&o).contains("hub: ready"), "{}", text(&o));
     let mut hub = region.hub.take().unwrap();
     assert!(terminate(&mut hub).success(), "{}", region.hub_log());
     assert!(
         region.hub_log().contains("stopped cleanly"),
         "{}",
         region.hub_log()
+    );
+    let o = status();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a stopped hub is not: {}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("NOT READY") && text(&o).contains("Stopped"),
+        "{}",
+        text(&o)
     );
 
     // Exactly once: one submission per export and period, all acknowledged, every
