@@ -262,22 +262,26 @@ impl Region {
             .is_some_and(|c| c.try_wait().unwrap().is_none())
     }
 
-    /// Adds TOML to the hub config (top-level keys must come before any table in
-    /// the file, so this inserts `top` before the first `[`-line and appends `tail`).
-    pub fn edit_hub_config(&self, top: &str, tail: &str) {
+    /// Sets a key the hub config written by `samla-hub init` already has (such as
+    /// `revoked_certificates` or a key of `[limits]`) to a TOML value.
+    pub fn set_hub_setting(&self, key: &str, value: &str) {
         let path = self.root().join("hub/hub.toml");
         let text = std::fs::read_to_string(&path).unwrap();
-        let at = text
+        let prefix = format!("{key} = ");
+        let mut found = false;
+        let edited: Vec<String> = text
             .lines()
-            .scan(0, |offset, line| {
-                let here = *offset;
-                *offset += line.len() + 1;
-                Some((here, line))
+            .map(|line| {
+                if !found && line.starts_with(&prefix) {
+                    found = true;
+                    format!("{prefix}{value}")
+                } else {
+                    line.to_owned()
+                }
             })
-            .find(|(_, line)| line.starts_with('['))
-            .map_or(text.len(), |(offset, _)| offset);
-        let edited = format!("{}{top}\n{}\n{tail}\n", &text[..at], &text[at..]);
-        std::fs::write(path, edited).unwrap();
+            .collect();
+        assert!(found, "the hub config has no {key}");
+        std::fs::write(path, edited.join("\n") + "\n").unwrap();
     }
 
     /// Rows in a hub table.

@@ -57,9 +57,7 @@ fn a_revoked_certificate_is_refused_at_once_by_fingerprint_or_serial() {
     let (gavle_sha, _) = revoke_lines(&region, "2180");
     let (_, sandviken_serial) = revoke_lines(&region, "2181");
     assert!(gavle_sha.starts_with("sha256:") && sandviken_serial.starts_with("serial:"));
-    let config = region.root().join("hub/hub.toml");
-    let original = std::fs::read_to_string(&config).unwrap();
-    region.edit_hub_config(&format!("revoked_certificates = [\"{gavle_sha}\"]"), "");
+    region.set_hub_setting("revoked_certificates", &format!("[\"{gavle_sha}\"]"));
     region.start_hub();
 
     let export = gavle.export("export.csv", 40, 1);
@@ -87,11 +85,7 @@ fn a_revoked_certificate_is_refused_at_once_by_fingerprint_or_serial() {
 
     // Now revoke Sandviken by serial instead, and lift Gävle's revocation.
     region.stop_hub();
-    std::fs::write(&config, original).unwrap();
-    region.edit_hub_config(
-        &format!("revoked_certificates = [\"{sandviken_serial}\"]"),
-        "",
-    );
+    region.set_hub_setting("revoked_certificates", &format!("[\"{sandviken_serial}\"]"));
     region.start_hub();
     let o = gavle.run(&["send", "--give-up-after", "5"]);
     assert!(
@@ -212,7 +206,7 @@ fn a_rotated_signing_key_is_accepted_through_its_overlap_and_refused_after() {
 fn submissions_over_the_per_minute_limit_wait_in_the_outbox() {
     let mut region = Region::new();
     let node = region.add_node("2180", "ca", &[]);
-    region.edit_hub_config("", "[limits]\nsubmissions_per_minute = 2\n");
+    region.set_hub_setting("submissions_per_minute", "2");
     region.start_hub();
     let export = node.export("export.csv", 40, 1);
     for _ in 0..2 {
@@ -238,10 +232,14 @@ fn submissions_over_the_per_minute_limit_wait_in_the_outbox() {
 fn connections_streams_and_idle_time_are_limited() {
     let mut region = Region::new();
     let node = region.add_node("2180", "ca", &[]);
-    region.edit_hub_config(
-        "",
-        "[limits]\nconnections_per_kommun = 2\nconcurrent_streams = 1\nidle_timeout_seconds = 1\nhandshake_timeout_seconds = 1\n",
-    );
+    for (key, value) in [
+        ("connections_per_kommun", "2"),
+        ("concurrent_streams", "1"),
+        ("idle_timeout_seconds", "1"),
+        ("handshake_timeout_seconds", "1"),
+    ] {
+        region.set_hub_setting(key, value);
+    }
     region.start_hub();
     let cert = node.dir.join("node-2180.crt");
     let key = node.dir.join("node-2180.key");
