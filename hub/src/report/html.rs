@@ -10,7 +10,7 @@ use samla_common::report::Measure;
 use samla_common::statistics::{Dimension, TableName};
 
 use super::labels::{percent, rule_text};
-use super::text::{matrix_rows, outcome_rows, table_rows, targets};
+use super::text::{distinct_rows, matrix_rows, outcome_rows, table_rows, targets};
 use super::{cells_by_key, Report};
 
 const STYLE: &str = "
@@ -160,50 +160,14 @@ fn html_table(rows: &[Vec<String>], regions: bool) -> String {
 }
 
 fn distinct_table(report: &Report) -> String {
-    let lang = report.lang;
     match &report.figures().linkage {
         Err(problem) => format!("<p>{}</p>\n", escape(problem)),
         Ok(l) => {
-            let mut rows = vec![
-                vec![String::new(), lang.pick("Antal", "Count").to_owned()],
-                vec![
-                    lang.pick(
-                        "Unika deltagare i regionen",
-                        "Distinct participants in the region",
-                    )
-                    .to_owned(),
-                    super::labels::count(l.distinct_people.count),
-                ],
-                vec![
-                    lang.pick(
-                        "Deltagare i mer än en kommun",
-                        "Participants in more than one kommun",
-                    )
-                    .to_owned(),
-                    super::labels::count(l.in_several_kommuner.count),
-                ],
-            ];
-            for c in &l.kommun_overlaps {
-                let names: Vec<String> = c.label.split('+').map(|k| report.unit_label(k)).collect();
-                rows.push(vec![
-                    format!(
-                        "{} {}",
-                        lang.pick("I både", "In both"),
-                        names.join(lang.pick(" och ", " and "))
-                    ),
-                    super::labels::count(c.count),
-                ]);
-            }
-            for c in &l.project_overlaps {
-                rows.push(vec![
-                    format!(
-                        "{} {}",
-                        lang.pick("Även i projekt", "Also in project"),
-                        c.label
-                    ),
-                    super::labels::count(c.count),
-                ]);
-            }
+            let mut rows = vec![vec![
+                String::new(),
+                report.lang.pick("Antal", "Count").to_owned(),
+            ]];
+            rows.extend(distinct_rows(report, l, false));
             html_table(&rows, false)
         }
     }

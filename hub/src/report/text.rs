@@ -163,16 +163,23 @@ pub(super) fn targets(report: &Report) -> Vec<Vec<String>> {
 }
 
 fn distinct(report: &Report) -> String {
+    match &report.figures().linkage {
+        Ok(linkage) => aligned(&distinct_rows(report, linkage, true)),
+        Err(problem) => format!(
+            "{}: {problem}\n",
+            report.lang.pick("Kan inte räknas", "Cannot be counted")
+        ),
+    }
+}
+
+/// Distinct people and overlaps as rows of label and count; with `per_kommun`, each
+/// shown kommun's own count too.
+pub(super) fn distinct_rows(
+    report: &Report,
+    linkage: &samla_common::report::PublishedLinkage,
+    per_kommun: bool,
+) -> Vec<Vec<String>> {
     let lang = report.lang;
-    let linkage = match &report.figures().linkage {
-        Ok(l) => l,
-        Err(problem) => {
-            return format!(
-                "{}: {problem}\n",
-                lang.pick("Kan inte räknas", "Cannot be counted")
-            )
-        }
-    };
     let mut rows = vec![
         vec![
             lang.pick(
@@ -194,7 +201,7 @@ fn distinct(report: &Report) -> String {
     for c in linkage
         .per_kommun
         .iter()
-        .filter(|c| report.shown.iter().any(|k| k.as_str() == c.label))
+        .filter(|c| per_kommun && report.shown.iter().any(|k| k.as_str() == c.label))
     {
         rows.push(vec![
             format!("  {}", report.unit_label(&c.label)),
@@ -222,7 +229,7 @@ fn distinct(report: &Report) -> String {
             count(c.count),
         ]);
     }
-    aligned(&rows)
+    rows
 }
 
 /// A table as rows: for three dimensions, one row per kommun and value of the
