@@ -13,14 +13,14 @@ use samla_common::codes::KommunCode;
 use samla_common::signing::SigningKey;
 use samla_common::tls::{self, PinnedCertificate};
 use samla_common::wire::{
-    self, Refusal, Request, Response, SignedReceipt, SignedSubmission, VerifiedSubmission,
-    WireError,
+    self, Refusal, Request, Response, SignedSubmission, VerifiedSubmission, WireError,
 };
 
 use crate::config::HubConfig;
 use crate::files::{self, FileError};
 use crate::status::{self, HubStatus, State};
 use crate::store::{LogSigner, Store, StoreError};
+use crate::writer::StoreWriter;
 
 /// How long a stopping hub waits for submissions in flight.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -50,6 +50,9 @@ pub enum ServerError {
         /// What is wrong.
         source: StoreError,
     },
+    /// The store's writer thread could not start.
+    #[error("starting the store writer: {0}")]
+    Writer(std::io::Error),
     /// The socket.
     #[error("listening on {address}: {source}")]
     Listen {
@@ -63,25 +66,14 @@ pub enum ServerError {
 /// Everything a connection needs, shared.
 pub struct Hub {
     config: HubConfig,
-    receipt_key: SigningKey,
     pinned: Vec<PinnedCertificate>,
-    store: Mutex<Store>,
+    writer: StoreWriter,
     counters: Counters,
-    /// Verified submissions waiting for the next group commit.
-    queue: Mutex<Vec<QueuedSubmission>>,
     /// Per kommun, when its submissions in the last minute arrived.
     rates: Mutex<HashMap<KommunCode, VecDeque<i64>>>,
     /// Per kommun, its open connections.
     connections: Mutex<HashMap<KommunCode, u32>>,
 }
-
-/// A verified submission waiting to be stored, when it arrived, and where its outcome
-/// goes.
-type QueuedSubmission = (
-    VerifiedSubmission,
-    i64,
-    std::sync::mpsc::Sender<Result<SignedReceipt, StoreError>>,
-);
 
 /// What the hub has done since it started, for its status file.
 #[derive(Default)]
@@ -156,13 +148,13 @@ impl Hub {
                 path: config.database.clone(),
                 source,
             })?;
+        let writer = StoreWriter::start(store, receipt_key, config.log_origin.clone())
+            .map_err(ServerError::Writer)?;
         Ok(Hub {
             pinned: config.pinned(),
             config,
-            receipt_key,
-            store: Mutex::new(store),
+            writer,
             counters: Counters::default(),
-            queue: Mutex::new(Vec::new()),
             rates: Mutex::new(HashMap::new()),
             connections: Mutex::new(HashMap::new()),
         })
@@ -190,22 +182,47 @@ impl Hub {
         })
     }
 
-    /// Handles one submission from a node whose certificate names `kommun`.
+    /// Handles one submission from a node whose certificate names `kommun`: checks it
+    /// (on a blocking thread: decoding and signature checks take CPU time), then hands
+    /// it to the store writer.
     async fn submit(self: &Arc<Self>, kommun: KommunCode, signed: SignedSubmission) -> Response {
         let hub = Arc::clone(self);
-        let outcome =
-            tokio::task::spawn_blocking(move || hub.submit_blocking(kommun, signed)).await;
-        match outcome {
-            Ok(response) => response,
-            Err(_) => Response::Refused(Refusal::Unavailable("internal error".to_owned())),
+        let now = now();
+        let id = signed.id();
+        let checked = tokio::task::spawn_blocking(move || hub.check(kommun, signed, now)).await;
+        let verified = match checked {
+            Ok(Ok(verified)) => verified,
+            Ok(Err(refusal)) => return self.refuse(now, Some(kommun), Some(id), refusal).await,
+            Err(_) => return Response::Refused(Refusal::Unavailable("internal error".to_owned())),
+        };
+        match self.writer.accept(verified, now).await {
+            Ok(receipt) => {
+                self.counters.accepted.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(kommun = %kommun, submission = %id, "submission stored");
+                Response::Receipt(receipt)
+            }
+            Err(StoreError::Refused(refusal)) => {
+                self.counters.refused.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(kommun = %kommun, submission = %id, reason = %refusal, "submission refused");
+                Response::Refused(refusal)
+            }
+            Err(e) => {
+                tracing::error!(kommun = %kommun, submission = %id, error = %e, "store failed");
+                Response::Refused(Refusal::Unavailable("the store failed".to_owned()))
+            }
         }
     }
 
-    fn submit_blocking(&self, kommun: KommunCode, signed: SignedSubmission) -> Response {
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let id = signed.id();
+    /// The checks before storing: the kommun's rate limit, and the signature against
+    /// the kommun's signing keys in force today.
+    fn check(
+        &self,
+        kommun: KommunCode,
+        signed: SignedSubmission,
+        now: i64,
+    ) -> Result<VerifiedSubmission, Refusal> {
         if let Some(refusal) = self.rate_limit(kommun, now) {
-            return self.refuse(now, Some(kommun), Some(id), refusal);
+            return Err(refusal);
         }
         let keys = self
             .config
@@ -225,83 +242,17 @@ impl Hub {
             .iter()
             .find(|k| k.key == signed.signer && !k.accepted_on(today))
             .and_then(|k| k.until);
-        let verified = match (signed.verify(kommun, &current), retired) {
-            (Ok(v), _) => v,
+        match (signed.verify(kommun, &current), retired) {
+            (Ok(verified), _) => Ok(verified),
             (Err(Refusal::UnknownSigner { kommun: k, key }), Some(until)) => {
-                let refusal = Refusal::RetiredSigner {
+                Err(Refusal::RetiredSigner {
                     kommun: k,
                     key,
                     until: until.to_string(),
-                };
-                return self.refuse(now, Some(kommun), Some(id), refusal);
+                })
             }
-            (Err(refusal), _) => return self.refuse(now, Some(kommun), Some(id), refusal),
-        };
-        match self.store_grouped(verified, now) {
-            Ok(receipt) => {
-                self.counters.accepted.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(kommun = %kommun, submission = %id, "submission stored");
-                Response::Receipt(receipt)
-            }
-            Err(StoreError::Refused(refusal)) => {
-                self.counters.refused.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(kommun = %kommun, submission = %id, reason = %refusal, "submission refused");
-                Response::Refused(refusal)
-            }
-            Err(e) => {
-                tracing::error!(kommun = %kommun, submission = %id, error = %e, "store failed");
-                Response::Refused(Refusal::Unavailable("the store failed".to_owned()))
-            }
+            (Err(refusal), _) => Err(refusal),
         }
-    }
-
-    /// Stores a verified submission by group commit: it joins the queue, and whoever
-    /// holds the store next stores everything queued in one transaction (one disk
-    /// flush), then hands each submitter its own outcome. A submitter that finds the
-    /// store free stores the queue itself, so nothing waits for a timer.
-    fn store_grouped(
-        &self,
-        verified: VerifiedSubmission,
-        now: i64,
-    ) -> Result<SignedReceipt, StoreError> {
-        let unavailable = |why: &str| StoreError::Refused(Refusal::Unavailable(why.to_owned()));
-        let (reply, outcome) = std::sync::mpsc::channel();
-        match self.queue.lock() {
-            Ok(mut queue) => queue.push((verified, now, reply)),
-            Err(_) => return Err(unavailable("queue lock poisoned")),
-        }
-        {
-            let Ok(mut store) = self.store.lock() else {
-                return Err(unavailable("store lock poisoned"));
-            };
-            let batch = match self.queue.lock() {
-                Ok(mut queue) => std::mem::take(&mut *queue),
-                Err(_) => return Err(unavailable("queue lock poisoned")),
-            };
-            if !batch.is_empty() {
-                let items: Vec<(&VerifiedSubmission, i64)> =
-                    batch.iter().map(|(v, at, _)| (v, *at)).collect();
-                tracing::debug!(submissions = items.len(), "group commit");
-                match store.accept_batch(&items, &self.log_signer()) {
-                    Ok(results) => {
-                        for ((_, _, reply), result) in batch.iter().zip(results) {
-                            let _ = reply.send(result);
-                        }
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, submissions = batch.len(), "a group commit failed");
-                        for (_, _, reply) in &batch {
-                            let _ = reply.send(Err(unavailable("the store failed")));
-                        }
-                    }
-                }
-            }
-        }
-        // Either this thread stored the queue (its own submission included) or another
-        // did while this one waited for the store; the outcome is waiting.
-        outcome
-            .recv()
-            .unwrap_or_else(|_| Err(unavailable("the submission was lost in the queue")))
     }
 
     /// Counts a submission against the kommun's per-minute limit; the refusal if it
@@ -325,51 +276,31 @@ impl Hub {
         None
     }
 
-    fn log_signer(&self) -> LogSigner<'_> {
-        LogSigner {
-            key: &self.receipt_key,
-            origin: &self.config.log_origin,
-        }
-    }
-
     /// The latest checkpoint and a consistency proof from `since`.
-    async fn checkpoint(self: &Arc<Self>, since: u64) -> Response {
-        let hub = Arc::clone(self);
-        let outcome = tokio::task::spawn_blocking(move || {
-            let store = hub
-                .store
-                .lock()
-                .map_err(|_| "store lock poisoned".to_owned())?;
-            store
-                .checkpoint(since, &hub.log_signer())
-                .map_err(|e| e.to_string())
-        })
-        .await;
-        match outcome {
-            Ok(Ok((note, consistency))) => Response::Checkpoint { note, consistency },
-            Ok(Err(e)) => {
+    async fn checkpoint(&self, since: u64) -> Response {
+        match self.writer.checkpoint(since).await {
+            Ok((note, consistency)) => Response::Checkpoint { note, consistency },
+            Err(e) => {
                 tracing::error!(error = %e, "checkpoint failed");
                 Response::Refused(Refusal::Unavailable(
                     "the transfer log could not be read".to_owned(),
                 ))
             }
-            Err(_) => Response::Refused(Refusal::Unavailable("internal error".to_owned())),
         }
     }
 
     /// Logs a connection refused after the handshake (a revoked certificate).
-    fn refuse_connection(&self, kommun: Option<KommunCode>, reason: &str) {
+    async fn refuse_connection(&self, kommun: Option<KommunCode>, reason: &str) {
         self.counters.refused.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(kommun = ?kommun.map(|k| k.to_string()), reason, "connection refused");
         let refusal = Refusal::Revoked(reason.to_owned());
-        if let Ok(mut store) = self.store.lock() {
-            if let Err(e) = store.log_refusal(now(), kommun, None, &refusal, &self.log_signer()) {
-                tracing::error!(error = %e, "could not log a refusal");
-            }
+        if let Err(e) = self.writer.log_refusal(now(), kommun, None, refusal).await {
+            tracing::error!(error = %e, "could not log a refusal");
         }
     }
 
-    fn refuse(
+    /// Logs a refusal and answers with it.
+    async fn refuse(
         &self,
         at: i64,
         kommun: Option<KommunCode>,
@@ -378,10 +309,12 @@ impl Hub {
     ) -> Response {
         self.counters.refused.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(kommun = ?kommun.map(|k| k.to_string()), reason = %refusal, "submission refused");
-        if let Ok(mut store) = self.store.lock() {
-            if let Err(e) = store.log_refusal(at, kommun, id, &refusal, &self.log_signer()) {
-                tracing::error!(error = %e, "could not log a refusal");
-            }
+        if let Err(e) = self
+            .writer
+            .log_refusal(at, kommun, id, refusal.clone())
+            .await
+        {
+            tracing::error!(error = %e, "could not log a refusal");
         }
         Response::Refused(refusal)
     }
@@ -483,7 +416,8 @@ async fn connection(hub: Arc<Hub>, incoming: quinn::Incoming) {
         .is_some_and(|c| hub.config.revoked.contains(c))
     {
         let kommun = peer_kommun(&conn, &hub.pinned).ok();
-        hub.refuse_connection(kommun, "client certificate revoked");
+        hub.refuse_connection(kommun, "client certificate revoked")
+            .await;
         conn.close(2u32.into(), b"certificate revoked");
         return;
     }
@@ -565,7 +499,10 @@ async fn stream(
         Ok(body) => match samla_common::codec::decode::<Request>(&body) {
             Ok(Request::Submit(signed)) => hub.submit(kommun, signed).await,
             Ok(Request::Checkpoint { since }) => hub.checkpoint(since).await,
-            Err(e) => hub.refuse(now(), Some(kommun), None, Refusal::Malformed(e.to_string())),
+            Err(e) => {
+                hub.refuse(now(), Some(kommun), None, Refusal::Malformed(e.to_string()))
+                    .await
+            }
         },
         Err(FrameError::Wire(WireError::TooLarge { announced, limit })) => {
             let _ = recv.stop(0u32.into());
@@ -575,9 +512,11 @@ async fn stream(
                 None,
                 Refusal::TooLarge { announced, limit },
             )
+            .await
         }
         Err(FrameError::Wire(e)) => {
             hub.refuse(now(), Some(kommun), None, Refusal::Malformed(e.to_string()))
+                .await
         }
         Err(FrameError::Read(e)) => {
             tracing::info!(kommun = %kommun, error = %e, "stream ended early");

@@ -89,7 +89,10 @@ CREATE TABLE IF NOT EXISTS cells (
     key3          TEXT,
     count         INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS cells_by_submission ON cells(submission_id, table_name);
+-- No index on cells: the hub reads tables from the signed bytes, and an index keyed by
+-- a random submission id made every insert touch pages all over it. Analysts who
+-- query cells often can add their own.
+DROP INDEX IF EXISTS cells_by_submission;
 CREATE TABLE IF NOT EXISTS linkage_sets (
     submission_id BLOB NOT NULL REFERENCES submissions(id),
     project       TEXT NOT NULL,
@@ -130,38 +133,14 @@ impl Store {
         received_at: i64,
         log: &LogSigner<'_>,
     ) -> Result<SignedReceipt, StoreError> {
-        let mut results = self.accept_batch(&[(submission, received_at)], log)?;
-        results.pop().unwrap_or_else(|| {
-            Err(StoreError::Refused(Refusal::Unavailable(
-                "nothing was stored".to_owned(),
-            )))
-        })
-    }
-
-    /// Stores several submissions in one transaction (one disk flush for all: group
-    /// commit), each as [`Store::accept`] would, in order. Each submission's outcome
-    /// is its own: a refusal (logged) or a failure of one does not touch the others.
-    /// The outer `Err` means the transaction as a whole failed and nothing was stored.
-    pub fn accept_batch(
-        &mut self,
-        batch: &[(&VerifiedSubmission, i64)],
-        log: &LogSigner<'_>,
-    ) -> Result<Vec<Result<SignedReceipt, StoreError>>, StoreError> {
-        let mut tx = self
-            .db
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut results = Vec::with_capacity(batch.len());
-        for (submission, received_at) in batch {
-            let mut savepoint = tx.savepoint()?;
-            let result = accept_in(&savepoint, submission, *received_at, log);
-            match &result {
-                Ok(_) | Err(StoreError::Refused(_)) => savepoint.commit()?,
-                Err(_) => savepoint.rollback()?,
-            }
-            results.push(result);
+        let write = Write::Accept {
+            submission,
+            received_at,
+        };
+        match self.write_one(&write, log)? {
+            Some(receipt) => Ok(receipt),
+            None => Err(nothing_stored()),
         }
-        tx.commit()?;
-        Ok(results)
     }
 
     /// Logs a refusal that happened before a submission could be stored.
@@ -173,16 +152,80 @@ impl Store {
         refusal: &Refusal,
         log: &LogSigner<'_>,
     ) -> Result<(), StoreError> {
+        let write = Write::Refusal {
+            at,
+            kommun,
+            id,
+            refusal,
+        };
+        self.write_one(&write, log).map(|_| ())
+    }
+
+    /// Does several writes in one transaction: one disk flush for all of them
+    /// (group commit). Each write's outcome is its own,
+    /// in order: a receipt for an accepted submission, `None` for a logged refusal,
+    /// or the write's refusal or failure. If one write fails, the transaction is
+    /// rolled back and each write is done again in a transaction of its own, so a
+    /// failure touches nothing but the write it belongs to.
+    pub fn write_batch(
+        &mut self,
+        batch: &[Write<'_>],
+        log: &LogSigner<'_>,
+    ) -> Vec<Result<Option<SignedReceipt>, StoreError>> {
+        match self.write_together(batch, log) {
+            Ok(outcomes) => outcomes,
+            Err(e) if batch.len() == 1 => vec![Err(e)],
+            Err(_) => batch
+                .iter()
+                .map(|write| self.write_one(write, log))
+                .collect(),
+        }
+    }
+
+    fn write_one(
+        &mut self,
+        write: &Write<'_>,
+        log: &LogSigner<'_>,
+    ) -> Result<Option<SignedReceipt>, StoreError> {
+        self.write_together(std::slice::from_ref(write), log)?
+            .pop()
+            .unwrap_or_else(|| Err(nothing_stored()))
+    }
+
+    /// All of `batch` in one transaction, or (the outer `Err`) none of it.
+    fn write_together(
+        &mut self,
+        batch: &[Write<'_>],
+        log: &LogSigner<'_>,
+    ) -> Result<Vec<Result<Option<SignedReceipt>, StoreError>>, StoreError> {
         let tx = self
             .db
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        append(
-            &tx,
-            &entry(EntryKind::Refused, at, kommun, id, refusal.to_string()),
-            log,
-        )?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for write in batch {
+            outcomes.push(match write {
+                Write::Accept {
+                    submission,
+                    received_at,
+                } => match accept_in(&tx, submission, *received_at, log) {
+                    Ok(receipt) => Ok(Some(receipt)),
+                    Err(StoreError::Refused(refusal)) => Err(StoreError::Refused(refusal)),
+                    Err(e) => return Err(e),
+                },
+                Write::Refusal {
+                    at,
+                    kommun,
+                    id,
+                    refusal,
+                } => {
+                    let refused = entry(EntryKind::Refused, *at, *kommun, *id, refusal.to_string());
+                    append(&tx, &refused, log)?;
+                    Ok(None)
+                }
+            });
+        }
         tx.commit()?;
-        Ok(())
+        Ok(outcomes)
     }
 
     /// The latest checkpoint, signed, and a consistency proof from the tree of
@@ -252,8 +295,8 @@ impl Store {
     }
 
     /// Appends entries to the transfer log in one transaction (each with its signed
-    /// checkpoint); returns the index of the last. For tools and benchmarks: the
-    /// server logs through [`Store::accept`] and [`Store::log_refusal`].
+    /// checkpoint); returns the index of the last. For tools and
+    /// benchmarks: the server logs through [`Store::write_batch`].
     pub fn append_entries(
         &mut self,
         entries: &[LogEntry],
@@ -264,7 +307,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut last = None;
         for e in entries {
-            last = Some(append(&tx, e, log)?);
+            last = Some(append(&tx, e, log)?.0);
         }
         tx.commit()?;
         Ok(last)
@@ -419,7 +462,37 @@ impl Store {
     }
 }
 
-/// One submission of a batch, inside the batch's transaction (see [`Store::accept`]).
+/// One write of a group commit (see [`Store::write_batch`]).
+pub enum Write<'a> {
+    /// Store a verified submission received at `received_at`, or return the receipt
+    /// given before for the same bytes.
+    Accept {
+        /// The submission.
+        submission: &'a VerifiedSubmission,
+        /// When the hub received it (Unix seconds).
+        received_at: i64,
+    },
+    /// Log a refusal that happened before a submission could be stored.
+    Refusal {
+        /// When (Unix seconds).
+        at: i64,
+        /// The kommun, if known.
+        kommun: Option<KommunCode>,
+        /// The submission, if known.
+        id: Option<SubmissionId>,
+        /// Why.
+        refusal: &'a Refusal,
+    },
+}
+
+fn nothing_stored() -> StoreError {
+    StoreError::Refused(Refusal::Unavailable("nothing was stored".to_owned()))
+}
+
+/// One submission of a batch, inside the batch's transaction: the receipt given
+/// before for the same bytes, or the submission logged and stored with its new
+/// receipt. A replayed sequence number is logged and refused
+/// ([`StoreError::Refused`]).
 fn accept_in(
     tx: &Connection,
     submission: &VerifiedSubmission,
@@ -432,11 +505,9 @@ fn accept_in(
     }
     let s = submission.submission();
     let kommun = s.statistics.kommun;
-    let last: Option<i64> = tx.query_row(
-        "SELECT MAX(sequence) FROM submissions WHERE kommun = ?1",
-        [kommun.as_str()],
-        |row| row.get(0),
-    )?;
+    let last: Option<i64> = tx
+        .prepare_cached("SELECT MAX(sequence) FROM submissions WHERE kommun = ?1")?
+        .query_row([kommun.as_str()], |row| row.get(0))?;
     let sequence = i64::try_from(s.sequence).unwrap_or(i64::MAX);
     if let Some(last) = last.filter(|last| sequence <= *last) {
         let refusal = Refusal::Replay {
@@ -467,35 +538,60 @@ fn accept_in(
         Some(id),
         summary,
     );
-    let log_index = append(tx, &logged, log)?;
-    let hashes = SqlHashes(tx);
-    let checkpoint: Vec<u8> = tx.query_row(
-        "SELECT note FROM checkpoints WHERE size = ?1",
-        [i64::try_from(log_index + 1).unwrap_or(i64::MAX)],
-        |r| r.get(0),
-    )?;
-    let receipt = Receipt {
-        submission_id: id,
-        kommun,
-        sequence: s.sequence,
+    let (index, checkpoint) = append(tx, &logged, log)?;
+    let entry_bytes = logged.to_bytes();
+    let at = Logged {
+        index,
+        entry: &entry_bytes,
         received_at,
-        log_index,
-        entry: logged.to_bytes(),
-        checkpoint,
-        inclusion: translog::prove_inclusion(log_index + 1, log_index, &hashes)?,
     };
-    let signed_receipt = SignedReceipt::sign(&receipt, log.key)?;
-    insert_submission(tx, submission, received_at, log_index, &signed_receipt)?;
-    Ok(signed_receipt)
+    let receipt = receipt_for(tx, submission, &at, &checkpoint, log)?;
+    insert_submission(tx, submission, &at, &receipt)?;
+    Ok(receipt)
+}
+
+/// Where a submission was logged.
+struct Logged<'a> {
+    index: u64,
+    entry: &'a [u8],
+    received_at: i64,
+}
+
+/// A signed checkpoint: the tree's size and the note.
+struct SignedCheckpoint {
+    size: u64,
+    note: Vec<u8>,
+}
+
+/// Signs the receipt of a logged submission, with its inclusion proof in the tree of
+/// the checkpoint signed right after its entry.
+fn receipt_for(
+    tx: &Connection,
+    submission: &VerifiedSubmission,
+    logged: &Logged<'_>,
+    checkpoint: &SignedCheckpoint,
+    log: &LogSigner<'_>,
+) -> Result<SignedReceipt, StoreError> {
+    let s = submission.submission();
+    let receipt = Receipt {
+        submission_id: submission.id(),
+        kommun: s.statistics.kommun,
+        sequence: s.sequence,
+        received_at: logged.received_at,
+        log_index: logged.index,
+        entry: logged.entry.to_vec(),
+        checkpoint: checkpoint.note.clone(),
+        inclusion: translog::prove_inclusion(checkpoint.size, logged.index, &SqlHashes(tx))?,
+    };
+    Ok(SignedReceipt::sign(&receipt, log.key)?)
 }
 
 fn stored_receipt(db: &Connection, id: SubmissionId) -> Result<Option<SignedReceipt>, StoreError> {
     let row: Option<(Vec<u8>, Vec<u8>)> = db
-        .query_row(
-            "SELECT receipt, receipt_signature FROM submissions WHERE id = ?1",
-            [id.as_bytes().as_slice()],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
+        .prepare_cached("SELECT receipt, receipt_signature FROM submissions WHERE id = ?1")?
+        .query_row([id.as_bytes().as_slice()], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
         .optional()?;
     row.map(|(bytes, signature)| {
         Ok(SignedReceipt {
@@ -509,23 +605,23 @@ fn stored_receipt(db: &Connection, id: SubmissionId) -> Result<Option<SignedRece
 fn insert_submission(
     tx: &Connection,
     submission: &VerifiedSubmission,
-    received_at: i64,
-    log_index: u64,
+    logged: &Logged<'_>,
     receipt: &SignedReceipt,
 ) -> Result<(), StoreError> {
     let id = submission.id();
     let s = submission.submission();
     let signed = submission.signed();
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO submissions (id, kommun, sequence, created_at, received_at, period, linkage_domain,
             key_id, schema_version, signer, signature, signed_bytes, receipt, receipt_signature, log_index)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        params![
+    )?
+    .execute(params![
             id.as_bytes().as_slice(),
             s.statistics.kommun.as_str(),
             i64::try_from(s.sequence).unwrap_or(i64::MAX),
             s.created_at,
-            received_at,
+            logged.received_at,
             s.statistics.period.to_string(),
             s.statistics.linkage_domain.as_str(),
             s.statistics.key_id.to_string(),
@@ -535,9 +631,8 @@ fn insert_submission(
             signed.bytes,
             receipt.bytes,
             samla_common::codec::encode(&receipt.signature)?,
-            i64::try_from(log_index).unwrap_or(i64::MAX),
-        ],
-    )?;
+            i64::try_from(logged.index).unwrap_or(i64::MAX),
+        ])?;
     let mut cell = tx.prepare_cached(
         "INSERT INTO cells (submission_id, table_name, key1, key2, key3, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
@@ -587,17 +682,21 @@ fn entry(
 
 /// The number of entries in the log.
 fn log_size(db: &Connection) -> Result<u64, StoreError> {
-    let next: i64 = db.query_row(
-        "SELECT COALESCE(MAX(log_index) + 1, 0) FROM transfer_events",
-        [],
-        |row| row.get(0),
-    )?;
+    let next: i64 = db
+        .prepare_cached("SELECT COALESCE(MAX(log_index) + 1, 0) FROM transfer_events")?
+        .query_row([], |row| row.get(0))?;
     Ok(u64::try_from(next).unwrap_or(0))
 }
 
-/// Appends an entry to the transfer log and its hashes to the tree; returns its
-/// index (0-based).
-fn append(tx: &Connection, logged: &LogEntry, log: &LogSigner<'_>) -> Result<u64, StoreError> {
+/// Appends an entry to the transfer log and its hashes to the tree, and signs the
+/// checkpoint of the tree that ends with it (one checkpoint per entry, so an audit
+/// names the very entry that was tampered with); returns the entry's index (0-based)
+/// and the checkpoint.
+fn append(
+    tx: &Connection,
+    logged: &LogEntry,
+    log: &LogSigner<'_>,
+) -> Result<(u64, SignedCheckpoint), StoreError> {
     let index = log_size(tx)?;
     let bytes = logged.to_bytes();
     let new = translog::stored_hashes(index, &bytes, &SqlHashes(tx))
@@ -611,32 +710,34 @@ fn append(tx: &Connection, logged: &LogEntry, log: &LogSigner<'_>) -> Result<u64
             hash.0.as_slice()
         ])?;
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO transfer_events (log_index, at, kind, kommun, submission_id, detail, entry)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            i64::try_from(index).unwrap_or(i64::MAX),
-            logged.at,
-            logged.kind.code(),
-            logged.kommun.map(|k| k.to_string()),
-            logged.submission.map(|i| i.as_bytes().to_vec()),
-            logged.summary,
-            bytes
-        ],
-    )?;
+    )?
+    .execute(params![
+        i64::try_from(index).unwrap_or(i64::MAX),
+        logged.at,
+        logged.kind.code(),
+        logged.kommun.map(|k| k.to_string()),
+        logged.submission.map(|i| i.as_bytes().to_vec()),
+        logged.summary,
+        bytes
+    ])?;
+    Ok((index, sign_checkpoint(tx, log)?))
+}
+
+/// Signs and stores the checkpoint of the log as it stands.
+fn sign_checkpoint(tx: &Connection, log: &LogSigner<'_>) -> Result<SignedCheckpoint, StoreError> {
+    let size = log_size(tx)?;
     let head = Checkpoint {
         origin: log.origin.to_owned(),
-        size: index + 1,
-        root: translog::tree_root(index + 1, &SqlHashes(tx))?,
+        size,
+        root: translog::tree_root(size, &SqlHashes(tx))?,
     };
-    tx.execute(
-        "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
-        params![
-            i64::try_from(head.size).unwrap_or(i64::MAX),
-            head.sign(log.key)?
-        ],
-    )?;
-    Ok(index)
+    let note = head.sign(log.key)?;
+    tx.prepare_cached("INSERT INTO checkpoints (size, note) VALUES (?1, ?2)")?
+        .execute(params![i64::try_from(size).unwrap_or(i64::MAX), note])?;
+    Ok(SignedCheckpoint { size, note })
 }
 
 /// The tree's stored hashes, read from SQLite.
@@ -661,3 +762,6 @@ impl HashReader for SqlHashes<'_> {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests;

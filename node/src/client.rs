@@ -92,34 +92,45 @@ fn read_file(path: &std::path::Path) -> Result<Vec<u8>, ClientError> {
     Ok(bytes)
 }
 
+/// The QUIC client configuration for `link`: the region CA, the node's certificate
+/// and key, and the idle timeout and keep-alive a node uses.
+fn client_config(link: &HubLink) -> Result<quinn::ClientConfig, ClientError> {
+    let tls_file = |path: &std::path::Path, e: samla_common::tls::TlsError| ClientError::File {
+        path: path.to_owned(),
+        message: e.to_string(),
+    };
+    let ca = samla_common::tls::certificates_from_pem(&read_file(&link.region_ca)?)
+        .map_err(|e| tls_file(&link.region_ca, e))?;
+    let chain = samla_common::tls::certificates_from_pem(&read_file(&link.certificate)?)
+        .map_err(|e| tls_file(&link.certificate, e))?;
+    let key_pem = zeroize::Zeroizing::new(read_file(&link.private_key)?);
+    let key = samla_common::tls::private_key_from_pem(&key_pem)
+        .map_err(|e| tls_file(&link.private_key, e))?;
+    let mut config = samla_common::tls::client_config(&ca, chain, key)?;
+    let mut transport = quinn::TransportConfig::default();
+    transport.max_idle_timeout(Some(
+        Duration::from_secs(10)
+            .try_into()
+            .map_err(|_| ClientError::Address(link.address.clone()))?,
+    ));
+    transport.keep_alive_interval(Some(Duration::from_secs(3)));
+    config.transport_config(Arc::new(transport));
+    Ok(config)
+}
+
+/// The hub's address, resolved.
+async fn remote_address(link: &HubLink) -> Result<SocketAddr, ClientError> {
+    tokio::net::lookup_host(&link.address)
+        .await
+        .map_err(|_| ClientError::Address(link.address.clone()))?
+        .next()
+        .ok_or_else(|| ClientError::Address(link.address.clone()))
+}
+
 impl HubClient {
-    /// Connects and completes the TLS handshake.
+    /// Connects from a new local endpoint and completes the TLS handshake.
     pub async fn connect(link: &HubLink) -> Result<HubClient, ClientError> {
-        let tls_file = |path: &std::path::Path, e: samla_common::tls::TlsError| ClientError::File {
-            path: path.to_owned(),
-            message: e.to_string(),
-        };
-        let ca = samla_common::tls::certificates_from_pem(&read_file(&link.region_ca)?)
-            .map_err(|e| tls_file(&link.region_ca, e))?;
-        let chain = samla_common::tls::certificates_from_pem(&read_file(&link.certificate)?)
-            .map_err(|e| tls_file(&link.certificate, e))?;
-        let key_pem = zeroize::Zeroizing::new(read_file(&link.private_key)?);
-        let key = samla_common::tls::private_key_from_pem(&key_pem)
-            .map_err(|e| tls_file(&link.private_key, e))?;
-        let mut config = samla_common::tls::client_config(&ca, chain, key)?;
-        let mut transport = quinn::TransportConfig::default();
-        transport.max_idle_timeout(Some(
-            Duration::from_secs(10)
-                .try_into()
-                .map_err(|_| ClientError::Address(link.address.clone()))?,
-        ));
-        transport.keep_alive_interval(Some(Duration::from_secs(3)));
-        config.transport_config(Arc::new(transport));
-        let remote: SocketAddr = tokio::net::lookup_host(&link.address)
-            .await
-            .map_err(|_| ClientError::Address(link.address.clone()))?
-            .next()
-            .ok_or_else(|| ClientError::Address(link.address.clone()))?;
+        let remote = remote_address(link).await?;
         let local: SocketAddr = if remote.is_ipv6() {
             "[::]:0"
         } else {
@@ -127,20 +138,32 @@ impl HubClient {
         }
         .parse()
         .map_err(|_| ClientError::Address(link.address.clone()))?;
+        let endpoint = quinn::Endpoint::client(local).map_err(|e| ClientError::Connection {
+            address: link.address.clone(),
+            message: e.to_string(),
+        })?;
+        HubClient::connect_on(&endpoint, link).await
+    }
+
+    /// Connects from an existing local endpoint (one UDP socket shared by several
+    /// connections, each with its own certificate), and completes the handshake.
+    pub async fn connect_on(
+        endpoint: &quinn::Endpoint,
+        link: &HubLink,
+    ) -> Result<HubClient, ClientError> {
+        let config = client_config(link)?;
+        let remote = remote_address(link).await?;
         let connection_error = |message: String| ClientError::Connection {
             address: link.address.clone(),
             message,
         };
-        let mut endpoint =
-            quinn::Endpoint::client(local).map_err(|e| connection_error(e.to_string()))?;
-        endpoint.set_default_client_config(config);
         let connection = endpoint
-            .connect(remote, &link.server_name)
+            .connect_with(config, remote, &link.server_name)
             .map_err(|e| connection_error(e.to_string()))?
             .await
             .map_err(|e| connection_error(e.to_string()))?;
         Ok(HubClient {
-            endpoint,
+            endpoint: endpoint.clone(),
             connection,
             address: link.address.clone(),
         })
@@ -172,7 +195,8 @@ impl HubClient {
         Ok(samla_common::codec::decode(&body).map_err(wire::WireError::from)?)
     }
 
-    /// Closes the connection cleanly.
+    /// Closes the connection cleanly, and waits until the endpoint's connections
+    /// (this one, and any other sharing the endpoint) are closed.
     pub async fn close(self) {
         self.connection.close(0u32.into(), b"done");
         self.endpoint.wait_idle().await;

@@ -1,0 +1,253 @@
+//! Group commit: a batch of writes in one transaction gives each write its own outcome
+//! (each entry still with its own signed checkpoint), and a write that fails takes
+//! nothing else with it.
+
+use samla_common::audit::{self, HubBundle};
+use samla_common::codes::{Gender, KommunCode, ProjectCode};
+use samla_common::personnummer::{luhn_check_digit, Personnummer};
+use samla_common::pseudonym::{LinkageDomain, MasterSecret};
+use samla_common::record::{FlagSet, ParticipantRecord, RecordFields};
+use samla_common::signing::{SigningKey, VerifyingKey};
+use samla_common::statistics::{Aggregator, Statistics};
+use samla_common::translog::{self, EntryKind, LogEntry};
+use samla_common::wire::{Refusal, SignedSubmission, Submission, VerifiedSubmission};
+use time::macros::date;
+
+use super::{LogSigner, Store, StoreError, Write};
+
+const ORIGIN: &str = "samla-hub.test";
+const AT: i64 = 1_800_000_000;
+
+fn key() -> SigningKey {
+    SigningKey::from_pkcs8(&SigningKey::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap())
+        .unwrap()
+}
+
+/// A kommun's statistics with `people` participants.
+fn statistics(kommun: &str, people: usize) -> Statistics {
+    let master = MasterSecret::from_bytes([7; 32]);
+    let domain: LinkageDomain = "test".parse().unwrap();
+    let project: ProjectCode = "UNG".parse().unwrap();
+    let mut a = Aggregator::new(
+        kommun.parse().unwrap(),
+        "2025".parse().unwrap(),
+        domain.clone(),
+        master.key_id(),
+        vec![project.clone()],
+    );
+    for j in 0..people {
+        let nine = format!("0{}0101{:03}", 1 + j % 9, j + 1);
+        let pnr = Personnummer::parse(
+            &format!("20{nine}{}", luhn_check_digit(nine.as_bytes())),
+            date!(2026 - 01 - 01),
+        )
+        .unwrap();
+        let record = ParticipantRecord::new(RecordFields {
+            personnummer: pnr,
+            project: project.clone(),
+            start: date!(2025 - 03 - 01),
+            end: None,
+            outcome: None,
+            gender: Some(Gender::ALL[j % 2]),
+            flags: FlagSet::default(),
+            status_at_entry: None,
+            education: None,
+        })
+        .unwrap();
+        a.add(
+            master.domain_key(&domain).pseudonym(&record.personnummer),
+            &record,
+        )
+        .unwrap();
+    }
+    a.finish()
+}
+
+fn verified(node: &SigningKey, kommun: &str, sequence: u64, people: usize) -> VerifiedSubmission {
+    let submission = Submission {
+        sequence,
+        created_at: AT,
+        statistics: statistics(kommun, people),
+    };
+    SignedSubmission::sign(&submission, node)
+        .unwrap()
+        .verify(kommun.parse().unwrap(), &[node.verifying_key()])
+        .unwrap()
+}
+
+fn accept(submission: &VerifiedSubmission) -> Write<'_> {
+    Write::Accept {
+        submission,
+        received_at: AT,
+    }
+}
+
+/// The store's log as an audit bundle, verified as a privacy officer would.
+fn verify_log(store: &Store, hub: &VerifyingKey) -> audit::LogSummary {
+    let bundle = HubBundle {
+        version: audit::BUNDLE_VERSION,
+        origin: ORIGIN.to_owned(),
+        hub_key: *hub,
+        note_verifier_key: translog::note_verifier_key(ORIGIN, hub).unwrap(),
+        entries: store.entries().unwrap(),
+        checkpoints: store.checkpoints().unwrap(),
+    };
+    audit::verify_hub_log(&bundle).unwrap()
+}
+
+fn kinds(store: &Store) -> Vec<EntryKind> {
+    store
+        .entries()
+        .unwrap()
+        .iter()
+        .map(|e| LogEntry::from_bytes(e.as_bytes()).unwrap().kind)
+        .collect()
+}
+
+#[test]
+fn a_batch_gives_each_write_its_own_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("hub.db")).unwrap();
+    let hub = key();
+    let log = LogSigner {
+        key: &hub,
+        origin: ORIGIN,
+    };
+    let node = key();
+    let first = verified(&node, "2180", 1, 3);
+    let second = verified(&node, "2180", 2, 4);
+    let replayed = verified(&node, "2180", 2, 5);
+    let other = verified(&node, "0114", 1, 2);
+    let refusal = Refusal::Malformed("test".to_owned());
+    let batch = [
+        accept(&first),
+        accept(&second),
+        accept(&first),
+        accept(&replayed),
+        Write::Refusal {
+            at: AT,
+            kommun: Some("2180".parse().unwrap()),
+            id: None,
+            refusal: &refusal,
+        },
+        accept(&other),
+    ];
+    let outcomes = store.write_batch(&batch, &log);
+    assert_eq!(outcomes.len(), batch.len());
+
+    let receipt = |i: usize| match &outcomes[i] {
+        Ok(Some(receipt)) => receipt.clone(),
+        other => panic!("write {i}: expected a receipt, got {other:?}"),
+    };
+    for (i, v) in [(0, &first), (1, &second), (5, &other)] {
+        let checked = receipt(i)
+            .verify(
+                &hub.verifying_key(),
+                ORIGIN,
+                v.id(),
+                v.submission().statistics.kommun,
+            )
+            .unwrap();
+        // Each receipt's proof leads to the checkpoint signed right after its entry.
+        assert_eq!(
+            checked.checkpoint.size,
+            checked.receipt.log_index + 1,
+            "write {i}"
+        );
+    }
+    assert_eq!(
+        receipt(2).bytes,
+        receipt(0).bytes,
+        "the same bytes twice: one receipt"
+    );
+    assert!(
+        matches!(
+            outcomes[3],
+            Err(StoreError::Refused(Refusal::Replay { found: 2, last: 2 }))
+        ),
+        "{:?}",
+        outcomes[3]
+    );
+    assert!(matches!(outcomes[4], Ok(None)), "{:?}", outcomes[4]);
+
+    assert_eq!(
+        kinds(&store),
+        [
+            EntryKind::Accepted,
+            EntryKind::Accepted,
+            EntryKind::Refused,
+            EntryKind::Refused,
+            EntryKind::Accepted
+        ]
+    );
+    assert_eq!(store.checkpoints().unwrap().len(), 5, "one per entry");
+    let summary = verify_log(&store, &hub.verifying_key());
+    assert_eq!(summary.entries, 5);
+
+    // After the batch, the same bytes again get the stored receipt.
+    let again = store.accept(&second, AT + 60, &log).unwrap();
+    assert_eq!(again.bytes, receipt(1).bytes);
+    assert_eq!(
+        store.checkpoints().unwrap().len(),
+        5,
+        "nothing new was logged"
+    );
+}
+
+#[test]
+fn a_failing_write_takes_nothing_else_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hub.db");
+    let mut store = Store::open(&path).unwrap();
+    // The database refuses submissions from one kommun, as a full disk or a broken
+    // file would refuse a write.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER fail BEFORE INSERT ON submissions WHEN NEW.kommun = '0114'
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+        )
+        .unwrap();
+    let hub = key();
+    let log = LogSigner {
+        key: &hub,
+        origin: ORIGIN,
+    };
+    let node = key();
+    let before = verified(&node, "2180", 1, 3);
+    let failing = verified(&node, "0114", 1, 3);
+    let after = verified(&node, "2180", 2, 3);
+    let outcomes = store.write_batch(&[accept(&before), accept(&failing), accept(&after)], &log);
+
+    assert!(matches!(outcomes[0], Ok(Some(_))), "{:?}", outcomes[0]);
+    assert!(
+        matches!(outcomes[1], Err(StoreError::Sql(_))),
+        "{:?}",
+        outcomes[1]
+    );
+    assert!(matches!(outcomes[2], Ok(Some(_))), "{:?}", outcomes[2]);
+    for (i, v) in [(0, &before), (2, &after)] {
+        let Ok(Some(receipt)) = &outcomes[i] else {
+            unreachable!()
+        };
+        receipt
+            .verify(
+                &hub.verifying_key(),
+                ORIGIN,
+                v.id(),
+                "2180".parse().unwrap(),
+            )
+            .unwrap();
+    }
+    // The failed submission left no trace: not stored, not logged.
+    assert_eq!(store.signed_bytes(failing.id()).unwrap(), None);
+    assert!(store.signed_bytes(before.id()).unwrap().is_some());
+    assert_eq!(kinds(&store), [EntryKind::Accepted, EntryKind::Accepted]);
+    assert_eq!(verify_log(&store, &hub.verifying_key()).entries, 2);
+    let kommun: KommunCode = "0114".parse().unwrap();
+    assert!(store
+        .entries()
+        .unwrap()
+        .iter()
+        .all(|e| LogEntry::from_bytes(e.as_bytes()).unwrap().kommun != Some(kommun)));
+}
