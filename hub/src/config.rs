@@ -21,6 +21,9 @@ pub const DEFAULT_LOG_ORIGIN: &str = "samla-hub";
 /// The largest config file read.
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
+/// One mebibyte.
+const MIB: u64 = 1 << 20;
+
 /// A checked hub configuration.
 #[derive(Debug, Clone)]
 pub struct HubConfig {
@@ -129,6 +132,9 @@ pub struct Limits {
     pub handshake_timeout: std::time::Duration,
     /// Submissions per kommun in any minute; more are refused as temporary.
     pub submissions_per_minute: u32,
+    /// Request bytes held in memory at once, over all connections together. A
+    /// request that does not fit waits (its sender sees a slower hub, not an error).
+    pub in_flight_bytes: u64,
 }
 
 impl Default for Limits {
@@ -139,6 +145,7 @@ impl Default for Limits {
             idle_timeout: std::time::Duration::from_secs(30),
             handshake_timeout: std::time::Duration::from_secs(10),
             submissions_per_minute: 600,
+            in_flight_bytes: 512 * MIB,
         }
     }
 }
@@ -211,6 +218,7 @@ struct RawLimits {
     idle_timeout_seconds: Option<u64>,
     handshake_timeout_seconds: Option<u64>,
     submissions_per_minute: Option<u32>,
+    in_flight_megabytes: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -410,7 +418,22 @@ impl HubConfig {
                 l.submissions_per_minute.map(u64::from),
                 u64::from(defaults.submissions_per_minute),
             )? as u32,
+            in_flight_bytes: positive(
+                "in_flight_megabytes",
+                l.in_flight_megabytes,
+                defaults.in_flight_bytes / MIB,
+            )?
+            .saturating_mul(MIB),
         };
+        let max_frame_bytes = raw.max_frame_bytes.unwrap_or(DEFAULT_FRAME_LIMIT);
+        if u64::from(max_frame_bytes) > limits.in_flight_bytes {
+            return Err(invalid(format!(
+                "[limits] in_flight_megabytes ({} MiB) is smaller than max_frame_bytes \
+                 ({max_frame_bytes} bytes): the largest request allowed could never be read. \
+                 Raise in_flight_megabytes or lower max_frame_bytes.",
+                limits.in_flight_bytes / MIB
+            )));
+        }
         Ok(HubConfig {
             revoked,
             limits,
@@ -422,7 +445,7 @@ impl HubConfig {
             certificate: base.join(raw.certificate),
             private_key: base.join(raw.private_key),
             receipt_key: base.join(raw.receipt_key),
-            max_frame_bytes: raw.max_frame_bytes.unwrap_or(DEFAULT_FRAME_LIMIT),
+            max_frame_bytes,
             disclosure: match raw.disclosure.k {
                 None => DisclosureRule::default(),
                 Some(0) => return Err(invalid("[disclosure] k must be at least 1".to_owned())),
@@ -491,6 +514,9 @@ impl HubConfig {
              idle_timeout_seconds = 30\n\
              handshake_timeout_seconds = 10\n\
              submissions_per_minute = 600\n\
+             # Request bytes held in memory at once, all connections together (MiB);\n\
+             # a request that does not fit waits for room.\n\
+             in_flight_megabytes = 512\n\
              \n\
              # One [[node]] per kommun, with the signing key its `samla-node init` printed:\n\
              # [[node]]\n\

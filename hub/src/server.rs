@@ -73,6 +73,9 @@ pub struct Hub {
     rates: Mutex<HashMap<KommunCode, VecDeque<i64>>>,
     /// Per kommun, its open connections.
     connections: Mutex<HashMap<KommunCode, u32>>,
+    /// Room for request bytes in memory (`[limits] in_flight_megabytes`), one permit
+    /// a byte.
+    in_flight_room: tokio::sync::Semaphore,
 }
 
 /// What the hub has done since it started, for its status file.
@@ -152,11 +155,16 @@ impl Hub {
             .map_err(ServerError::Writer)?;
         Ok(Hub {
             pinned: config.pinned(),
-            config,
             writer,
             counters: Counters::default(),
             rates: Mutex::new(HashMap::new()),
             connections: Mutex::new(HashMap::new()),
+            in_flight_room: tokio::sync::Semaphore::new(
+                usize::try_from(config.limits.in_flight_bytes)
+                    .unwrap_or(usize::MAX)
+                    .min(tokio::sync::Semaphore::MAX_PERMITS),
+            ),
+            config,
         })
     }
 
@@ -495,8 +503,9 @@ async fn stream(
 ) {
     let _in_flight = InFlight::start(&hub.counters.in_flight);
     let limit = hub.config.max_frame_bytes;
-    let response = match read_frame(&mut recv, limit).await {
-        Ok(body) => match samla_common::codec::decode::<Request>(&body) {
+    let response = match read_frame(&mut recv, limit, &hub.in_flight_room).await {
+        // The request's bytes keep their room until it is answered.
+        Ok((body, _room)) => match samla_common::codec::decode::<Request>(&body) {
             Ok(Request::Submit(signed)) => hub.submit(kommun, signed).await,
             Ok(Request::Checkpoint { since }) => hub.checkpoint(since).await,
             Err(e) => {
@@ -522,6 +531,7 @@ async fn stream(
             tracing::info!(kommun = %kommun, error = %e, "stream ended early");
             return;
         }
+        Err(FrameError::Closed) => return,
     };
     match wire::encode_frame(&response) {
         Ok(frame) => {
@@ -545,14 +555,26 @@ enum FrameError {
     Wire(#[from] WireError),
     #[error(transparent)]
     Read(#[from] quinn::ReadExactError),
+    #[error("the hub is stopping")]
+    Closed,
 }
 
-/// Reads one frame, checking the announced length before allocating.
-async fn read_frame(recv: &mut quinn::RecvStream, limit: u32) -> Result<Vec<u8>, FrameError> {
+/// Reads one frame, checking the announced length before allocating, and waiting
+/// until the hub's requests in memory leave room for it.
+async fn read_frame<'a>(
+    recv: &mut quinn::RecvStream,
+    limit: u32,
+    room: &'a tokio::sync::Semaphore,
+) -> Result<(Vec<u8>, tokio::sync::SemaphorePermit<'a>), FrameError> {
     let mut header = [0u8; 4];
     recv.read_exact(&mut header).await?;
     let length = wire::frame_length(header, limit)?;
+    // The config makes sure the largest frame allowed fits in the room.
+    let permit = room
+        .acquire_many(u32::try_from(length).unwrap_or(u32::MAX))
+        .await
+        .map_err(|_| FrameError::Closed)?;
     let mut body = vec![0u8; length];
     recv.read_exact(&mut body).await?;
-    Ok(body)
+    Ok((body, permit))
 }

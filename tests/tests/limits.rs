@@ -303,3 +303,73 @@ fn connections_streams_and_idle_time_are_limited() {
         region.hub_log()
     );
 }
+
+/// The hub's peak resident memory (VmHWM) in bytes.
+fn peak_memory(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap()
+        * 1024
+}
+
+#[test]
+fn requests_held_in_memory_are_bounded_over_all_streams() {
+    const FRAME: usize = 8 << 20;
+    const STREAMS: usize = 16;
+    let mut region = Region::new();
+    let node = region.add_node("2180", "ca", &[]);
+    region.set_hub_setting("max_frame_bytes", &FRAME.to_string());
+    region.set_hub_setting("in_flight_megabytes", "8");
+    region.start_hub();
+    let before = peak_memory(region.hub_pid());
+    let cert = node.dir.join("node-2180.crt");
+    let key = node.dir.join("node-2180.key");
+    let answers = runtime().block_on(async {
+        let identity = Some((cert.as_path(), key.as_path()));
+        let client = std::sync::Arc::new(RawClient::connect(&region, identity).await.unwrap());
+        // Sixteen requests of 8 MiB at once (128 MiB), none of them a valid message.
+        let mut frame = u32::try_from(FRAME - 4).unwrap().to_be_bytes().to_vec();
+        frame.resize(FRAME, 0xA5);
+        let frame = std::sync::Arc::new(frame);
+        let mut requests = tokio::task::JoinSet::new();
+        for _ in 0..STREAMS {
+            let (client, frame) = (client.clone(), frame.clone());
+            requests.spawn(async move { client.exchange(&frame).await });
+        }
+        requests.join_all().await
+    });
+    // Every request was read and answered in turn: none lost, none left hanging.
+    assert_eq!(answers.len(), STREAMS);
+    for answer in &answers {
+        assert!(matches!(answer, Ok(Response::Refused(_))), "{answer:?}");
+    }
+    // With room for one request at a time the hub never held them all: its peak grew
+    // by far less than the 128 MiB sent (one request, plus what the QUIC streams
+    // buffer while they wait).
+    let growth = peak_memory(region.hub_pid()).saturating_sub(before);
+    eprintln!("hub peak memory grew by {} MiB", growth >> 20);
+    assert!(
+        growth < (STREAMS * FRAME / 2) as u64,
+        "the hub's peak memory grew by {} MiB",
+        growth >> 20
+    );
+}
+
+#[test]
+fn room_for_requests_smaller_than_the_largest_request_is_refused_at_start() {
+    let region = Region::new();
+    let config = region.root().join("hub/hub.toml");
+    region.set_hub_setting("in_flight_megabytes", "1");
+    // The default max_frame_bytes is 64 MiB: such a request could never be read.
+    let e = samla_hub::config::HubConfig::load(&config).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("in_flight_megabytes (1 MiB) is smaller than max_frame_bytes"),
+        "{e}"
+    );
+    region.set_hub_setting("max_frame_bytes", "1048576");
+    samla_hub::config::HubConfig::load(&config).unwrap();
+}
