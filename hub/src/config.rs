@@ -130,9 +130,13 @@ pub struct Limits {
     pub idle_timeout: std::time::Duration,
     /// A handshake that takes longer is dropped.
     pub handshake_timeout: std::time::Duration,
+    /// A request whose bytes have not all arrived this long after its header is
+    /// dropped (answered as temporarily unavailable), and its room given back.
+    pub request_timeout: std::time::Duration,
     /// Submissions per kommun in any minute; more are refused as temporary.
     pub submissions_per_minute: u32,
-    /// Request bytes held in memory at once, over all connections together. A
+    /// Request bytes held in memory at once, over all connections together; one
+    /// kommun may hold a quarter of it (or one largest request, if that is more). A
     /// request that does not fit waits (its sender sees a slower hub, not an error).
     pub in_flight_bytes: u64,
 }
@@ -144,6 +148,7 @@ impl Default for Limits {
             concurrent_streams: 16,
             idle_timeout: std::time::Duration::from_secs(30),
             handshake_timeout: std::time::Duration::from_secs(10),
+            request_timeout: std::time::Duration::from_secs(120),
             submissions_per_minute: 600,
             in_flight_bytes: 512 * MIB,
         }
@@ -217,6 +222,7 @@ struct RawLimits {
     concurrent_streams: Option<u32>,
     idle_timeout_seconds: Option<u64>,
     handshake_timeout_seconds: Option<u64>,
+    request_timeout_seconds: Option<u64>,
     submissions_per_minute: Option<u32>,
     in_flight_megabytes: Option<u64>,
 }
@@ -413,6 +419,11 @@ impl HubConfig {
                 l.handshake_timeout_seconds,
                 defaults.handshake_timeout.as_secs(),
             )?),
+            request_timeout: std::time::Duration::from_secs(positive(
+                "request_timeout_seconds",
+                l.request_timeout_seconds,
+                defaults.request_timeout.as_secs(),
+            )?),
             submissions_per_minute: positive(
                 "submissions_per_minute",
                 l.submissions_per_minute.map(u64::from),
@@ -513,9 +524,11 @@ impl HubConfig {
              concurrent_streams = 16\n\
              idle_timeout_seconds = 30\n\
              handshake_timeout_seconds = 10\n\
+             # A request's bytes must all arrive within this many seconds of its start.\n\
+             request_timeout_seconds = 120\n\
              submissions_per_minute = 600\n\
              # Request bytes held in memory at once, all connections together (MiB);\n\
-             # a request that does not fit waits for room.\n\
+             # one kommun may hold a quarter. A request that does not fit waits.\n\
              in_flight_megabytes = 512\n\
              \n\
              # One [[node]] per kommun, with the signing key its `samla-node init` printed:\n\

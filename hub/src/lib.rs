@@ -12,6 +12,7 @@ pub mod ca;
 pub mod config;
 pub mod files;
 pub mod report;
+pub mod room;
 pub mod server;
 pub mod status;
 pub mod store;

@@ -13,14 +13,18 @@ use samla_common::codes::KommunCode;
 use samla_common::signing::SigningKey;
 use samla_common::tls::{self, PinnedCertificate};
 use samla_common::wire::{
-    self, Refusal, Request, Response, SignedSubmission, VerifiedSubmission, WireError,
+    self, Refusal, Request, Response, SignedSubmission, SubmissionId, VerifiedSubmission, WireError,
 };
 
 use crate::config::HubConfig;
 use crate::files::{self, FileError};
+use crate::room::{RequestRoom, Room};
 use crate::status::{self, HubStatus, State};
 use crate::store::{LogSigner, Store, StoreError};
 use crate::writer::StoreWriter;
+
+/// The bytes QUIC buffers per stream before the hub reads them.
+const STREAM_WINDOW: u32 = 256 * 1024;
 
 /// How long a stopping hub waits for submissions in flight.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -50,6 +54,9 @@ pub enum ServerError {
         /// What is wrong.
         source: StoreError,
     },
+    /// The limits do not fit together.
+    #[error("[limits]: {0}")]
+    Limits(String),
     /// The store's writer thread could not start.
     #[error("starting the store writer: {0}")]
     Writer(std::io::Error),
@@ -73,9 +80,8 @@ pub struct Hub {
     rates: Mutex<HashMap<KommunCode, VecDeque<i64>>>,
     /// Per kommun, its open connections.
     connections: Mutex<HashMap<KommunCode, u32>>,
-    /// Room for request bytes in memory (`[limits] in_flight_megabytes`), one permit
-    /// a byte.
-    in_flight_room: tokio::sync::Semaphore,
+    /// Room for request bytes in memory (`[limits] in_flight_megabytes`).
+    room: RequestRoom,
 }
 
 /// What the hub has done since it started, for its status file.
@@ -151,6 +157,13 @@ impl Hub {
                 path: config.database.clone(),
                 source,
             })?;
+        let room = RequestRoom::new(config.limits.in_flight_bytes, config.max_frame_bytes)
+            .ok_or_else(|| {
+                ServerError::Limits(
+                    "in_flight_megabytes must hold the largest request (max_frame_bytes)"
+                        .to_owned(),
+                )
+            })?;
         let writer = StoreWriter::start(store, receipt_key, config.log_origin.clone())
             .map_err(ServerError::Writer)?;
         Ok(Hub {
@@ -159,11 +172,7 @@ impl Hub {
             counters: Counters::default(),
             rates: Mutex::new(HashMap::new()),
             connections: Mutex::new(HashMap::new()),
-            in_flight_room: tokio::sync::Semaphore::new(
-                usize::try_from(config.limits.in_flight_bytes)
-                    .unwrap_or(usize::MAX)
-                    .min(tokio::sync::Semaphore::MAX_PERMITS),
-            ),
+            room,
             config,
         })
     }
@@ -179,7 +188,13 @@ impl Hub {
         transport
             .max_concurrent_bidi_streams(quinn::VarInt::from_u32(limits.concurrent_streams))
             .max_concurrent_uni_streams(quinn::VarInt::from_u32(0))
-            .max_idle_timeout(quinn::IdleTimeout::try_from(limits.idle_timeout).ok());
+            .max_idle_timeout(quinn::IdleTimeout::try_from(limits.idle_timeout).ok())
+            // What QUIC buffers for a stream that waits for room: 256 KiB a stream,
+            // so a connection buffers at most `concurrent_streams` times that outside
+            // the room. (The connection-wide window stays unlimited: capped lower,
+            // the streams waiting for room could hold all of it, and the one being
+            // read would stall.)
+            .stream_receive_window(quinn::VarInt::from_u32(STREAM_WINDOW));
         server.transport_config(Arc::new(transport));
         let address = listen.unwrap_or(self.config.listen);
         let endpoint = quinn::Endpoint::server(server, address)
@@ -190,19 +205,44 @@ impl Hub {
         })
     }
 
-    /// Handles one submission from a node whose certificate names `kommun`: checks it
-    /// (on a blocking thread: decoding and signature checks take CPU time), then hands
-    /// it to the store writer.
-    async fn submit(self: &Arc<Self>, kommun: KommunCode, signed: SignedSubmission) -> Response {
+    /// Answers one request from a node whose certificate names `kommun`: decodes it
+    /// and checks a submission on a blocking thread (both take CPU time in proportion
+    /// to its size; the raw bytes are freed there), then asks the store writer.
+    async fn answer(self: &Arc<Self>, kommun: KommunCode, body: Vec<u8>) -> Response {
         let hub = Arc::clone(self);
         let now = now();
-        let id = signed.id();
-        let checked = tokio::task::spawn_blocking(move || hub.check(kommun, signed, now)).await;
-        let verified = match checked {
-            Ok(Ok(verified)) => verified,
-            Ok(Err(refusal)) => return self.refuse(now, Some(kommun), Some(id), refusal).await,
-            Err(_) => return Response::Refused(Refusal::Unavailable("internal error".to_owned())),
-        };
+        let checked =
+            tokio::task::spawn_blocking(move || hub.decode_and_check(kommun, body, now)).await;
+        match checked {
+            Ok(Checked::Submission(Ok(verified))) => self.store(kommun, *verified, now).await,
+            Ok(Checked::Submission(Err((id, refusal)))) => {
+                self.refuse(now, Some(kommun), Some(id), refusal).await
+            }
+            Ok(Checked::Checkpoint { since }) => self.checkpoint(since).await,
+            Ok(Checked::Malformed(why)) => {
+                self.refuse(now, Some(kommun), None, Refusal::Malformed(why))
+                    .await
+            }
+            Err(_) => Response::Refused(Refusal::Unavailable("internal error".to_owned())),
+        }
+    }
+
+    fn decode_and_check(&self, kommun: KommunCode, body: Vec<u8>, now: i64) -> Checked {
+        match samla_common::codec::decode::<Request>(&body) {
+            Ok(Request::Submit(signed)) => {
+                drop(body);
+                let id = signed.id();
+                let checked = self.check(kommun, signed, now);
+                Checked::Submission(checked.map(Box::new).map_err(|r| (id, r)))
+            }
+            Ok(Request::Checkpoint { since }) => Checked::Checkpoint { since },
+            Err(e) => Checked::Malformed(e.to_string()),
+        }
+    }
+
+    /// Hands a verified submission to the store writer; its receipt, or why not.
+    async fn store(&self, kommun: KommunCode, verified: VerifiedSubmission, now: i64) -> Response {
+        let id = verified.id();
         match self.writer.accept(verified, now).await {
             Ok(receipt) => {
                 self.counters.accepted.fetch_add(1, Ordering::Relaxed);
@@ -326,6 +366,16 @@ impl Hub {
         }
         Response::Refused(refusal)
     }
+}
+
+/// A request, decoded and (a submission) checked.
+enum Checked {
+    /// A submission: verified, or refused (with its id).
+    Submission(Result<Box<VerifiedSubmission>, (SubmissionId, Refusal)>),
+    /// A checkpoint request.
+    Checkpoint { since: u64 },
+    /// Not a request.
+    Malformed(String),
 }
 
 impl Running {
@@ -502,17 +552,16 @@ async fn stream(
     mut recv: quinn::RecvStream,
 ) {
     let _in_flight = InFlight::start(&hub.counters.in_flight);
-    let limit = hub.config.max_frame_bytes;
-    let response = match read_frame(&mut recv, limit, &hub.in_flight_room).await {
-        // The request's bytes keep their room until it is answered.
-        Ok((body, _room)) => match samla_common::codec::decode::<Request>(&body) {
-            Ok(Request::Submit(signed)) => hub.submit(kommun, signed).await,
-            Ok(Request::Checkpoint { since }) => hub.checkpoint(since).await,
-            Err(e) => {
-                hub.refuse(now(), Some(kommun), None, Refusal::Malformed(e.to_string()))
-                    .await
-            }
-        },
+    let response = match read_frame(&hub, kommun, &mut recv).await {
+        // The request keeps its room until it is answered.
+        Ok((body, _room)) => hub.answer(kommun, body).await,
+        Err(FrameError::TooSlow) => {
+            let _ = recv.stop(0u32.into());
+            let seconds = hub.config.limits.request_timeout.as_secs();
+            let why = format!("the request did not arrive within {seconds} s");
+            hub.refuse(now(), Some(kommun), None, Refusal::Unavailable(why))
+                .await
+        }
         Err(FrameError::Wire(WireError::TooLarge { announced, limit })) => {
             let _ = recv.stop(0u32.into());
             hub.refuse(
@@ -557,24 +606,33 @@ enum FrameError {
     Read(#[from] quinn::ReadExactError),
     #[error("the hub is stopping")]
     Closed,
+    #[error("the request did not arrive in time")]
+    TooSlow,
 }
 
-/// Reads one frame, checking the announced length before allocating, and waiting
-/// until the hub's requests in memory leave room for it.
-async fn read_frame<'a>(
+/// Reads one frame: checks the announced length before allocating, waits until
+/// the hub's requests in memory leave room for it, and gives the rest of it the
+/// request timeout to arrive.
+async fn read_frame(
+    hub: &Hub,
+    kommun: KommunCode,
     recv: &mut quinn::RecvStream,
-    limit: u32,
-    room: &'a tokio::sync::Semaphore,
-) -> Result<(Vec<u8>, tokio::sync::SemaphorePermit<'a>), FrameError> {
+) -> Result<(Vec<u8>, Room), FrameError> {
     let mut header = [0u8; 4];
     recv.read_exact(&mut header).await?;
-    let length = wire::frame_length(header, limit)?;
-    // The config makes sure the largest frame allowed fits in the room.
-    let permit = room
-        .acquire_many(u32::try_from(length).unwrap_or(u32::MAX))
+    let length = wire::frame_length(header, hub.config.max_frame_bytes)?;
+    let room = hub
+        .room
+        .take(kommun, u32::try_from(length).unwrap_or(u32::MAX))
         .await
-        .map_err(|_| FrameError::Closed)?;
+        .ok_or(FrameError::Closed)?;
     let mut body = vec![0u8; length];
-    recv.read_exact(&mut body).await?;
-    Ok((body, permit))
+    // The time spent waiting for room does not count against the sender.
+    tokio::time::timeout(
+        hub.config.limits.request_timeout,
+        recv.read_exact(&mut body),
+    )
+    .await
+    .map_err(|_| FrameError::TooSlow)??;
+    Ok((body, room))
 }

@@ -33,6 +33,9 @@ pub enum StoreError {
     /// The transfer log failed.
     #[error("transfer log: {0}")]
     Log(#[from] LogError),
+    /// The transaction a write was in could not begin or commit.
+    #[error("the transaction failed: {0}")]
+    Transaction(String),
     /// The submission was refused (for example a replayed sequence).
     #[error("{0}")]
     Refused(Refusal),
@@ -137,7 +140,7 @@ impl Store {
             submission,
             received_at,
         };
-        match self.write_one(&write, log)? {
+        match self.write_one(write, log)? {
             Some(receipt) => Ok(receipt),
             None => Err(nothing_stored()),
         }
@@ -158,15 +161,17 @@ impl Store {
             id,
             refusal,
         };
-        self.write_one(&write, log).map(|_| ())
+        self.write_one(write, log).map(|_| ())
     }
 
     /// Does several writes in one transaction: one disk flush for all of them
-    /// (group commit). Each write's outcome is its own,
-    /// in order: a receipt for an accepted submission, `None` for a logged refusal,
-    /// or the write's refusal or failure. If one write fails, the transaction is
-    /// rolled back and each write is done again in a transaction of its own, so a
-    /// failure touches nothing but the write it belongs to.
+    /// (group commit). Each write's outcome is its own, in order: a receipt for an
+    /// accepted submission, `None` for a logged refusal, or the write's refusal or
+    /// failure. If one write fails, the transaction is rolled back and the others
+    /// are done again without it, so a failure touches nothing but the write it
+    /// belongs to. If the transaction itself cannot begin or commit (the database
+    /// locked by another program, a full disk), every write fails with
+    /// [`StoreError::Transaction`].
     pub fn write_batch(
         &mut self,
         batch: &[Write<'_>],
@@ -174,35 +179,64 @@ impl Store {
     ) -> Vec<Result<Option<SignedReceipt>, StoreError>> {
         match self.write_together(batch, log) {
             Ok(outcomes) => outcomes,
-            Err(e) if batch.len() == 1 => vec![Err(e)],
-            Err(_) => batch
-                .iter()
-                .map(|write| self.write_one(write, log))
-                .collect(),
+            Err(BatchFailure {
+                write: Some(failed),
+                error,
+            }) => {
+                let others: Vec<Write<'_>> = batch
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != failed)
+                    .map(|(_, w)| *w)
+                    .collect();
+                let mut outcomes = if others.is_empty() {
+                    Vec::new()
+                } else {
+                    self.write_batch(&others, log)
+                };
+                outcomes.insert(failed.min(outcomes.len()), Err(error));
+                outcomes
+            }
+            Err(BatchFailure { write: None, error }) => {
+                let why = error.to_string();
+                batch
+                    .iter()
+                    .map(|_| Err(StoreError::Transaction(why.clone())))
+                    .collect()
+            }
         }
     }
 
     fn write_one(
         &mut self,
-        write: &Write<'_>,
+        write: Write<'_>,
         log: &LogSigner<'_>,
     ) -> Result<Option<SignedReceipt>, StoreError> {
-        self.write_together(std::slice::from_ref(write), log)?
+        self.write_batch(&[write], log)
             .pop()
             .unwrap_or_else(|| Err(nothing_stored()))
     }
 
-    /// All of `batch` in one transaction, or (the outer `Err`) none of it.
+    /// All of `batch` in one transaction, or none of it and which write failed.
     fn write_together(
         &mut self,
         batch: &[Write<'_>],
         log: &LogSigner<'_>,
-    ) -> Result<Vec<Result<Option<SignedReceipt>, StoreError>>, StoreError> {
+    ) -> Result<Vec<Result<Option<SignedReceipt>, StoreError>>, BatchFailure> {
+        let whole = |error: rusqlite::Error| BatchFailure {
+            write: None,
+            error: error.into(),
+        };
         let tx = self
             .db
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(whole)?;
         let mut outcomes = Vec::with_capacity(batch.len());
-        for write in batch {
+        for (i, write) in batch.iter().enumerate() {
+            let failed = |error: StoreError| BatchFailure {
+                write: Some(i),
+                error,
+            };
             outcomes.push(match write {
                 Write::Accept {
                     submission,
@@ -210,7 +244,7 @@ impl Store {
                 } => match accept_in(&tx, submission, *received_at, log) {
                     Ok(receipt) => Ok(Some(receipt)),
                     Err(StoreError::Refused(refusal)) => Err(StoreError::Refused(refusal)),
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(failed(e)),
                 },
                 Write::Refusal {
                     at,
@@ -219,12 +253,12 @@ impl Store {
                     refusal,
                 } => {
                     let refused = entry(EntryKind::Refused, *at, *kommun, *id, refusal.to_string());
-                    append(&tx, &refused, log)?;
+                    append(&tx, &refused, log).map_err(failed)?;
                     Ok(None)
                 }
             });
         }
-        tx.commit()?;
+        tx.commit().map_err(whole)?;
         Ok(outcomes)
     }
 
@@ -463,6 +497,7 @@ impl Store {
 }
 
 /// One write of a group commit (see [`Store::write_batch`]).
+#[derive(Clone, Copy)]
 pub enum Write<'a> {
     /// Store a verified submission received at `received_at`, or return the receipt
     /// given before for the same bytes.
@@ -483,6 +518,12 @@ pub enum Write<'a> {
         /// Why.
         refusal: &'a Refusal,
     },
+}
+
+/// Why a batch's transaction was rolled back: the write that failed, if it was one.
+struct BatchFailure {
+    write: Option<usize>,
+    error: StoreError,
 }
 
 fn nothing_stored() -> StoreError {

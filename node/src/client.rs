@@ -17,6 +17,11 @@ use crate::outbox::{Outbox, OutboxError};
 /// The largest response accepted from the hub.
 const RESPONSE_LIMIT: u32 = 1024 * 1024;
 
+/// How long a request may wait for the hub's answer. The hub gives a request's bytes
+/// two minutes to arrive (`request_timeout_seconds`) after it has room for them; a
+/// busier hub than that is asked again later (the same bytes get the same receipt).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// Why talking to the hub failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -142,7 +147,7 @@ impl HubClient {
             address: link.address.clone(),
             message: e.to_string(),
         })?;
-        HubClient::connect_on(&endpoint, link).await
+        HubClient::connect_to(&endpoint, remote, link).await
     }
 
     /// Connects from an existing local endpoint (one UDP socket shared by several
@@ -151,8 +156,16 @@ impl HubClient {
         endpoint: &quinn::Endpoint,
         link: &HubLink,
     ) -> Result<HubClient, ClientError> {
-        let config = client_config(link)?;
         let remote = remote_address(link).await?;
+        HubClient::connect_to(endpoint, remote, link).await
+    }
+
+    async fn connect_to(
+        endpoint: &quinn::Endpoint,
+        remote: SocketAddr,
+        link: &HubLink,
+    ) -> Result<HubClient, ClientError> {
+        let config = client_config(link)?;
         let connection_error = |message: String| ClientError::Connection {
             address: link.address.clone(),
             message,
@@ -169,8 +182,23 @@ impl HubClient {
         })
     }
 
-    /// Sends one request on a new stream and reads the response.
+    /// Sends one request on a new stream and reads the response, giving up (to try
+    /// again later) when the hub has not answered within [`REQUEST_TIMEOUT`].
     pub async fn request(&self, request: &Request) -> Result<Response, ClientError> {
+        tokio::time::timeout(REQUEST_TIMEOUT, self.exchange(request))
+            .await
+            .unwrap_or_else(|_| {
+                Err(ClientError::Connection {
+                    address: self.address.clone(),
+                    message: format!(
+                        "no answer within {} s; the request will be sent again",
+                        REQUEST_TIMEOUT.as_secs()
+                    ),
+                })
+            })
+    }
+
+    async fn exchange(&self, request: &Request) -> Result<Response, ClientError> {
         // When the hub closed the connection on purpose, its reason says why (a
         // revoked certificate, too many connections); otherwise the error does.
         let fail = |e: &dyn std::fmt::Display| ClientError::Connection {

@@ -373,3 +373,99 @@ fn room_for_requests_smaller_than_the_largest_request_is_refused_at_start() {
     region.set_hub_setting("max_frame_bytes", "1048576");
     samla_hub::config::HubConfig::load(&config).unwrap();
 }
+
+/// Opens a stream that announces a request of `length` bytes and sends nothing more.
+async fn trickle(client: &RawClient, length: u32) -> (quinn::SendStream, quinn::RecvStream) {
+    let (mut send, recv) = client.connection().open_bi().await.unwrap();
+    send.write_all(&length.to_be_bytes()).await.unwrap();
+    (send, recv)
+}
+
+#[test]
+fn one_kommun_cannot_take_all_the_room_for_requests() {
+    let mut region = Region::new();
+    let gavle = region.add_node("2180", "ca", &[]);
+    let sandviken = region.add_node("2181", "ca", &[]);
+    region.set_hub_setting("max_frame_bytes", "1048576");
+    region.set_hub_setting("in_flight_megabytes", "4");
+    region.start_hub();
+    runtime().block_on(async {
+        let identity = |node: &Node| {
+            (
+                node.dir.join(format!("node-{}.crt", node.kommun)),
+                node.dir.join(format!("node-{}.key", node.kommun)),
+            )
+        };
+        let (cert, key) = identity(&gavle);
+        let a = RawClient::connect(&region, Some((&cert, &key)))
+            .await
+            .unwrap();
+        // Four requests of 1 MiB that never arrive would fill the hub's 4 MiB; one
+        // kommun may hold a quarter, so three of them wait for 2180's own share.
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            held.push(trickle(&a, 1 << 20).await);
+        }
+        let (cert, key) = identity(&sandviken);
+        let b = RawClient::connect(&region, Some((&cert, &key)))
+            .await
+            .unwrap();
+        let answer = tokio::time::timeout(
+            Duration::from_secs(10),
+            b.request(&Request::Checkpoint { since: 0 }),
+        )
+        .await;
+        assert!(
+            matches!(answer, Ok(Ok(Response::Checkpoint { .. }))),
+            "another kommun is served: {answer:?}"
+        );
+    });
+}
+
+#[test]
+fn a_request_that_does_not_arrive_in_time_gives_its_room_back() {
+    let mut region = Region::new();
+    let gavle = region.add_node("2180", "ca", &[]);
+    region.set_hub_setting("max_frame_bytes", "1048576");
+    region.set_hub_setting("in_flight_megabytes", "1");
+    region.set_hub_setting("request_timeout_seconds", "1");
+    region.start_hub();
+    let cert = gavle.dir.join("node-2180.crt");
+    let key = gavle.dir.join("node-2180.key");
+    runtime().block_on(async {
+        let client = RawClient::connect(&region, Some((&cert, &key)))
+            .await
+            .unwrap();
+        // This request takes all the room there is, and never arrives.
+        let (_send, mut recv) = trickle(&client, 1 << 20).await;
+        let mut header = [0u8; 4];
+        let read =
+            tokio::time::timeout(Duration::from_secs(10), recv.read_exact(&mut header)).await;
+        assert!(matches!(read, Ok(Ok(()))), "the hub answers it: {read:?}");
+        let mut body = vec![0u8; samla_common::wire::frame_length(header, 1 << 20).unwrap()];
+        recv.read_exact(&mut body).await.unwrap();
+        let answer: Response = samla_common::codec::decode(&body).unwrap();
+        assert!(
+            matches!(&answer, Response::Refused(r) if r.is_temporary()
+                && r.to_string().contains("did not arrive within 1 s")),
+            "{answer:?}"
+        );
+        // Its room is free again.
+        let answer = tokio::time::timeout(
+            Duration::from_secs(10),
+            client.request(&Request::Checkpoint { since: 0 }),
+        )
+        .await;
+        assert!(
+            matches!(answer, Ok(Ok(Response::Checkpoint { .. }))),
+            "{answer:?}"
+        );
+    });
+    assert!(
+        refusals(&region)
+            .iter()
+            .any(|r| r.contains("did not arrive within 1 s")),
+        "{:?}",
+        refusals(&region)
+    );
+}

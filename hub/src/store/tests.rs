@@ -251,3 +251,50 @@ fn a_failing_write_takes_nothing_else_with_it() {
         .iter()
         .all(|e| LogEntry::from_bytes(e.as_bytes()).unwrap().kommun != Some(kommun)));
 }
+
+#[test]
+fn a_transaction_that_cannot_commit_fails_every_write_and_stores_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hub.db");
+    let mut store = Store::open(&path).unwrap();
+    // A submission from 0114 makes the commit fail (a deferred constraint, checked
+    // only at commit), as a full disk or an I/O error would fail it.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE parent (id INTEGER PRIMARY KEY);
+             CREATE TABLE child (p INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);
+             CREATE TRIGGER late AFTER INSERT ON submissions WHEN NEW.kommun = '0114'
+             BEGIN INSERT INTO child VALUES (42); END;",
+        )
+        .unwrap();
+    let hub = key();
+    let log = LogSigner {
+        key: &hub,
+        origin: ORIGIN,
+    };
+    let node = key();
+    let first = verified(&node, "2180", 1, 3);
+    let poisoned = verified(&node, "0114", 1, 3);
+    let outcomes = store.write_batch(&[accept(&first), accept(&poisoned)], &log);
+    assert_eq!(outcomes.len(), 2);
+    for outcome in &outcomes {
+        assert!(
+            matches!(outcome, Err(StoreError::Transaction(_))),
+            "{outcome:?}"
+        );
+    }
+    assert!(store.entries().unwrap().is_empty(), "nothing logged");
+    assert_eq!(store.signed_bytes(first.id()).unwrap(), None);
+    // The store goes on: the next batch commits.
+    let receipt = store.accept(&first, AT, &log).unwrap();
+    receipt
+        .verify(
+            &hub.verifying_key(),
+            ORIGIN,
+            first.id(),
+            "2180".parse().unwrap(),
+        )
+        .unwrap();
+    assert_eq!(verify_log(&store, &hub.verifying_key()).entries, 1);
+}
