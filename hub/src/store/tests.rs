@@ -75,6 +75,19 @@ fn verified(node: &SigningKey, kommun: &str, sequence: u64, people: usize) -> Ve
         .unwrap()
 }
 
+/// A store in a new directory, with `sql` run on its database from another
+/// connection first (to make some writes fail).
+fn store_with(sql: &str) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hub.db");
+    let store = Store::open(&path).unwrap();
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(sql)
+        .unwrap();
+    (dir, store)
+}
+
 fn accept(submission: &VerifiedSubmission) -> Write<'_> {
     Write::Accept {
         submission,
@@ -106,8 +119,7 @@ fn kinds(store: &Store) -> Vec<EntryKind> {
 
 #[test]
 fn a_batch_gives_each_write_its_own_outcome() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("hub.db")).unwrap();
+    let (_dir, mut store) = store_with("");
     let hub = key();
     let log = LogSigner {
         key: &hub,
@@ -196,18 +208,12 @@ fn a_batch_gives_each_write_its_own_outcome() {
 
 #[test]
 fn a_failing_write_takes_nothing_else_with_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("hub.db");
-    let mut store = Store::open(&path).unwrap();
     // The database refuses submissions from one kommun, as a full disk or a broken
     // file would refuse a write.
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .execute_batch(
-            "CREATE TRIGGER fail BEFORE INSERT ON submissions WHEN NEW.kommun = '0114'
-             BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
-        )
-        .unwrap();
+    let (_dir, mut store) = store_with(
+        "CREATE TRIGGER fail BEFORE INSERT ON submissions WHEN NEW.kommun = '0114'
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+    );
     let hub = key();
     let log = LogSigner {
         key: &hub,
@@ -254,20 +260,14 @@ fn a_failing_write_takes_nothing_else_with_it() {
 
 #[test]
 fn a_transaction_that_cannot_commit_fails_every_write_and_stores_none() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("hub.db");
-    let mut store = Store::open(&path).unwrap();
     // A submission from 0114 makes the commit fail (a deferred constraint, checked
     // only at commit), as a full disk or an I/O error would fail it.
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .execute_batch(
-            "CREATE TABLE parent (id INTEGER PRIMARY KEY);
-             CREATE TABLE child (p INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);
-             CREATE TRIGGER late AFTER INSERT ON submissions WHEN NEW.kommun = '0114'
-             BEGIN INSERT INTO child VALUES (42); END;",
-        )
-        .unwrap();
+    let (_dir, mut store) = store_with(
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY);
+         CREATE TABLE child (p INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);
+         CREATE TRIGGER late AFTER INSERT ON submissions WHEN NEW.kommun = '0114'
+         BEGIN INSERT INTO child VALUES (42); END;",
+    );
     let hub = key();
     let log = LogSigner {
         key: &hub,
