@@ -5,7 +5,7 @@
 
 use divan::{black_box, Bencher};
 use samla_common::codes::{Education, EntryStatus, Gender, Outcome};
-use samla_common::disclosure::{disclose, DisclosureRule};
+use samla_common::disclosure::{disclose, DisclosureRule, Sequential};
 use samla_common::personnummer::{luhn_check_digit, Personnummer};
 use samla_common::pseudonym::MasterSecret;
 use samla_common::record::{FlagSet, ParticipantRecord, RecordFields};
@@ -117,6 +117,12 @@ fn disclose_submission(bencher: Bencher) {
         let _ = aggregator.add(key.pseudonym(&record.personnummer), record);
     }
     let statistics = aggregator.finish();
-    bencher
-        .bench(|| disclose(black_box(&statistics), DisclosureRule::default()).expect("solvable"));
+    bencher.bench(|| {
+        disclose(
+            black_box(&statistics),
+            DisclosureRule::default(),
+            &Sequential,
+        )
+        .expect("solvable")
+    });
 }

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use proptest::prelude::*;
 use samla_common::codes::{Education, EntryStatus, Flag, Gender, Outcome};
 use samla_common::disclosure::{
-    disclose, DisclosureRule, PublishedStatistics, PublishedTable, TOTAL,
+    disclose, DisclosureRule, PublishedStatistics, PublishedTable, Sequential, TOTAL,
 };
 use samla_common::personnummer::{luhn_check_digit, Personnummer};
 use samla_common::pseudonym::MasterSecret;
@@ -251,7 +251,7 @@ proptest! {
     #[test]
     fn published_submissions_give_nothing_away(people in population(), k in 3u64..=5) {
         let stats = statistics(&people);
-        let disclosed = disclose(&stats, DisclosureRule { k }).unwrap();
+        let disclosed = disclose(&stats, DisclosureRule { k }, &Sequential).unwrap();
         let published = disclosed.get();
         // No published cell below k, and published values are the true sums.
         for t in &published.tables {
@@ -276,7 +276,7 @@ fn the_attack_model_sees_a_leak_when_there_is_one() {
         .collect();
     let stats = statistics(&people);
     // With k = 1 nothing is suppressed, so every value is there to start from.
-    let disclosed = disclose(&stats, DisclosureRule { k: 1 }).unwrap();
+    let disclosed = disclose(&stats, DisclosureRule { k: 1 }, &Sequential).unwrap();
     let mut leaky = disclosed.get().clone();
     // Hide exactly one inner cell of participants with a non-zero count.
     let t = leaky

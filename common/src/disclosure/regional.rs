@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::{
     published_sum, published_table, solve_schema, Disclosed, DisclosureError, DisclosureRule,
-    PublishedCount, PublishedTable, Sums,
+    Parallel, PublishedCount, PublishedTable, Sums,
 };
 use crate::codes::{KommunCode, ProjectCode};
 use crate::linkage::LinkageError;
@@ -109,6 +109,7 @@ pub enum RegionalError {
 pub fn regional_report(
     input: RegionalInput<'_>,
     rule: DisclosureRule,
+    parallel: &dyn Parallel,
 ) -> Result<Disclosed<RegionalReport>, RegionalError> {
     let mut submissions = input.submissions.to_vec();
     submissions.sort_by_key(|s| s.kommun);
@@ -142,7 +143,7 @@ pub fn regional_report(
             (0..kommuner.len()).map(|k| 2 + k).collect(),
         )
     });
-    let solved = solve_schema(grids, kommuner.len(), sums, rule)?;
+    let solved = solve_schema(grids, kommuner.len(), sums, rule, parallel)?;
     let kommun_codes: Vec<String> = kommuner.iter().map(|k| k.as_str().to_owned()).collect();
     let domains = |d: Dimension| match d {
         Dimension::Kommun => kommun_codes.clone(),

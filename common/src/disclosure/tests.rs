@@ -3,7 +3,10 @@
 
 use proptest::prelude::*;
 
+use super::grid::{inner_members, published_coordinates};
+use super::solver::Solver;
 use super::*;
+use crate::statistics::Grid;
 
 /// An attacker's view of a solved problem: the interval each suppressed cell can take.
 /// Atoms of sums are unknowns too (non-negative), and each published sum an equation.

@@ -153,6 +153,7 @@ pub fn build(
             submissions: &statistics,
         },
         config.disclosure,
+        &samla_cli_common::Threads::available(),
     )?;
     let figures = regional.get();
     let shown = figures

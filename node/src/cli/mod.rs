@@ -508,7 +508,7 @@ fn preview(config_path: &Path, reference: time::Date, args: PreviewArgs) -> Resu
     let disclosed = built
         .statistics
         .iter()
-        .map(|s| disclose(s, rule))
+        .map(|s| disclose(s, rule, &samla_cli_common::Threads::available()))
         .collect::<Result<Vec<_>, _>>()?;
     let previews: Vec<Preview<'_>> = built
         .statistics

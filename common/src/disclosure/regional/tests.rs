@@ -129,7 +129,7 @@ fn report(stats: &[Statistics], k: u64) -> RegionalReport {
         expected: &expected,
         submissions: &refs,
     };
-    regional_report(input, DisclosureRule { k })
+    regional_report(input, DisclosureRule { k }, &crate::disclosure::Sequential)
         .unwrap()
         .get()
         .clone()

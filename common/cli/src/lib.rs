@@ -1,0 +1,16 @@
+//! samla-cli-common: the IO that `samla-node` and `samla-hub` both need, in one place.
+//!
+//! `samla-common` is sans-IO: it reads no files, starts no threads and waits for no
+//! signal. The two binaries do, and they should do it alike: this crate is where
+//! they do, in the manner of age's `cli_common`. It holds no rule about records,
+//! tables, proofs or formats (those stay in `samla-common`) and nothing only one side
+//! needs (the node's ingest, the hub's store).
+//!
+//! - [`parallel`]: the threads disclosure control runs its independent problems on.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod parallel;
+
+pub use parallel::Threads;
