@@ -4,11 +4,12 @@
 use std::path::Path;
 
 use samla_common::audit::{self, Finding, HubBundle, LogSummary};
-use samla_common::signing::SigningKey;
 use samla_common::translog;
 
+use samla_cli_common::files::{self, FileError};
+
 use crate::config::HubConfig;
-use crate::files;
+use crate::files::{receipt_key, ReceiptKeyError};
 use crate::store::{Store, StoreError};
 
 /// Why an audit could not run.
@@ -17,12 +18,9 @@ pub enum AuditError {
     /// The store.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// A key file.
-    #[error(transparent)]
-    File(#[from] files::FileError),
     /// The receipt key.
-    #[error("receipt key: {0}")]
-    Key(#[from] samla_common::signing::SigningError),
+    #[error(transparent)]
+    Key(#[from] ReceiptKeyError),
     /// The log.
     #[error(transparent)]
     Log(#[from] translog::LogError),
@@ -30,8 +28,7 @@ pub enum AuditError {
 
 /// The hub's log as a bundle, from its database.
 pub fn bundle(config: &HubConfig, store: &Store) -> Result<HubBundle, AuditError> {
-    let document = zeroize::Zeroizing::new(files::read_small(&config.receipt_key)?);
-    let key = SigningKey::from_pkcs8(&document)?.verifying_key();
+    let key = receipt_key(&config.receipt_key)?.verifying_key();
     Ok(HubBundle {
         version: audit::BUNDLE_VERSION,
         origin: config.log_origin.clone(),
@@ -63,19 +60,13 @@ pub fn verify_store(
 
 /// Writes a bundle and its README into `dir` (created; existing files are not
 /// overwritten).
-pub fn export(bundle: &HubBundle, dir: &Path) -> Result<(), files::FileError> {
-    std::fs::create_dir_all(dir).map_err(|source| files::FileError::Io {
-        path: dir.to_owned(),
-        source,
+pub fn export(bundle: &HubBundle, dir: &Path) -> Result<(), FileError> {
+    files::create_dir(dir)?;
+    let path = dir.join("hub-bundle.json");
+    let json = serde_json::to_vec_pretty(bundle).map_err(|e| FileError::Write {
+        path: path.clone(),
+        source: std::io::Error::other(e),
     })?;
-    let json = serde_json::to_vec_pretty(bundle).map_err(|e| files::FileError::Contents {
-        path: dir.to_owned(),
-        message: e.to_string(),
-    })?;
-    files::write_new(&dir.join("hub-bundle.json"), &json, false)?;
-    files::write_new(
-        &dir.join("README.md"),
-        audit::HUB_BUNDLE_README.as_bytes(),
-        false,
-    )
+    files::write_public(&path, &json)?;
+    files::write_public(&dir.join("README.md"), audit::HUB_BUNDLE_README.as_bytes())
 }

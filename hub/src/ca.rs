@@ -13,7 +13,7 @@ use samla_common::codes::KommunCode;
 use samla_common::tls::KOMMUN_URI_PREFIX;
 use time::OffsetDateTime;
 
-use crate::files::{self, FileError};
+use samla_cli_common::files::{self, FileError, MAX_KEY_BYTES};
 
 /// File names inside a CA directory.
 pub const CA_CERT: &str = "ca.crt";
@@ -23,11 +23,26 @@ pub const CA_KEY: &str = "ca.key";
 /// Why a certificate could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum CaError {
-    /// Reading or writing a file failed.
+    /// Reading or writing a file failed, or the CA key is readable by others.
     #[error(transparent)]
     File(#[from] FileError),
+    /// The CA's key or certificate is not a PEM file rcgen can use.
+    #[error("{path} is not a usable CA file")]
+    CaFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        #[source]
+        source: rcgen::Error,
+    },
+    /// A file is not PEM text.
+    #[error("{path} is not a PEM file")]
+    NotPem {
+        /// The file.
+        path: PathBuf,
+    },
     /// Certificate generation failed.
-    #[error("certificate generation: {0}")]
+    #[error("generating the certificate")]
     Generate(#[from] rcgen::Error),
     /// An argument is not usable.
     #[error("{0}")]
@@ -64,10 +79,7 @@ pub struct Written {
 
 /// Creates a new region CA in `dir` (`ca.crt`, `ca.key`).
 pub fn init(dir: &Path, name: &str, validity: Validity) -> Result<Written, CaError> {
-    std::fs::create_dir_all(dir).map_err(|source| FileError::Io {
-        path: dir.to_owned(),
-        source,
-    })?;
+    files::create_dir(dir)?;
     let mut params = CertificateParams::new(Vec::<String>::new())?;
     params.distinguished_name.push(DnType::CommonName, name);
     params
@@ -87,26 +99,30 @@ pub fn init(dir: &Path, name: &str, validity: Validity) -> Result<Written, CaErr
         certificate: dir.join(CA_CERT),
         private_key: dir.join(CA_KEY),
     };
-    files::write_new(&written.private_key, key.serialize_pem().as_bytes(), true)?;
-    files::write_new(&written.certificate, cert.pem().as_bytes(), false)?;
+    files::write_private(&written.private_key, key.serialize_pem().as_bytes())?;
+    files::write_public(&written.certificate, cert.pem().as_bytes())?;
     Ok(written)
 }
 
 fn load_issuer(ca_dir: &Path) -> Result<Issuer<'static, KeyPair>, CaError> {
     let key_path = ca_dir.join(CA_KEY);
-    let key_pem = zeroize::Zeroizing::new(files::read_small(&key_path)?);
-    let key_text = std::str::from_utf8(&key_pem).map_err(|_| FileError::Contents {
+    let key_pem = files::read_private(&key_path, MAX_KEY_BYTES, "CA key")?;
+    let key_text = std::str::from_utf8(&key_pem).map_err(|_| CaError::NotPem {
         path: key_path.clone(),
-        message: "not a PEM file".to_owned(),
     })?;
-    let key = KeyPair::from_pem(key_text)?;
+    let key = KeyPair::from_pem(key_text).map_err(|source| CaError::CaFile {
+        path: key_path,
+        source,
+    })?;
     let cert_path = ca_dir.join(CA_CERT);
-    let cert_pem = files::read_small(&cert_path)?;
-    let cert_text = String::from_utf8(cert_pem).map_err(|_| FileError::Contents {
-        path: cert_path,
-        message: "not a PEM file".to_owned(),
+    let cert_pem = files::read_small(&cert_path, MAX_KEY_BYTES, "CA certificate")?;
+    let cert_text = String::from_utf8(cert_pem).map_err(|_| CaError::NotPem {
+        path: cert_path.clone(),
     })?;
-    Ok(Issuer::from_ca_cert_pem(&cert_text, key)?)
+    Issuer::from_ca_cert_pem(&cert_text, key).map_err(|source| CaError::CaFile {
+        path: cert_path,
+        source,
+    })
 }
 
 fn issue(
@@ -121,8 +137,8 @@ fn issue(
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     let key = KeyPair::generate()?;
     let cert = params.signed_by(&key, &issuer)?;
-    files::write_new(&out.private_key, key.serialize_pem().as_bytes(), true)?;
-    files::write_new(&out.certificate, cert.pem().as_bytes(), false)?;
+    files::write_private(&out.private_key, key.serialize_pem().as_bytes())?;
+    files::write_public(&out.certificate, cert.pem().as_bytes())?;
     Ok(())
 }
 
@@ -134,10 +150,7 @@ pub fn issue_node(
     out_dir: &Path,
     validity: Validity,
 ) -> Result<Written, CaError> {
-    std::fs::create_dir_all(out_dir).map_err(|source| FileError::Io {
-        path: out_dir.to_owned(),
-        source,
-    })?;
+    files::create_dir(out_dir)?;
     let mut params = CertificateParams::new(Vec::<String>::new())?;
     params
         .distinguished_name
@@ -164,10 +177,7 @@ pub fn issue_hub(
     if names.is_empty() {
         return Err(CaError::Argument("give at least one --name".to_owned()));
     }
-    std::fs::create_dir_all(out_dir).map_err(|source| FileError::Io {
-        path: out_dir.to_owned(),
-        source,
-    })?;
+    files::create_dir(out_dir)?;
     let mut params = CertificateParams::new(names.to_vec())?;
     params
         .distinguished_name

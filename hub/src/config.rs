@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use samla_cli_common::config::read_config;
+use samla_cli_common::files::FileError;
 use samla_common::codes::{KommunCode, ProjectCode};
 use samla_common::disclosure::{DisclosureRule, DEFAULT_K};
 use samla_common::period::{parse_date, Period};
@@ -17,9 +19,6 @@ use serde::Deserialize;
 
 /// The transfer log's name when the config gives none.
 pub const DEFAULT_LOG_ORIGIN: &str = "samla-hub";
-
-/// The largest config file read.
-const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// One mebibyte.
 const MIB: u64 = 1 << 20;
@@ -167,14 +166,9 @@ pub struct NodeEntry {
 /// Why a config could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The file could not be read.
-    #[error("reading config {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
+    /// The file could not be read, or is larger than a config can be.
+    #[error(transparent)]
+    File(#[from] FileError),
     /// Malformed TOML, unknown keys or bad values.
     #[error("config {path}: {message}")]
     Invalid {
@@ -267,18 +261,7 @@ struct RawNode {
 impl HubConfig {
     /// Reads and checks a config file.
     pub fn load(path: &Path) -> Result<HubConfig, ConfigError> {
-        let read = |source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        };
-        let size = std::fs::metadata(path).map_err(read)?.len();
-        if size > MAX_CONFIG_BYTES {
-            return Err(ConfigError::Invalid {
-                path: path.to_owned(),
-                message: "larger than a config can be".to_owned(),
-            });
-        }
-        HubConfig::parse(&std::fs::read_to_string(path).map_err(read)?, path)
+        HubConfig::parse(&read_config(path)?, path)
     }
 
     /// Checks config text; `path` names it in errors and anchors relative paths.

@@ -269,26 +269,10 @@ fn main() -> ExitCode {
     } else {
         "info"
     };
-    let builder = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SAMLA_LOG")
-                .unwrap_or_else(|_| default_level.into()),
-        );
-    if cli.log_json {
-        builder.json().init();
-    } else {
-        builder
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .init();
-    }
+    samla_cli_common::logging::init_logging(cli.log_json, default_level);
     match run(cli) {
         Ok(code) => code,
-        Err(e) => {
-            let chain: Vec<String> = e.chain().map(ToString::to_string).collect();
-            eprintln!("samla-hub: {}", chain.join(": "));
-            ExitCode::from(2)
-        }
+        Err(e) => samla_cli_common::error::exit("samla-hub", &e, 2),
     }
 }
 
@@ -363,23 +347,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Completes on SIGTERM (systemd stop) or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
-    tracing::info!("stop signal received");
-}
-
 /// `samla-hub status`: the running hub's status file and the store's contents.
 fn status(config_path: &std::path::Path) -> Result<ExitCode> {
     use samla_hub::status;
@@ -425,25 +392,7 @@ fn status(config_path: &std::path::Path) -> Result<ExitCode> {
     })
 }
 
-/// Reads a bundle file (or `name` inside a directory), at most 4 GiB.
-fn read_bundle<T: serde::de::DeserializeOwned>(path: &std::path::Path, name: &str) -> Result<T> {
-    let file = if path.is_dir() {
-        path.join(name)
-    } else {
-        path.to_owned()
-    };
-    let size = std::fs::metadata(&file)
-        .with_context(|| format!("reading {}", file.display()))?
-        .len();
-    anyhow::ensure!(
-        size <= 4 << 30,
-        "{} is larger than a bundle can be",
-        file.display()
-    );
-    let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-    serde_json::from_slice(&bytes)
-        .with_context(|| format!("{} is not a samla bundle", file.display()))
-}
+use samla_cli_common::bundle::read_bundle;
 
 fn report(findings: &[samla_common::audit::Finding], ok: &str) -> ExitCode {
     let (text, clean) = samla_common::audit::report(findings, ok);
@@ -464,7 +413,7 @@ fn open_store(config: &std::path::Path) -> Result<(HubConfig, samla_hub::store::
 
 fn hub_bundle(source: &Source) -> Result<samla_common::audit::HubBundle> {
     match &source.bundle {
-        Some(path) => read_bundle(path, "hub-bundle.json"),
+        Some(path) => Ok(read_bundle(path, "hub-bundle.json")?),
         None => {
             let (config, store) = open_store(&source.config)?;
             Ok(samla_hub::audit::bundle(&config, &store)?)
@@ -550,11 +499,10 @@ fn init(dir: &std::path::Path, listen: &str) -> Result<()> {
     let document =
         samla_common::signing::SigningKey::generate_pkcs8(&ring::rand::SystemRandom::new())?;
     let key = samla_common::signing::SigningKey::from_pkcs8(&document)?;
-    files::write_new(&dir.join("receipt.key"), &document, true)?;
-    files::write_new(
+    samla_cli_common::files::write_private(&dir.join("receipt.key"), &document)?;
+    samla_cli_common::files::write_public(
         &dir.join("hub.toml"),
         HubConfig::template(listen).as_bytes(),
-        false,
     )?;
     println!(
         "wrote {} and {}",
@@ -577,7 +525,12 @@ fn serve(config_path: &std::path::Path, listen: Option<SocketAddr>) -> Result<()
         println!("samla-hub listening on {address}");
         use std::io::Write;
         std::io::stdout().flush()?;
-        running.serve(shutdown_signal()).await;
+        running
+            .serve(async {
+                samla_cli_common::signal::shutdown_signal().await;
+                tracing::info!("stop signal received");
+            })
+            .await;
         anyhow::Ok(())
     })
 }

@@ -10,14 +10,13 @@ use std::time::Duration;
 
 use rustls::pki_types::CertificateDer;
 use samla_common::codes::KommunCode;
-use samla_common::signing::SigningKey;
 use samla_common::tls::{self, PinnedCertificate};
 use samla_common::wire::{
     self, Refusal, Request, Response, SignedSubmission, SubmissionId, VerifiedSubmission, WireError,
 };
 
 use crate::config::HubConfig;
-use crate::files::{self, FileError};
+use crate::files::{self, PemError, ReceiptKeyError};
 use crate::room::{RequestRoom, Room};
 use crate::status::{self, HubStatus, State};
 use crate::store::{LogSigner, Store, StoreError};
@@ -32,40 +31,37 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    /// A key or certificate file.
+    /// A certificate or TLS key file.
     #[error(transparent)]
-    File(#[from] FileError),
+    Pem(#[from] PemError),
     /// TLS setup.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
     /// The receipt key.
-    #[error("receipt key {path}: {source}")]
-    ReceiptKey {
-        /// The file.
-        path: std::path::PathBuf,
-        /// What is wrong.
-        source: samla_common::signing::SigningError,
-    },
+    #[error(transparent)]
+    ReceiptKey(#[from] ReceiptKeyError),
     /// The database.
-    #[error("database {path}: {source}")]
+    #[error("database {path}")]
     Store {
         /// The file.
         path: std::path::PathBuf,
         /// What is wrong.
+        #[source]
         source: StoreError,
     },
     /// The limits do not fit together.
     #[error("[limits]: {0}")]
     Limits(String),
     /// The store's writer thread could not start.
-    #[error("starting the store writer: {0}")]
-    Writer(std::io::Error),
+    #[error("starting the store writer")]
+    Writer(#[source] std::io::Error),
     /// The socket.
-    #[error("listening on {address}: {source}")]
+    #[error("listening on {address}")]
     Listen {
         /// The address.
         address: SocketAddr,
         /// The cause.
+        #[source]
         source: std::io::Error,
     },
 }
@@ -117,12 +113,7 @@ pub struct Running {
 impl Hub {
     /// Loads keys and opens the database.
     pub fn open(config: HubConfig) -> Result<Hub, ServerError> {
-        let document = zeroize::Zeroizing::new(files::read_small(&config.receipt_key)?);
-        let receipt_key =
-            SigningKey::from_pkcs8(&document).map_err(|source| ServerError::ReceiptKey {
-                path: config.receipt_key.clone(),
-                source,
-            })?;
+        let receipt_key = files::receipt_key(&config.receipt_key)?;
         let mut store = Store::open(&config.database).map_err(|source| ServerError::Store {
             path: config.database.clone(),
             source,

@@ -69,7 +69,8 @@ pub fn write(path: &Path, status: &HubStatus) -> std::io::Result<()> {
 
 /// Reads the status, if there is one.
 pub fn read(path: &Path) -> std::io::Result<HubStatus> {
-    let text = crate::files::read_small(path).map_err(std::io::Error::other)?;
+    let text = samla_cli_common::files::read_small(path, 1 << 20, "status file")
+        .map_err(std::io::Error::other)?;
     serde_json::from_slice(&text).map_err(std::io::Error::other)
 }
 

@@ -8,6 +8,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use samla_cli_common::config::read_config;
+use samla_cli_common::files::FileError;
 use samla_common::codes::{KommunCode, ProjectCode};
 use samla_common::disclosure::{DisclosureRule, DEFAULT_K};
 use samla_common::period::{parse_date, Period, PeriodKind};
@@ -15,9 +17,6 @@ use samla_common::pseudonym::LinkageDomain;
 use serde::Deserialize;
 
 use crate::ingest::Field;
-
-/// The largest config file read, in bytes.
-const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// A checked node configuration.
 #[derive(Debug, Clone)]
@@ -111,20 +110,9 @@ pub struct ProjectConfig {
 /// Why a config could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The file could not be read.
-    #[error("reading config {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The file is larger than a config can be.
-    #[error("config {path} is larger than {MAX_CONFIG_BYTES} bytes")]
-    TooLarge {
-        /// The file.
-        path: PathBuf,
-    },
+    /// The file could not be read, or is larger than a config can be.
+    #[error(transparent)]
+    File(#[from] FileError),
     /// The TOML is malformed or has unknown keys.
     #[error("config {path}: {message}")]
     Toml {
@@ -213,18 +201,7 @@ impl Default for RawDisclosure {
 impl NodeConfig {
     /// Reads and checks a config file.
     pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
-        let read_err = |source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        };
-        let size = std::fs::metadata(path).map_err(read_err)?.len();
-        if size > MAX_CONFIG_BYTES {
-            return Err(ConfigError::TooLarge {
-                path: path.to_owned(),
-            });
-        }
-        let text = std::fs::read_to_string(path).map_err(read_err)?;
-        NodeConfig::parse(&text, path)
+        NodeConfig::parse(&read_config(path)?, path)
     }
 
     /// Checks config text; `path` names it in errors and anchors relative paths.

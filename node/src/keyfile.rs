@@ -2,55 +2,44 @@
 //! created new with mode 0600 and never overwritten, refused if other users can read
 //! it, size-capped when read, and never printed.
 
-use std::fs::OpenOptions;
-use std::io::{Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use ring::rand::{SecureRandom, SystemRandom};
+use samla_cli_common::files::{self, FileError};
 use samla_common::pseudonym::{KeyFileError, MasterSecret, KEY_FILE_MAX_BYTES};
 use samla_common::signing::SigningKey;
-use zeroize::Zeroizing;
+
+/// The largest signing key file read, in bytes.
+const SIGNING_KEY_MAX_BYTES: u64 = 4096;
 
 /// Why a key file could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    /// The file exists already.
+    /// The master key file exists already.
     #[error("refusing to overwrite existing file {path}\n\nChoose another path, or move the old file away if you really mean to replace it (a new master key changes every pseudonym).")]
     Exists {
         /// The file.
         path: PathBuf,
     },
-    /// Reading or writing failed.
-    #[error("key file {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// Group or others have access.
-    #[error("key file {path} is accessible by other users (mode {mode:o})\n\nRestrict it to its owner: chmod 600 {path}")]
-    Permissions {
-        /// The file.
-        path: PathBuf,
-        /// The permission bits found.
-        mode: u32,
-    },
+    /// The file could not be read or written, or others can read it.
+    #[error(transparent)]
+    File(#[from] FileError),
     /// The contents are not a key.
-    #[error("key file {path}: {source}")]
+    #[error("key file {path}")]
     Contents {
         /// The file.
         path: PathBuf,
         /// What is wrong.
+        #[source]
         source: KeyFileError,
     },
     /// The signing key file does not hold an Ed25519 key.
-    #[error("signing key {path}: {source}")]
+    #[error("signing key {path}")]
     SigningKey {
         /// The file.
         path: PathBuf,
         /// What is wrong.
+        #[source]
         source: samla_common::signing::SigningError,
     },
     /// The system random source failed.
@@ -66,43 +55,16 @@ pub fn generate(path: &Path) -> Result<MasterSecret, KeyError> {
         .map_err(|_| KeyError::Random)?;
     let secret = MasterSecret::from_bytes(bytes);
     bytes.fill(0);
-    write_private(path, secret.to_key_file().as_bytes())?;
+    files::write_private(path, secret.to_key_file().as_bytes()).map_err(|e| match e {
+        FileError::Exists { path } => KeyError::Exists { path },
+        other => KeyError::File(other),
+    })?;
     Ok(secret)
-}
-
-/// Writes a new private file with mode 0600; never overwrites.
-pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
-    write_with_mode(path, contents, 0o600)
-}
-
-/// Writes a new file others may read (mode 0644); never overwrites.
-pub fn write_new(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
-    write_with_mode(path, contents, 0o644)
-}
-
-fn write_with_mode(path: &Path, contents: &[u8], mode: u32) -> Result<(), KeyError> {
-    let io = |source| KeyError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => KeyError::Exists {
-                path: path.to_owned(),
-            },
-            _ => io(e),
-        })?;
-    file.write_all(contents).map_err(io)?;
-    file.sync_all().map_err(io)
 }
 
 /// Reads a key file, refusing one that group or others can access.
 pub fn load(path: &Path) -> Result<MasterSecret, KeyError> {
-    let contents = read_private(path, KEY_FILE_MAX_BYTES)?;
+    let contents = files::read_private(path, KEY_FILE_MAX_BYTES as u64, "key file")?;
     MasterSecret::from_key_file(&contents).map_err(|source| KeyError::Contents {
         path: path.to_owned(),
         source,
@@ -111,37 +73,17 @@ pub fn load(path: &Path) -> Result<MasterSecret, KeyError> {
 
 /// Reads the node's submission signing key (PKCS#8), refusing one others can access.
 pub fn load_signing_key(path: &Path) -> Result<SigningKey, KeyError> {
-    let contents = read_private(path, 4096)?;
+    let contents = files::read_private(path, SIGNING_KEY_MAX_BYTES, "signing key")?;
     SigningKey::from_pkcs8(&contents).map_err(|source| KeyError::SigningKey {
         path: path.to_owned(),
         source,
     })
 }
 
-/// Reads a private file of at most `max` bytes, refusing it if group or others have
-/// any access.
-fn read_private(path: &Path, max: usize) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-    let io = |source| KeyError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let mode = file.metadata().map_err(io)?.permissions().mode();
-    if mode & 0o077 != 0 {
-        return Err(KeyError::Permissions {
-            path: path.to_owned(),
-            mode: mode & 0o777,
-        });
-    }
-    let mut buffer = Zeroizing::new(Vec::new());
-    file.take(max as u64 + 1)
-        .read_to_end(&mut buffer)
-        .map_err(io)?;
-    Ok(buffer)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     #[test]
@@ -157,7 +99,10 @@ mod tests {
         assert!(matches!(generate(&path), Err(KeyError::Exists { .. })));
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
         let err = load(&path).err().unwrap();
-        assert!(matches!(err, KeyError::Permissions { mode: 0o640, .. }));
+        assert!(matches!(
+            err,
+            KeyError::File(FileError::Permissions { mode: 0o640, .. })
+        ));
         assert!(err.to_string().contains("chmod 600"));
     }
 }

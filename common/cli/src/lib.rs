@@ -6,11 +6,24 @@
 //! tables, proofs or formats (those stay in `samla-common`) and nothing only one side
 //! needs (the node's ingest, the hub's store).
 //!
-//! - [`parallel`]: the threads disclosure control runs its independent problems on.
+//! - [`parallel`]: the threads disclosure control runs its independent problems on;
+//! - [`files`]: private files (0600, never overwritten, refused when others can read
+//!   them) and capped reads;
+//! - [`config`]: config files, capped;
+//! - [`bundle`]: audit bundles;
+//! - [`signal`]: the stop signal of a service;
+//! - [`logging`]: log lines to standard error;
+//! - [`error`]: printing an error's causes once, with its hint, and broken pipes.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod bundle;
+pub mod config;
+pub mod error;
+pub mod files;
+pub mod logging;
 pub mod parallel;
+pub mod signal;
 
 pub use parallel::Threads;

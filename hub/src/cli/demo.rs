@@ -90,7 +90,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     )?;
     let receipt_document = SigningKey::generate_pkcs8(&ring::rand::SystemRandom::new())?;
     let receipt_key = SigningKey::from_pkcs8(&receipt_document)?.verifying_key();
-    samla_hub::files::write_new(&dir.join("hub/receipt.key"), &receipt_document, true)?;
+    samla_cli_common::files::write_private(&dir.join("hub/receipt.key"), &receipt_document)?;
     std::fs::copy(dir.join("ca/ca.crt"), dir.join("hub/ca.crt"))?;
     step("region CA, hub certificate and receipt key", "ca/, hub/");
 
@@ -103,7 +103,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         let node_dir = dir.join("nodes").join(format!("{code}-{name}"));
         ca::issue_node(&dir.join("ca"), kommun, &node_dir, validity)?;
         let signing = SigningKey::generate_pkcs8(&ring::rand::SystemRandom::new())?;
-        keyfile::write_private(&node_dir.join("node-signing.key"), &signing)?;
+        samla_cli_common::files::write_private(&node_dir.join("node-signing.key"), &signing)?;
         let public = SigningKey::from_pkcs8(&signing)?.verifying_key();
         std::fs::write(
             node_dir.join("samla-node.toml"),

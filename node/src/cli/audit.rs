@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
+use samla_cli_common::bundle::read_bundle;
+use samla_cli_common::files;
 use samla_common::audit::{self, HubBundle, NodeBundle, ShowFormat};
 use samla_node::config::NodeConfig;
 use samla_node::outbox::Outbox;
@@ -78,26 +80,6 @@ impl From<ShowFormatArg> for ShowFormat {
             ShowFormatArg::Csv => ShowFormat::Csv,
         }
     }
-}
-
-/// Reads a bundle file (or `name` inside a directory), at most 4 GiB.
-fn read_bundle<T: serde::de::DeserializeOwned>(path: &Path, name: &str) -> Result<T> {
-    let file = if path.is_dir() {
-        path.join(name)
-    } else {
-        path.to_owned()
-    };
-    let size = std::fs::metadata(&file)
-        .with_context(|| format!("reading {}", file.display()))?
-        .len();
-    anyhow::ensure!(
-        size <= 4 << 30,
-        "{} is larger than a bundle can be",
-        file.display()
-    );
-    let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-    serde_json::from_slice(&bytes)
-        .with_context(|| format!("{} is not a samla bundle", file.display()))
 }
 
 fn report(findings: &[samla_common::audit::Finding], ok: &str) -> ExitCode {
@@ -181,13 +163,10 @@ pub(super) fn run(config_path: &Path, command: AuditCommand) -> Result<ExitCode>
         }
         AuditCommand::Export { dir } => {
             let node = bundle(&load_config(config_path)?)?;
-            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            files::create_dir(&dir)?;
             let json = serde_json::to_vec_pretty(&node)?;
-            samla_node::keyfile::write_new(&dir.join("node-bundle.json"), &json)?;
-            samla_node::keyfile::write_new(
-                &dir.join("README.md"),
-                audit::NODE_BUNDLE_README.as_bytes(),
-            )?;
+            files::write_public(&dir.join("node-bundle.json"), &json)?;
+            files::write_public(&dir.join("README.md"), audit::NODE_BUNDLE_README.as_bytes())?;
             println!(
                 "wrote {} log entries and {} submissions to {}",
                 node.log.len(),

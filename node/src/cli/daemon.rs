@@ -22,7 +22,7 @@ pub(super) struct RunArgs {
 }
 
 pub(super) fn run(config_path: &Path, args: RunArgs) -> Result<ExitCode> {
-    init_logging(args.log_json);
+    samla_cli_common::logging::init_logging(args.log_json, "info");
     let config = load_config(config_path)?;
     let daemon = config.daemon.clone().with_context(|| {
         format!(
@@ -41,7 +41,11 @@ pub(super) fn run(config_path: &Path, args: RunArgs) -> Result<ExitCode> {
         .build()?;
     runtime.block_on(async move {
         let mut daemon = Daemon::new(config, daemon, link)?;
-        match daemon.run(shutdown_signal(), args.once).await {
+        let stop = async {
+            samla_cli_common::signal::shutdown_signal().await;
+            tracing::info!("stop signal received; finishing the current step");
+        };
+        match daemon.run(stop, args.once).await {
             Ok(()) => Ok(ExitCode::SUCCESS),
             Err(DaemonError::Client(e @ ClientError::HistoryChanged(_))) => {
                 tracing::error!(error = %e, "stopping: the hub's transfer log was rewritten; nothing more is sent until a person has looked");
@@ -50,37 +54,4 @@ pub(super) fn run(config_path: &Path, args: RunArgs) -> Result<ExitCode> {
             Err(e) => Err(e.into()),
         }
     })
-}
-
-/// Completes on SIGTERM (systemd stop) or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
-    tracing::info!("stop signal received; finishing the current step");
-}
-
-/// Logs to standard error: readable text, or JSON lines; level from `SAMLA_LOG`.
-fn init_logging(json: bool) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env("SAMLA_LOG").unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter);
-    if json {
-        builder.json().init();
-    } else {
-        builder
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .init();
-    }
 }

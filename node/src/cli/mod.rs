@@ -296,26 +296,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("samla-node: {}", chain(&e));
-            ExitCode::from(2)
-        }
+        Err(e) => samla_cli_common::error::exit("samla-node", &e, 2),
     }
-}
-
-/// The error and its causes on one line, followed by any hint the innermost gave.
-fn chain(e: &anyhow::Error) -> String {
-    e.chain()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
-}
-
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain()
-        .filter_map(|c| c.downcast_ref::<std::io::Error>())
-        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
@@ -395,13 +377,18 @@ fn synth(args: SynthArgs) -> Result<ExitCode> {
 }
 
 fn load_config(path: &Path) -> Result<NodeConfig> {
+    use samla_cli_common::files::FileError;
+    use samla_node::config::ConfigError;
     NodeConfig::load(path).map_err(|e| {
-        let hint = if matches!(e, samla_node::config::ConfigError::Read { .. }) {
-            "\n\nGive the node config with --config FILE (or SAMLA_NODE_CONFIG); configs/ has examples."
+        let missing = matches!(e, ConfigError::File(FileError::Read { .. }));
+        let e = anyhow::Error::new(e);
+        if missing {
+            e.context(samla_cli_common::error::Hint(
+                "Give the node config with --config FILE (or SAMLA_NODE_CONFIG); configs/ has examples.",
+            ))
         } else {
-            ""
-        };
-        anyhow::anyhow!("{e}{hint}")
+            e
+        }
     })
 }
 

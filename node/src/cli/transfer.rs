@@ -52,7 +52,7 @@ pub(super) fn init(args: InitArgs) -> Result<ExitCode> {
             config_path.display()
         );
     }
-    keyfile::write_private(&signing_path, &document)?;
+    samla_cli_common::files::write_private(&signing_path, &document)?;
     let path = |p: &Path| {
         p.display()
             .to_string()
