@@ -5,7 +5,7 @@
 //! ([`period`]), pseudonyms and key files ([`pseudonym`]), the statistics schema and
 //! aggregation ([`statistics`]), disclosure control ([`disclosure`]), linking people
 //! across kommuner ([`linkage`]), the wire protocol ([`wire`], [`codec`],
-//! [`signing`]), TLS setup ([`tls`], the one module that knows rustls and quinn's
+//! [`signing`]) and the hub's receipts ([`receipt`]), TLS setup ([`tls`], the one module that knows rustls and quinn's
 //! types), and the transfer logs and their audit ([`translog`], [`audit`]).
 //!
 //! Nothing in this crate opens a socket or a file or reads the clock: the current
@@ -24,6 +24,7 @@ pub mod linkage;
 pub mod period;
 pub mod personnummer;
 pub mod pseudonym;
+pub mod receipt;
 pub mod record;
 pub mod report;
 pub mod retry;

@@ -7,7 +7,8 @@
 //! A node signs the encoded [`Submission`] and sends it as a [`SignedSubmission`];
 //! the hub turns it into a [`VerifiedSubmission`] only through
 //! [`SignedSubmission::verify`], which checks everything §7 lists, and answers with a
-//! [`SignedReceipt`] or a typed [`Refusal`] the node can print.
+//! [`SignedReceipt`] (built and checked in [`crate::receipt`]) or a typed [`Refusal`]
+//! the node can print.
 
 use std::fmt;
 
@@ -15,9 +16,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::{self, CodecError};
 use crate::codes::KommunCode;
-use crate::signing::{Signature, SigningKey, VerifyingKey, RECEIPT_CONTEXT, SUBMISSION_CONTEXT};
+use crate::signing::{Signature, SigningKey, VerifyingKey, SUBMISSION_CONTEXT};
 use crate::statistics::{Statistics, SCHEMA_VERSION};
-use crate::translog::{Checkpoint, EntryKind, LogEntry, LogError, LogHash};
+use crate::translog::LogHash;
+
+pub use crate::receipt::{Receipt, ReceiptError, SignedReceipt, VerifiedReceipt};
 
 /// ALPN protocol id.
 pub const ALPN: &[u8] = b"samla/1";
@@ -336,110 +339,8 @@ impl VerifiedSubmission {
     }
 }
 
-/// What the hub confirms: it stored this submission, for this kommun, at this time,
-/// at this position of its log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Receipt {
-    /// The submission.
-    pub submission_id: SubmissionId,
-    /// The kommun it came from.
-    pub kommun: KommunCode,
-    /// Its sequence number.
-    pub sequence: u64,
-    /// When the hub stored it (Unix seconds).
-    pub received_at: i64,
-    /// Its index in the hub's transfer log.
-    pub log_index: u64,
-    /// The log entry at that index, exactly as logged.
-    #[serde(with = "serde_bytes_vec")]
-    pub entry: Vec<u8>,
-    /// A signed checkpoint of the log that includes the entry.
-    #[serde(with = "serde_bytes_vec")]
-    pub checkpoint: Vec<u8>,
-    /// The proof that the entry is in the checkpoint's tree.
-    pub inclusion: Vec<LogHash>,
-}
-
-/// A receipt whose signature, log entry, checkpoint and inclusion proof were checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifiedReceipt {
-    /// The receipt.
-    pub receipt: Receipt,
-    /// The checkpoint it carries.
-    pub checkpoint: Checkpoint,
-}
-
-/// An encoded receipt and the hub's signature over it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedReceipt {
-    /// The encoded [`Receipt`].
-    #[serde(with = "serde_bytes_vec")]
-    pub bytes: Vec<u8>,
-    /// Ed25519 over `"samla/receipt/v1\0" ‖ BLAKE3(bytes)` by the hub's key.
-    pub signature: Signature,
-}
-
-/// Why a receipt was not accepted.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReceiptError {
-    /// Not signed by the hub's key.
-    #[error("the receipt is not signed by the hub's receipt key")]
-    BadSignature,
-    /// Not a receipt.
-    #[error("the receipt is malformed: {0}")]
-    Malformed(String),
-    /// For another submission or kommun.
-    #[error("the receipt is for another submission or kommun")]
-    Mismatch,
-    /// Its log entry, checkpoint or inclusion proof does not hold.
-    #[error("the receipt's log proof fails: {0}")]
-    Log(#[from] LogError),
-}
-
-impl SignedReceipt {
-    /// Encodes and signs a receipt (hub side).
-    pub fn sign(receipt: &Receipt, key: &SigningKey) -> Result<SignedReceipt, CodecError> {
-        let bytes = codec::encode(receipt)?;
-        let signature = key.sign(RECEIPT_CONTEXT, &bytes);
-        Ok(SignedReceipt { bytes, signature })
-    }
-
-    /// Checks everything a receipt promises: the hub's signature; that it is for
-    /// `id` from `kommun`; that its log entry records exactly that acceptance at
-    /// its log index; that its checkpoint is signed by the hub for the log `origin`;
-    /// and that the entry is in the checkpoint's tree.
-    pub fn verify(
-        &self,
-        hub: &VerifyingKey,
-        origin: &str,
-        id: SubmissionId,
-        kommun: KommunCode,
-    ) -> Result<VerifiedReceipt, ReceiptError> {
-        hub.verify(RECEIPT_CONTEXT, &self.bytes, &self.signature)
-            .map_err(|_| ReceiptError::BadSignature)?;
-        let receipt: Receipt =
-            codec::decode(&self.bytes).map_err(|e| ReceiptError::Malformed(e.to_string()))?;
-        if receipt.submission_id != id || receipt.kommun != kommun {
-            return Err(ReceiptError::Mismatch);
-        }
-        let entry = LogEntry::from_bytes(&receipt.entry)?;
-        if entry.kind != EntryKind::Accepted
-            || entry.submission != Some(id)
-            || entry.kommun != Some(kommun)
-        {
-            return Err(ReceiptError::Mismatch);
-        }
-        let checkpoint = Checkpoint::open(&receipt.checkpoint, origin, hub)?;
-        checkpoint.verify_inclusion(receipt.log_index, &receipt.entry, &receipt.inclusion)?;
-        Ok(VerifiedReceipt {
-            receipt,
-            checkpoint,
-        })
-    }
-}
-
 /// Byte vectors as bytes on the wire (not as a sequence of numbers) and hex in JSON.
-mod serde_bytes_vec {
+pub(crate) mod serde_bytes_vec {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
