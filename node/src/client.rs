@@ -12,6 +12,7 @@ use samla_common::translog::Checkpoint;
 use samla_common::wire::{self, Request, Response};
 
 use crate::config::HubLink;
+use crate::node_log::LogKind;
 use crate::outbox::{Outbox, OutboxError};
 
 /// The largest response accepted from the hub.
@@ -310,7 +311,7 @@ pub async fn deliver(
                 let detail = format!(
                     "after {failures} failed attempts in this run: {error}; stays in the outbox"
                 );
-                outbox.record("retries given up", Some(item.entry.id), &detail, now)?;
+                outbox.record(LogKind::RetriesGivenUp, Some(item.entry.id), &detail, now)?;
             }
             report.pending = pending.len();
             report.last_error = Some(error);
@@ -336,7 +337,7 @@ async fn send_all(
         let id = item.entry.id;
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         outbox.record(
-            "sent",
+            LogKind::Sent,
             Some(id),
             &format!("sequence {} to {}", item.entry.sequence, link.address),
             now,

@@ -19,7 +19,6 @@ use samla_common::period::{period_in_name, Period};
 use samla_common::retry::Backoff;
 use samla_common::signing::SigningKey;
 use samla_common::text::shown;
-use samla_common::wire::{SignedSubmission, Submission};
 
 use crate::client::{self, ClientError, Event};
 use crate::config::{DaemonConfig, HubLink, NodeConfig, PeriodChoice};
@@ -220,20 +219,7 @@ impl Daemon {
         let signing = &self.signing;
         let builds: Vec<PendingBuild<'_>> = statistics
             .into_iter()
-            .map(|s| PendingBuild {
-                period: s.period.to_string(),
-                linkage_domain: s.linkage_domain.to_string(),
-                build: Box::new(move |sequence| {
-                    SignedSubmission::sign(
-                        &Submission {
-                            sequence,
-                            created_at,
-                            statistics: s,
-                        },
-                        signing,
-                    )
-                }),
-            })
+            .map(|s| PendingBuild::signed(s, signing, created_at))
             .collect();
         let ids = self.outbox.enqueue_export(created_at, &source, builds)?;
         if in_inbox {

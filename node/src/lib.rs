@@ -1,7 +1,10 @@
 //! samla-node: the kommun side of samla.
 //!
 //! Reads the kommun's exports ([`ingest`]), pseudonymises and aggregates them into
-//! the statistics of one submission ([`pipeline`]), and shows them ([`output`]).
+//! the statistics of one submission ([`pipeline`]), and shows them ([`output`]); queues
+//! signed submissions in the outbox ([`outbox`]) and records every event in its
+//! hash-chained transfer log ([`node_log`]); delivers them ([`client`]), by hand or as
+//! a daemon ([`daemon`]).
 //! The rules themselves (personnummer, pseudonyms, tables, disclosure control) live
 //! in `samla-common`; this crate owns files, keys and the command line.
 
@@ -12,6 +15,7 @@ pub mod config;
 pub mod daemon;
 pub mod ingest;
 pub mod keyfile;
+pub mod node_log;
 pub mod outbox;
 pub mod output;
 pub mod pipeline;

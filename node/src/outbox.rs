@@ -1,31 +1,36 @@
-//! The node's durable outbox and transfer log, in one SQLite file.
+//! The node's durable outbox, in the node database (SQLite).
 //!
-//! A submission enters the outbox in the same transaction as its log entry and its
-//! sequence number, and stays until the hub's receipt for it has been verified and
-//! recorded (or the hub refused it for good). Nothing is deleted: acknowledged and
-//! refused submissions remain for `status` and for audit. Log entries name
-//! submissions by id and never hold a personnummer or a pseudonym.
+//! A submission enters the outbox signed with its sequence number, in the same
+//! transaction as its entry in the node's transfer log ([`crate::node_log`]), and stays
+//! until the hub's receipt for it has been verified and recorded (or the hub refused it
+//! for good). Nothing is deleted: acknowledged and refused submissions remain for
+//! `status` and for audit. The exports the daemon has read are known here too (by the
+//! BLAKE3 hash of their bytes), queued in the same transaction as their submissions.
 //!
-//! The transfer log is hash-chained: each entry's hash is
-//! `BLAKE3(previous hash ‖ entry bytes)` (the first entry's previous hash is 32 zero
-//! bytes), with the entry bytes as `samla_common::audit::node_entry_bytes` writes them, so a changed, removed
-//! or reordered entry breaks every hash after it. The hub checkpoints the node has
-//! seen are kept too, so it can tell when the hub's own log has been rewritten.
+//! The one way a built submission is signed and queued is [`PendingBuild::signed`]
+//! with [`Outbox::enqueue_build`] or [`Outbox::enqueue_export`]: `submit`, the daemon
+//! and the hub's demo all go through it.
 
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use samla_common::codec;
-use samla_common::wire::{Receipt, Refusal, SignedReceipt, SignedSubmission, SubmissionId};
+use samla_common::signing::SigningKey;
+use samla_common::statistics::Statistics;
+use samla_common::wire::{
+    Receipt, Refusal, SignedReceipt, SignedSubmission, Submission, SubmissionId,
+};
 
-/// Why the outbox failed.
+use crate::node_log::{append, LogKind};
+
+/// Why the node database failed.
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {
     /// SQLite failed.
-    #[error("node database: {0}")]
+    #[error("node database")]
     Sql(#[from] rusqlite::Error),
     /// A stored value could not be encoded or decoded.
-    #[error("node database: {0}")]
+    #[error("node database value")]
     Codec(#[from] codec::CodecError),
 }
 
@@ -55,6 +60,12 @@ impl State {
             "refused" => State::Refused,
             _ => State::Pending,
         }
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
     }
 }
 
@@ -148,6 +159,31 @@ pub struct PendingBuild<'a> {
     pub build: Box<dyn FnOnce(u64) -> Result<SignedSubmission, codec::CodecError> + 'a>,
 }
 
+impl<'a> PendingBuild<'a> {
+    /// The submission of `statistics`, built at `created_at`: signed with `key` once the
+    /// outbox has given it its sequence number.
+    pub fn signed(
+        statistics: Statistics,
+        key: &'a SigningKey,
+        created_at: i64,
+    ) -> PendingBuild<'a> {
+        PendingBuild {
+            period: statistics.period.to_string(),
+            linkage_domain: statistics.linkage_domain.to_string(),
+            build: Box::new(move |sequence| {
+                SignedSubmission::sign(
+                    &Submission {
+                        sequence,
+                        created_at,
+                        statistics,
+                    },
+                    key,
+                )
+            }),
+        }
+    }
+}
+
 /// Adds a pending submission with the next sequence number, inside `tx`.
 fn insert_pending(
     tx: &rusqlite::Transaction<'_>,
@@ -176,13 +212,13 @@ fn insert_pending(
         "sequence {sequence}, period {period}, linkage domain {linkage_domain}, {} bytes",
         signed.bytes.len()
     );
-    log(tx, now, "built", Some(id), &detail)?;
+    append(tx, now, LogKind::Built, Some(id), &detail)?;
     Ok(id)
 }
 
-/// The node's database.
+/// The node's database: the outbox, and (see [`crate::node_log`]) the transfer log.
 pub struct Outbox {
-    db: Connection,
+    pub(crate) db: Connection,
 }
 
 impl Outbox {
@@ -192,6 +228,15 @@ impl Outbox {
         db.busy_timeout(std::time::Duration::from_secs(10))?;
         db.execute_batch(SCHEMA)?;
         Ok(Outbox { db })
+    }
+
+    /// Signs and queues one submission in one transaction with its log entry.
+    pub fn enqueue_build(
+        &mut self,
+        now: i64,
+        build: PendingBuild<'_>,
+    ) -> Result<SubmissionId, OutboxError> {
+        self.enqueue(now, &build.period, &build.linkage_domain, build.build)
     }
 
     /// Builds, signs and stores a new submission in one transaction with its log
@@ -260,23 +305,6 @@ impl Outbox {
         Ok(())
     }
 
-    /// The node's transfer log, submissions and hub checkpoints as an audit bundle.
-    pub fn bundle(
-        &self,
-        kommun: samla_common::codes::KommunCode,
-        hub: &crate::config::HubLink,
-    ) -> Result<samla_common::audit::NodeBundle, OutboxError> {
-        Ok(samla_common::audit::NodeBundle {
-            version: samla_common::audit::BUNDLE_VERSION,
-            kommun,
-            origin: hub.log_origin.clone(),
-            hub_key: hub.receipt_key,
-            log: self.log_entries()?,
-            submissions: self.submissions()?,
-            checkpoints: self.checkpoint_notes()?,
-        })
-    }
-
     /// What became of an export seen before (by hash), if it was.
     pub fn export_outcome(&self, hash: &str) -> Result<Option<String>, OutboxError> {
         Ok(self
@@ -320,16 +348,13 @@ impl Outbox {
         now: i64,
         error: &str,
     ) -> Result<(), OutboxError> {
-        let tx = self
-            .db
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
-            params![id.as_bytes().as_slice(), error],
-        )?;
-        log(&tx, now, "send failed", Some(id), error)?;
-        tx.commit()?;
-        Ok(())
+        self.change_logged(now, (LogKind::SendFailed, Some(id), error), |tx| {
+            tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+                params![id.as_bytes().as_slice(), error],
+            )?;
+            Ok(())
+        })
     }
 
     /// Records a verified receipt: the submission is acknowledged.
@@ -339,27 +364,24 @@ impl Outbox {
         signed: &SignedReceipt,
         now: i64,
     ) -> Result<(), OutboxError> {
-        let tx = self
-            .db
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let id = receipt.submission_id;
-        tx.execute(
-            "UPDATE outbox SET state = 'acknowledged', receipt = ?2, log_index = ?3, received_at = ?4, last_error = NULL
-             WHERE id = ?1",
-            params![
-                id.as_bytes().as_slice(),
-                codec::encode(signed)?,
-                i64::try_from(receipt.log_index).unwrap_or(i64::MAX),
-                receipt.received_at
-            ],
-        )?;
         let detail = format!(
             "hub log index {}, stored at {}",
             receipt.log_index, receipt.received_at
         );
-        log(&tx, now, "receipt", Some(id), &detail)?;
-        tx.commit()?;
-        Ok(())
+        self.change_logged(now, (LogKind::Receipt, Some(id), &detail), |tx| {
+            tx.execute(
+                "UPDATE outbox SET state = 'acknowledged', receipt = ?2, log_index = ?3, received_at = ?4, last_error = NULL
+                 WHERE id = ?1",
+                params![
+                    id.as_bytes().as_slice(),
+                    codec::encode(signed)?,
+                    i64::try_from(receipt.log_index).unwrap_or(i64::MAX),
+                    receipt.received_at
+                ],
+            )?;
+            Ok(())
+        })
     }
 
     /// Records a final refusal by the hub.
@@ -369,24 +391,36 @@ impl Outbox {
         refusal: &Refusal,
         now: i64,
     ) -> Result<(), OutboxError> {
-        let tx = self
-            .db
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "UPDATE outbox SET state = 'refused', last_error = ?2 WHERE id = ?1",
-            params![id.as_bytes().as_slice(), refusal.to_string()],
-        )?;
-        log(&tx, now, "refused", Some(id), &refusal.to_string())?;
-        tx.commit()?;
-        Ok(())
+        let reason = refusal.to_string();
+        self.change_logged(now, (LogKind::Refused, Some(id), &reason), |tx| {
+            tx.execute(
+                "UPDATE outbox SET state = 'refused', last_error = ?2 WHERE id = ?1",
+                params![id.as_bytes().as_slice(), reason],
+            )?;
+            Ok(())
+        })
     }
 
     /// The signed receipt recorded for a submission, if any.
     pub fn receipt(&self, id: SubmissionId) -> Result<Option<SignedReceipt>, OutboxError> {
+        self.stored(id, "receipt")
+    }
+
+    /// The signed submission with this id.
+    pub fn signed(&self, id: SubmissionId) -> Result<Option<SignedSubmission>, OutboxError> {
+        self.stored(id, "signed")
+    }
+
+    /// A submission's encoded value in `column` (`signed` or `receipt`), decoded.
+    fn stored<T: serde::de::DeserializeOwned>(
+        &self,
+        id: SubmissionId,
+        column: &str,
+    ) -> Result<Option<T>, OutboxError> {
         let bytes: Option<Option<Vec<u8>>> = self
             .db
             .query_row(
-                "SELECT receipt FROM outbox WHERE id = ?1",
+                &format!("SELECT {column} FROM outbox WHERE id = ?1"),
                 [id.as_bytes().as_slice()],
                 |r| r.get(0),
             )
@@ -418,246 +452,4 @@ fn entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
             .and_then(|i| u64::try_from(i).ok()),
         received_at: row.get(9)?,
     })
-}
-
-fn log(
-    tx: &rusqlite::Transaction<'_>,
-    at: i64,
-    kind: &str,
-    id: Option<SubmissionId>,
-    detail: &str,
-) -> Result<(), OutboxError> {
-    let last: Option<(i64, Vec<u8>)> = tx
-        .query_row(
-            "SELECT entry, hash FROM transfer_log ORDER BY entry DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let (number, previous) = match last {
-        Some((n, hash)) => (n + 1, hash),
-        None => (1, vec![0u8; 32]),
-    };
-    let bytes = chain_bytes(number, at, kind, id, detail);
-    let hash = chain_hash(&previous, &bytes);
-    tx.execute(
-        "INSERT INTO transfer_log (entry, at, kind, submission_id, detail, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![number, at, kind, id.map(|i| i.as_bytes().to_vec()), detail, hash.to_vec()],
-    )?;
-    Ok(())
-}
-
-use samla_common::audit::{node_entry_bytes as chain_bytes, node_entry_hash as chain_hash};
-
-/// Where the node's transfer log chain breaks.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ChainError {
-    /// An entry's hash does not follow from the one before.
-    #[error("transfer log entry {entry}: its hash does not follow from the entries before it (changed, removed or reordered)")]
-    Broken {
-        /// The first entry at fault.
-        entry: i64,
-    },
-    /// The log could not be read.
-    #[error("transfer log could not be read: {0}")]
-    Read(String),
-}
-
-impl Outbox {
-    /// Checks the whole transfer log chain; returns the number of entries.
-    pub fn verify_chain(&self) -> Result<u64, ChainError> {
-        let read = |e: rusqlite::Error| ChainError::Read(e.to_string());
-        let mut statement = self
-            .db
-            .prepare("SELECT entry, at, kind, submission_id, detail, hash FROM transfer_log ORDER BY entry")
-            .map_err(read)?;
-        let rows = statement
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<Vec<u8>>>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, Vec<u8>>(5)?,
-                ))
-            })
-            .map_err(read)?;
-        let mut previous = vec![0u8; 32];
-        let mut expected = 1;
-        for row in rows {
-            let (number, at, kind, id, detail, hash) = row.map_err(read)?;
-            let id = match id {
-                Some(bytes) => Some(SubmissionId::from_bytes(
-                    <[u8; 32]>::try_from(bytes.as_slice())
-                        .map_err(|_| ChainError::Broken { entry: number })?,
-                )),
-                None => None,
-            };
-            let bytes = chain_bytes(number, at, &kind, id, &detail);
-            if number != expected || chain_hash(&previous, &bytes).as_slice() != hash.as_slice() {
-                return Err(ChainError::Broken { entry: number });
-            }
-            previous = hash;
-            expected += 1;
-        }
-        Ok(u64::try_from(expected - 1).unwrap_or(0))
-    }
-
-    /// The last hub checkpoint this node has seen (signed note), with its size.
-    pub fn last_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, OutboxError> {
-        Ok(self
-            .db
-            .query_row(
-                "SELECT size, note FROM hub_checkpoints ORDER BY rowid DESC LIMIT 1",
-                [],
-                |r| Ok((u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0), r.get(1)?)),
-            )
-            .optional()?)
-    }
-
-    /// Records a checkpoint that was verified to extend the last one.
-    pub fn record_checkpoint(
-        &mut self,
-        size: u64,
-        note: &[u8],
-        now: i64,
-    ) -> Result<(), OutboxError> {
-        let tx = self
-            .db
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "INSERT INTO hub_checkpoints (size, note, seen_at) VALUES (?1, ?2, ?3)",
-            params![i64::try_from(size).unwrap_or(i64::MAX), note, now],
-        )?;
-        log(
-            &tx,
-            now,
-            "hub checkpoint",
-            None,
-            &format!("hub log size {size}, consistent with the last one seen"),
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Records, loudly, that the hub's log does not extend what this node saw.
-    pub fn record_history_changed(&mut self, detail: &str, now: i64) -> Result<(), OutboxError> {
-        let tx = self
-            .db
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        log(&tx, now, "hub history changed", None, detail)?;
-        tx.commit()?;
-        Ok(())
-    }
-}
-
-impl std::fmt::Display for State {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-impl Outbox {
-    /// The transfer log, for export.
-    pub fn log_entries(&self) -> Result<Vec<samla_common::audit::NodeLogEntry>, OutboxError> {
-        let mut statement = self.db.prepare(
-            "SELECT entry, at, kind, submission_id, detail, hash FROM transfer_log ORDER BY entry",
-        )?;
-        let rows = statement.query_map([], |r| {
-            let id: Option<Vec<u8>> = r.get(3)?;
-            Ok(samla_common::audit::NodeLogEntry {
-                entry: r.get(0)?,
-                at: r.get(1)?,
-                kind: r.get(2)?,
-                submission: id
-                    .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
-                    .map(SubmissionId::from_bytes),
-                detail: r.get(4)?,
-                hash: hex::encode(r.get::<_, Vec<u8>>(5)?),
-            })
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
-    }
-
-    /// Every submission with its receipt, for export.
-    pub fn submissions(&self) -> Result<Vec<samla_common::audit::NodeSubmission>, OutboxError> {
-        let mut out = Vec::new();
-        for e in self.entries()?.into_iter().rev() {
-            out.push(samla_common::audit::NodeSubmission {
-                id: e.id,
-                sequence: e.sequence,
-                state: e.state.to_string(),
-                receipt: self.receipt(e.id)?,
-            });
-        }
-        Ok(out)
-    }
-
-    /// The hub checkpoints seen, oldest first, as note text.
-    pub fn checkpoint_notes(&self) -> Result<Vec<String>, OutboxError> {
-        let mut statement = self
-            .db
-            .prepare("SELECT note FROM hub_checkpoints ORDER BY rowid")?;
-        let rows = statement.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(String::from_utf8_lossy(&row?).into_owned());
-        }
-        Ok(out)
-    }
-
-    /// The signed submission with this id.
-    pub fn signed(&self, id: SubmissionId) -> Result<Option<SignedSubmission>, OutboxError> {
-        let bytes: Option<Vec<u8>> = self
-            .db
-            .query_row(
-                "SELECT signed FROM outbox WHERE id = ?1",
-                [id.as_bytes().as_slice()],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(bytes.map(|b| codec::decode(&b)).transpose()?)
-    }
-}
-
-impl Outbox {
-    /// Adds an event to the transfer log in its own transaction.
-    pub fn record(
-        &mut self,
-        kind: &str,
-        id: Option<SubmissionId>,
-        detail: &str,
-        now: i64,
-    ) -> Result<(), OutboxError> {
-        let tx = self
-            .db
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        log(&tx, now, kind, id, detail)?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Logs a `key change` when the node signs with a key other than the one it last
-    /// logged (and on first use). Returns whether it logged.
-    pub fn record_signing_key(
-        &mut self,
-        key: &samla_common::signing::VerifyingKey,
-        now: i64,
-    ) -> Result<bool, OutboxError> {
-        let detail = format!("signing key {key}");
-        let last: Option<String> = self
-            .db
-            .query_row(
-                "SELECT detail FROM transfer_log WHERE kind = 'key change' ORDER BY entry DESC LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if last.as_deref() == Some(detail.as_str()) {
-            return Ok(false);
-        }
-        self.record("key change", None, &detail, now)?;
-        Ok(true)
-    }
 }

@@ -2,7 +2,8 @@
 
 use samla_common::signing::SigningKey;
 use samla_common::wire::{SignedSubmission, Submission};
-use samla_node::outbox::{ChainError, Outbox};
+use samla_node::node_log::ChainError;
+use samla_node::outbox::Outbox;
 
 fn outbox_with_three(dir: &std::path::Path) -> Outbox {
     let key = SigningKey::from_pkcs8(

@@ -18,14 +18,13 @@ use samla_common::codes::{KommunCode, ProjectCode};
 use samla_common::retry::Backoff;
 use samla_common::signing::SigningKey;
 use samla_common::statistics::TableName;
-use samla_common::wire::{SignedSubmission, Submission};
 use samla_hub::ca::{self, Validity};
 use samla_hub::config::HubConfig;
 use samla_hub::report::{self, Format, Lang, Request};
 use samla_hub::server::Hub;
 use samla_hub::store::Store;
 use samla_node::config::NodeConfig;
-use samla_node::outbox::Outbox;
+use samla_node::outbox::{Outbox, PendingBuild};
 use samla_node::synth::{write_export, Style, SynthOptions};
 use samla_node::{client, keyfile, pipeline};
 
@@ -174,21 +173,11 @@ pub fn run(args: DemoArgs) -> Result<()> {
                 today,
             )?;
             for statistics in built.statistics {
-                let (period, domain) = (
-                    statistics.period.to_string(),
-                    statistics.linkage_domain.to_string(),
-                );
                 let created_at = time::OffsetDateTime::now_utc().unix_timestamp();
-                outbox.enqueue(created_at, &period, &domain, |sequence| {
-                    SignedSubmission::sign(
-                        &Submission {
-                            sequence,
-                            created_at,
-                            statistics,
-                        },
-                        &signing,
-                    )
-                })?;
+                outbox.enqueue_build(
+                    created_at,
+                    PendingBuild::signed(statistics, &signing, created_at),
+                )?;
             }
         }
         let delivery = runtime.block_on(client::deliver(

@@ -8,10 +8,9 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use samla_common::retry::Backoff;
 use samla_common::signing::SigningKey;
-use samla_common::wire::{SignedSubmission, Submission};
 use samla_node::client::{self, Event};
 use samla_node::config::{HubLink, NodeConfig};
-use samla_node::outbox::{Outbox, State};
+use samla_node::outbox::{Outbox, PendingBuild, State};
 use samla_node::{keyfile, pipeline};
 
 use super::{finish_rejects, load_config, select, InitArgs, SendArgs, SubmitArgs};
@@ -149,14 +148,10 @@ pub(super) fn submit(
             statistics.linkage_domain.to_string(),
         );
         let created_at = now();
-        let id = outbox.enqueue(created_at, &period_text, &domain, |sequence| {
-            let submission = Submission {
-                sequence,
-                created_at,
-                statistics,
-            };
-            SignedSubmission::sign(&submission, &signing)
-        })?;
+        let id = outbox.enqueue_build(
+            created_at,
+            PendingBuild::signed(statistics, &signing, created_at),
+        )?;
         println!("built submission {id} ({period_text}, {domain}); it waits in the outbox until the hub's receipt is verified");
     }
     deliver(&config, link, &mut outbox, &args.send)
