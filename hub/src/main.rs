@@ -58,6 +58,7 @@ enum Command {
     Report(cli::report::ReportArgs),
     /// Build a complete local demo region: CA, hub, nine kommun nodes, synthetic
     /// exports, real QUIC submissions, the regional report and a verified audit.
+    #[cfg(feature = "demo")]
     #[command(
         after_help = "Examples:\n  samla-hub demo\n  samla-hub demo --dir ./demo-region --lang en\n\nWith cargo, on a fresh clone: cargo run --release -p samla-hub -- demo"
     )]
@@ -264,11 +265,14 @@ impl ValidityArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The demo prints its own account of what happens; the server's lines would bury it.
+    #[cfg(feature = "demo")]
     let default_level = if matches!(cli.command, Command::Demo(_)) {
         "warn"
     } else {
         "info"
     };
+    #[cfg(not(feature = "demo"))]
+    let default_level = "info";
     samla_cli_common::logging::init_logging(cli.log_json, default_level);
     match run(cli) {
         Ok(code) => code,
@@ -340,6 +344,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Init { dir, listen } => init(&dir, &listen)?,
         Command::Serve { config, listen } => serve(&config, listen)?,
         Command::Report(args) => cli::report::run(args)?,
+        #[cfg(feature = "demo")]
         Command::Demo(args) => cli::demo::run(args)?,
         Command::Status { config } => return status(&config),
         Command::Audit(_) => {}
