@@ -3,15 +3,11 @@
 //! nothing else with it.
 
 use samla_common::audit::{self, HubBundle};
-use samla_common::codes::{Gender, KommunCode, ProjectCode};
-use samla_common::personnummer::{luhn_check_digit, Personnummer};
-use samla_common::pseudonym::{LinkageDomain, MasterSecret};
-use samla_common::record::{FlagSet, ParticipantRecord, RecordFields};
+use samla_common::codes::KommunCode;
 use samla_common::signing::{SigningKey, VerifyingKey};
-use samla_common::statistics::{Aggregator, Statistics};
+use samla_common::statistics::Statistics;
 use samla_common::translog::{self, EntryKind, LogEntry};
 use samla_common::wire::{Refusal, SignedSubmission, Submission, VerifiedSubmission};
-use time::macros::date;
 
 use super::{LogSigner, Store, StoreError, Write};
 
@@ -25,42 +21,7 @@ fn key() -> SigningKey {
 
 /// A kommun's statistics with `people` participants.
 fn statistics(kommun: &str, people: usize) -> Statistics {
-    let master = MasterSecret::from_bytes([7; 32]);
-    let domain: LinkageDomain = "test".parse().unwrap();
-    let project: ProjectCode = "UNG".parse().unwrap();
-    let mut a = Aggregator::new(
-        kommun.parse().unwrap(),
-        "2025".parse().unwrap(),
-        domain.clone(),
-        master.key_id(),
-        vec![project.clone()],
-    );
-    for j in 0..people {
-        let nine = format!("0{}0101{:03}", 1 + j % 9, j + 1);
-        let pnr = Personnummer::parse(
-            &format!("20{nine}{}", luhn_check_digit(nine.as_bytes())),
-            date!(2026 - 01 - 01),
-        )
-        .unwrap();
-        let record = ParticipantRecord::new(RecordFields {
-            personnummer: pnr,
-            project: project.clone(),
-            start: date!(2025 - 03 - 01),
-            end: None,
-            outcome: None,
-            gender: Some(Gender::ALL[j % 2]),
-            flags: FlagSet::default(),
-            status_at_entry: None,
-            education: None,
-        })
-        .unwrap();
-        a.add(
-            master.domain_key(&domain).pseudonym(&record.personnummer),
-            &record,
-        )
-        .unwrap();
-    }
-    a.finish()
+    samla_tests::kommun_statistics(kommun.parse().unwrap(), 0, people)
 }
 
 fn verified(node: &SigningKey, kommun: &str, sequence: u64, people: usize) -> VerifiedSubmission {

@@ -1,0 +1,54 @@
+//! Statistics built in memory, for benchmarks and tests that need many different
+//! kommuner's submissions without running a node.
+
+use samla_common::codes::{Gender, KommunCode, Outcome, ProjectCode};
+use samla_common::personnummer::{luhn_check_digit, Personnummer};
+use samla_common::pseudonym::{LinkageDomain, MasterSecret};
+use samla_common::record::{FlagSet, ParticipantRecord, RecordFields};
+use samla_common::statistics::{Aggregator, Statistics};
+use time::macros::date;
+
+/// A kommun's statistics for 2025: `people` participants in UNG under the `national`
+/// linkage domain, different for each `index` (for load and store benchmarks).
+pub fn kommun_statistics(kommun: KommunCode, index: usize, people: usize) -> Statistics {
+    let master = MasterSecret::from_bytes([3; 32]);
+    let domain: LinkageDomain = "national".parse().unwrap();
+    let key = master.domain_key(&domain);
+    let project: ProjectCode = "UNG".parse().unwrap();
+    let mut a = Aggregator::new(
+        kommun,
+        "2025".parse().unwrap(),
+        domain,
+        master.key_id(),
+        vec![project.clone()],
+    );
+    for j in 0..people {
+        let n = index * people + j;
+        let nine = format!(
+            "0{}{:02}{:02}{:03}",
+            1 + n % 9,
+            1 + n % 12,
+            1 + n % 28,
+            n % 997 + 1
+        );
+        let pnr = Personnummer::parse(
+            &format!("20{nine}{}", luhn_check_digit(nine.as_bytes())),
+            date!(2026 - 01 - 01),
+        )
+        .unwrap();
+        let record = ParticipantRecord::new(RecordFields {
+            personnummer: pnr,
+            project: project.clone(),
+            start: date!(2025 - 02 - 01),
+            end: (j % 2 == 0).then_some(date!(2025 - 10 - 31)),
+            outcome: (j % 2 == 0).then_some(Outcome::ALL[j % Outcome::ALL.len()]),
+            gender: Some(Gender::ALL[j % 2]),
+            flags: FlagSet::default(),
+            status_at_entry: None,
+            education: None,
+        })
+        .unwrap();
+        a.add(key.pseudonym(&record.personnummer), &record).unwrap();
+    }
+    a.finish()
+}
