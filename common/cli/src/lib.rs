@@ -13,11 +13,13 @@
 //! - [`bundle`]: audit bundles;
 //! - [`signal`]: the stop signal of a service;
 //! - [`logging`]: log lines to standard error;
-//! - [`error`]: printing an error's causes once, with its hint, and broken pipes.
+//! - [`error`]: printing an error's causes once, with its hint, and broken pipes;
+//! - [`args`]: argument types both command lines parse alike.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod args;
 pub mod bundle;
 pub mod config;
 pub mod error;

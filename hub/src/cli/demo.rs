@@ -9,11 +9,12 @@
 //! directory, with configs that the real commands accept.
 
 use std::fmt::Write as _;
+use std::io::Write;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use clap::Args;
 use samla_common::codes::{KommunCode, ProjectCode};
 use samla_common::retry::Backoff;
 use samla_common::signing::SigningKey;
@@ -27,6 +28,8 @@ use samla_node::config::NodeConfig;
 use samla_node::outbox::{Outbox, PendingBuild};
 use samla_node::synth::{write_export, Style, SynthOptions};
 use samla_node::{client, keyfile, pipeline};
+
+use super::args::DemoArgs;
 
 /// The UNG kommuner and how many people each has over the project's life in the demo.
 const KOMMUNER: [(&str, &str, usize); 9] = [
@@ -45,35 +48,54 @@ const PROJECT: &str = "UNG";
 const LIFETIME: &str = "2023-09-01..2026-08-31";
 const DOMAIN: &str = "gavleborg-ung-2023";
 
-/// The arguments of `samla-hub demo`.
-#[derive(Args)]
-pub struct DemoArgs {
-    /// An empty (or new) directory for the region [default: a new directory under
-    /// the system's temporary directory].
-    #[arg(long)]
-    dir: Option<PathBuf>,
-    /// Label language of the report.
-    #[arg(long, value_enum, default_value = "sv")]
+/// A checked `samla-hub demo`: an empty (or new) directory and the report's language.
+pub(super) struct Demo {
+    dir: PathBuf,
     lang: Lang,
+    now: time::OffsetDateTime,
+}
+
+impl Demo {
+    /// Picks the directory and checks it is new or empty.
+    pub(super) fn prepare(args: DemoArgs) -> Result<Demo> {
+        let now = time::OffsetDateTime::now_utc();
+        let dir = match args.dir {
+            Some(dir) => dir,
+            None => std::env::temp_dir().join(format!("samla-demo-{}", now.unix_timestamp())),
+        };
+        if dir.exists()
+            && std::fs::read_dir(&dir)
+                .with_context(|| format!("reading {}", dir.display()))?
+                .next()
+                .is_some()
+        {
+            bail!(
+                "{} is not empty; give --dir a new or empty directory",
+                dir.display()
+            );
+        }
+        Ok(Demo {
+            dir,
+            lang: args.lang,
+            now,
+        })
+    }
+
+    /// Builds and runs the region, and says where everything is.
+    pub(super) fn run(self) -> Result<ExitCode> {
+        run(self)?;
+        Ok(ExitCode::SUCCESS)
+    }
 }
 
 /// Runs the demo.
-pub fn run(args: DemoArgs) -> Result<()> {
+fn run(demo: Demo) -> Result<()> {
     let started = Instant::now();
-    let now = time::OffsetDateTime::now_utc();
-    let dir = match args.dir {
-        Some(dir) => dir,
-        None => std::env::temp_dir().join(format!("samla-demo-{}", now.unix_timestamp())),
-    };
-    if dir.exists() && std::fs::read_dir(&dir)?.next().is_some() {
-        bail!(
-            "{} is not empty; give --dir a new or empty directory",
-            dir.display()
-        );
-    }
+    let Demo { dir, lang, now } = demo;
+    let mut term = std::io::stdout().lock();
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let dir = dir.canonicalize()?;
-    println!("samla demo region in {}\n", dir.display());
+    writeln!(term, "samla demo region in {}\n", dir.display())?;
 
     let validity = Validity::days_from(now, 825);
     ca::init(
@@ -91,7 +113,11 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let receipt_key = SigningKey::from_pkcs8(&receipt_document)?.verifying_key();
     samla_cli_common::files::write_private(&dir.join("hub/receipt.key"), &receipt_document)?;
     std::fs::copy(dir.join("ca/ca.crt"), dir.join("hub/ca.crt"))?;
-    step("region CA, hub certificate and receipt key", "ca/, hub/");
+    step(
+        &mut term,
+        "region CA, hub certificate and receipt key",
+        "ca/, hub/",
+    )?;
 
     let master = keyfile::generate(&dir.join("master.key"))?;
     let port = free_udp_port()?;
@@ -128,13 +154,13 @@ pub fn run(args: DemoArgs) -> Result<()> {
         nodes.push((kommun, node_dir, export));
     }
     std::fs::write(dir.join("hub/hub.toml"), hub_config(port) + &registrations)?;
-    step(
+    step(&mut term,
         &format!(
             "shared pseudonym key (key id {}), 9 kommun nodes with certificates, signing keys, configs and synthetic exports",
             master.key_id()
         ),
         "master.key, nodes/",
-    );
+    )?;
 
     let config = HubConfig::load(&dir.join("hub/hub.toml"))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -147,9 +173,10 @@ pub fn run(args: DemoArgs) -> Result<()> {
         let _ = stopped.await;
     }));
     step(
+        &mut term,
         &format!("hub listening on {address} (QUIC, mutual TLS)"),
         "hub/hub.toml",
-    );
+    )?;
 
     let today = now.date();
     let mut sent = 0;
@@ -201,17 +228,17 @@ pub fn run(args: DemoArgs) -> Result<()> {
         }
         sent += delivery.acknowledged;
     }
-    step(
+    step(&mut term,
         &format!("{sent} signed submissions sent over QUIC (2025 and the project's lifetime from each kommun); every receipt verified"),
         "nodes/*/node.db",
-    );
+    )?;
 
     let store = Store::open(&config.database)?;
     let request = Request {
         project: PROJECT.to_owned(),
         period: Some("2025".parse()?),
         kommuner: Vec::new(),
-        lang: args.lang,
+        lang,
     };
     let built = report::build(&store, &config, &request, now)?;
     let out = dir.join("report");
@@ -234,9 +261,10 @@ pub fn run(args: DemoArgs) -> Result<()> {
         )?;
     }
     step(
+        &mut term,
         "regional report for 2025 under disclosure control (k = 5)",
         "report/",
-    );
+    )?;
 
     let hub_findings = match samla_hub::audit::verify_store(&config, &store)? {
         Ok(summary) => {
@@ -259,50 +287,62 @@ pub fn run(args: DemoArgs) -> Result<()> {
         }
     }
     step(
+        &mut term,
         &format!("{hub_findings}; all 9 node logs chain and match the hub's entry for entry"),
         "audit/hub/",
-    );
+    )?;
 
     let _ = stop.send(());
     runtime.block_on(server)?;
     drop(runtime);
 
-    println!(
+    writeln!(
+        term,
         "\n{}",
         report::render(&built, Format::Table, TableName::Participants)?
-    );
-    println!(
+    )?;
+    writeln!(
+        term,
         "Done in {:.1} s. Everything is in {}:\n",
         started.elapsed().as_secs_f64(),
         dir.display()
-    );
-    println!("  report/ung-2025.html      the report with charts; open it in a browser");
-    println!("  report/ung-2025.csv, .json, .txt, px/   the same figures for spreadsheets, programs and PxWeb");
-    println!("  hub/hub.toml, hub/hub.db  the hub's config and store (SQLite)");
-    println!("  nodes/NNNN-name/          each kommun's node: config, keys, export, outbox and log (node.db)");
-    println!("  audit/hub/                the hub's log as a bundle a privacy officer can verify elsewhere\n");
-    println!("Try:");
+    )?;
+    writeln!(
+        term,
+        "  report/ung-2025.html      the report with charts; open it in a browser"
+    )?;
+    writeln!(term, "  report/ung-2025.csv, .json, .txt, px/   the same figures for spreadsheets, programs and PxWeb")?;
+    writeln!(
+        term,
+        "  hub/hub.toml, hub/hub.db  the hub's config and store (SQLite)"
+    )?;
+    writeln!(term, "  nodes/NNNN-name/          each kommun's node: config, keys, export, outbox and log (node.db)")?;
+    writeln!(term, "  audit/hub/                the hub's log as a bundle a privacy officer can verify elsewhere\n")?;
+    writeln!(term, "Try:")?;
     let hub = dir.join("hub/hub.toml");
-    println!(
+    writeln!(
+        term,
         "  samla-hub report --config {} --project UNG --period 2025 --lang en",
         hub.display()
-    );
-    println!("  samla-hub report --config {} --project UNG --period lifetime --format html --out ung.html", hub.display());
-    println!("  samla-hub audit verify --config {}", hub.display());
-    println!(
+    )?;
+    writeln!(term, "  samla-hub report --config {} --project UNG --period lifetime --format html --out ung.html", hub.display())?;
+    writeln!(term, "  samla-hub audit verify --config {}", hub.display())?;
+    writeln!(
+        term,
         "  samla-hub serve --config {}      # then, in another terminal:",
         hub.display()
-    );
-    println!(
+    )?;
+    writeln!(
+        term,
         "  samla-node --config {} run     # watches that node's inbox/",
         dir.join("nodes/2180-gavle/samla-node.toml").display()
-    );
-    println!("(with cargo: `cargo run --release -p samla-hub -- report …`, `cargo run --release -p samla-node -- …`)");
+    )?;
+    writeln!(term, "(with cargo: `cargo run --release -p samla-hub -- report …`, `cargo run --release -p samla-node -- …`)")?;
     Ok(())
 }
 
-fn step(what: &str, where_: &str) {
-    println!("  ✓ {what}  [{where_}]");
+fn step(out: &mut impl Write, what: &str, where_: &str) -> std::io::Result<()> {
+    writeln!(out, "  ✓ {what}  [{where_}]")
 }
 
 /// A UDP port nothing listens on now.
