@@ -25,11 +25,13 @@ impl fmt::Display for Hint {
     }
 }
 
-/// The error's causes on one line, each once, followed by its hints.
-pub fn message(error: &anyhow::Error) -> String {
+/// The error's causes on one line, each once, followed by its hints. Takes any error
+/// (`&*anyhow_error` for an `anyhow::Error`).
+pub fn message(error: &(dyn std::error::Error + 'static)) -> String {
     let mut causes: Vec<String> = Vec::new();
     let mut hints: Vec<String> = Vec::new();
-    for cause in error.chain() {
+    let chain = std::iter::successors(Some(error), |e| e.source());
+    for cause in chain {
         let text = cause.to_string();
         let (head, hint) = match text.split_once("\n\n") {
             Some((head, hint)) => (head.trim(), Some(hint.trim())),
@@ -57,21 +59,26 @@ pub fn message(error: &anyhow::Error) -> String {
 
 /// Whether the error comes from writing to a closed pipe (`samla-hub report | head`):
 /// the reader has all it wanted, so that is not an error.
-pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error
-        .chain()
+pub fn is_broken_pipe(error: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(error), |e| e.source())
         .filter_map(|c| c.downcast_ref::<std::io::Error>())
         .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// Prints `program: message` to standard error, for an error that does not end the
+/// command (one unreadable file of several, say).
+pub fn warn(program: &str, error: &(dyn std::error::Error + 'static)) {
+    // Standard error closed too: there is no one left to tell.
+    let _ = writeln!(std::io::stderr(), "{program}: {}", message(error));
 }
 
 /// Prints `program: message` to standard error and returns `code`, or returns success
 /// for a broken pipe.
 pub fn exit(program: &str, error: &anyhow::Error, code: u8) -> ExitCode {
-    if is_broken_pipe(error) {
+    if is_broken_pipe(&**error) {
         return ExitCode::SUCCESS;
     }
-    // Standard error closed too: there is no one left to tell.
-    let _ = writeln!(std::io::stderr(), "{program}: {}", message(error));
+    warn(program, &**error);
     ExitCode::from(code)
 }
 
@@ -106,7 +113,7 @@ mod tests {
         })
         .context(Hint("Give the node config with --config FILE."));
         assert_eq!(
-            message(&error),
+            message(&*error),
             "opening node.db: no such file\n\nGive the node config with --config FILE."
         );
     }
@@ -118,7 +125,7 @@ mod tests {
             .context("unable to open database file: /x/node.db")
             .context("opening /x/node.db");
         assert_eq!(
-            message(&error),
+            message(&*error),
             "opening /x/node.db: unable to open database file: /x/node.db"
         );
     }
@@ -128,7 +135,7 @@ mod tests {
         let error = anyhow::anyhow!("key file k is accessible\n\nRestrict it: chmod 600 k")
             .context("loading keys");
         assert_eq!(
-            message(&error),
+            message(&*error),
             "loading keys: key file k is accessible\n\nRestrict it: chmod 600 k"
         );
     }
@@ -138,8 +145,8 @@ mod tests {
         let pipe = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
         let error: anyhow::Result<()> = Err(pipe).context("writing the report");
         let error = error.unwrap_err();
-        assert!(is_broken_pipe(&error));
+        assert!(is_broken_pipe(&*error));
         assert_eq!(exit("samla-hub", &error, 2), ExitCode::SUCCESS);
-        assert!(!is_broken_pipe(&anyhow::anyhow!("other")));
+        assert!(!is_broken_pipe(&*anyhow::anyhow!("other")));
     }
 }

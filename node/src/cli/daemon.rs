@@ -1,29 +1,20 @@
-//! `samla-node run`: the daemon.
+//! `samla-node run`: the daemon. The config must have `[daemon]` and `[hub]`
+//! sections; the daemon itself (inbox, schedule, delivery) is `samla_node::daemon`.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::Args;
 use samla_node::client::ClientError;
 use samla_node::daemon::{Daemon, DaemonError};
 
-use super::load_config;
+use super::args::RunArgs;
 
-/// The arguments of `samla-node run`.
-#[derive(Args)]
-pub(super) struct RunArgs {
-    /// Log as JSON lines (for a log collector) instead of readable text.
-    #[arg(long)]
-    log_json: bool,
-    /// Do one round (read the inbox and scheduled export, try to deliver) and exit.
-    #[arg(long)]
-    once: bool,
-}
-
+/// Runs the daemon until SIGTERM or SIGINT (or one round with `--once`); exits 5 if
+/// the hub's transfer log was rewritten.
 pub(super) fn run(config_path: &Path, args: RunArgs) -> Result<ExitCode> {
     samla_cli_common::logging::init_logging(args.log_json, "info");
-    let config = load_config(config_path)?;
+    let config = super::load_config(config_path)?;
     let daemon = config.daemon.clone().with_context(|| {
         format!(
             "{} has no [daemon] section: add one with an inbox directory (see configs/ and docs/operations.md)",

@@ -1,0 +1,140 @@
+//! `samla-node send`: deliver what waits in the outbox, retrying an unreachable hub
+//! with capped backoff; `submit` delivers the same way.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use samla_common::codes::KommunCode;
+use samla_common::retry::Backoff;
+use samla_node::client::{self, Event};
+use samla_node::config::{HubLink, NodeConfig};
+use samla_node::outbox::Outbox;
+
+use super::args::SendArgs;
+
+/// A checked delivery: the node database, the hub, and how long to keep trying.
+pub(super) struct Send {
+    database: PathBuf,
+    kommun: KommunCode,
+    link: HubLink,
+    backoff: Backoff,
+    give_up_after: Duration,
+}
+
+impl Send {
+    /// Reads the config; it must have a `[hub]` section.
+    pub(super) fn prepare(config: &Path, args: &SendArgs) -> Result<Send> {
+        let config = super::load_config(config)?;
+        let link = super::hub_link(&config)?;
+        Ok(Send::new(&config, link, args))
+    }
+
+    /// The delivery `args` ask for, to the hub of `link`.
+    pub(super) fn new(config: &NodeConfig, link: HubLink, args: &SendArgs) -> Send {
+        Send {
+            database: config.database.clone(),
+            kommun: config.kommun,
+            link,
+            backoff: Backoff {
+                base: Duration::from_millis(args.retry_wait),
+                cap: Duration::from_secs(args.max_retry_wait),
+            },
+            give_up_after: Duration::from_secs(args.give_up_after),
+        }
+    }
+
+    /// Opens the node database, naming it in the error.
+    pub(super) fn open_outbox(&self) -> Result<Outbox> {
+        Outbox::open(&self.database).with_context(|| format!("opening {}", self.database.display()))
+    }
+
+    /// Delivers the outbox.
+    pub(super) fn run(self) -> Result<ExitCode> {
+        let mut outbox = self.open_outbox()?;
+        self.deliver(&mut outbox)
+    }
+
+    /// Sends every pending submission, with a progress bar when a person is watching;
+    /// exits 3 when some still wait, 4 when the hub refused one, 5 when the hub's log
+    /// was rewritten.
+    pub(super) fn deliver(&self, outbox: &mut Outbox) -> Result<ExitCode> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let pending = outbox.pending()?.len() as u64;
+        let bar =
+            (pending > 1 && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+                indicatif::ProgressBar::new(pending)
+                    .with_style(
+                        indicatif::ProgressStyle::with_template("sending [{bar:30}] {pos}/{len}")
+                            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                            .progress_chars("=> "),
+                    )
+                    .with_finish(indicatif::ProgressFinish::AndClear)
+            });
+        // A line that cannot be written (a closed pipe) is dropped: delivery goes on.
+        let say = |line: String, error: bool| match &bar {
+            Some(bar) => bar.println(line),
+            None if error => {
+                let _ = writeln!(std::io::stderr(), "{line}");
+            }
+            None => {
+                let _ = writeln!(std::io::stdout(), "{line}");
+            }
+        };
+        let delivered = runtime.block_on(client::deliver(
+            outbox,
+            &self.link,
+            self.kommun,
+            self.backoff,
+            self.give_up_after,
+            |event| match event {
+                Event::Acknowledged(r) => {
+                    if let Some(bar) = &bar {
+                        bar.inc(1);
+                    }
+                    say(
+                        format!(
+                            "acknowledged {} (sequence {}): hub log index {}, receipt signature verified",
+                            r.submission_id, r.sequence, r.log_index
+                        ),
+                        false,
+                    )
+                }
+                Event::Refused(id, refusal) => {
+                    say(format!("samla-node: the hub refused {id}: {refusal}"), true)
+                }
+                Event::Retrying(error, wait) => say(
+                    format!(
+                        "samla-node: {error}; retrying in {:.1} s",
+                        wait.as_secs_f64()
+                    ),
+                    true,
+                ),
+            },
+        ));
+        let report = match delivered {
+            Err(e @ client::ClientError::HistoryChanged(_)) => {
+                samla_cli_common::error::warn("samla-node", &e);
+                return Ok(ExitCode::from(5));
+            }
+            other => other?,
+        };
+        if !report.refused.is_empty() {
+            return Ok(ExitCode::from(4));
+        }
+        if report.pending > 0 {
+            writeln!(
+                std::io::stderr(),
+                "samla-node: {} submission(s) wait in the outbox (last error: {}); `samla-node send` delivers them later",
+                report.pending,
+                report.last_error.unwrap_or_default()
+            )?;
+            return Ok(ExitCode::from(3));
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
