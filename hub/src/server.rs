@@ -15,6 +15,8 @@ use samla_common::wire::{
     self, Refusal, Request, Response, SignedSubmission, SubmissionId, VerifiedSubmission, WireError,
 };
 
+use samla_cli_common::error::Chain;
+
 use crate::config::HubConfig;
 use crate::files::{self, PemError, ReceiptKeyError};
 use crate::room::{RequestRoom, Room};
@@ -246,7 +248,7 @@ impl Hub {
                 Response::Refused(refusal)
             }
             Err(e) => {
-                tracing::error!(kommun = %kommun, submission = %id, error = %e, "store failed");
+                tracing::error!(kommun = %kommun, submission = %id, error = %Chain(&e), "store failed");
                 Response::Refused(Refusal::Unavailable("the store failed".to_owned()))
             }
         }
@@ -320,7 +322,7 @@ impl Hub {
         match self.writer.checkpoint(since).await {
             Ok((note, consistency)) => Response::Checkpoint { note, consistency },
             Err(e) => {
-                tracing::error!(error = %e, "checkpoint failed");
+                tracing::error!(error = %Chain(&e), "checkpoint failed");
                 Response::Refused(Refusal::Unavailable(
                     "the transfer log could not be read".to_owned(),
                 ))
@@ -334,7 +336,7 @@ impl Hub {
         tracing::warn!(kommun = ?kommun.map(|k| k.to_string()), reason, "connection refused");
         let refusal = Refusal::Revoked(reason.to_owned());
         if let Err(e) = self.writer.log_refusal(now(), kommun, None, refusal).await {
-            tracing::error!(error = %e, "could not log a refusal");
+            tracing::error!(error = %Chain(&e), "could not log a refusal");
         }
     }
 
@@ -353,7 +355,7 @@ impl Hub {
             .log_refusal(at, kommun, id, refusal.clone())
             .await
         {
-            tracing::error!(error = %e, "could not log a refusal");
+            tracing::error!(error = %Chain(&e), "could not log a refusal");
         }
         Response::Refused(refusal)
     }
@@ -401,7 +403,7 @@ impl Running {
                 log_origin: self.hub.config.log_origin.clone(),
             };
             if let Err(e) = status::write(&status_path, &status) {
-                tracing::warn!(path = %status_path.display(), error = %e, "could not write the status file");
+                tracing::warn!(path = %status_path.display(), error = %Chain(&e), "could not write the status file");
             }
         };
         write_status(State::Ready);
@@ -451,7 +453,7 @@ async fn connection(hub: Arc<Hub>, incoming: quinn::Incoming) {
     let conn = match tokio::time::timeout(hub.config.limits.handshake_timeout, incoming).await {
         Ok(Ok(conn)) => conn,
         Ok(Err(e)) => {
-            tracing::info!(%remote, error = %e, "handshake failed");
+            tracing::info!(%remote, error = %Chain(&e), "handshake failed");
             return;
         }
         Err(_) => {
@@ -473,7 +475,7 @@ async fn connection(hub: Arc<Hub>, incoming: quinn::Incoming) {
     let kommun = match peer_kommun(&conn, &hub.pinned) {
         Ok(kommun) => kommun,
         Err(e) => {
-            tracing::warn!(%remote, error = %e, "client certificate names no kommun");
+            tracing::warn!(%remote, error = %Chain(&e), "client certificate names no kommun");
             conn.close(1u32.into(), b"certificate names no kommun");
             return;
         }
@@ -568,7 +570,7 @@ async fn stream(
                 .await
         }
         Err(FrameError::Read(e)) => {
-            tracing::info!(kommun = %kommun, error = %e, "stream ended early");
+            tracing::info!(kommun = %kommun, error = %Chain(&e), "stream ended early");
             return;
         }
         Err(FrameError::Closed) => return,
@@ -580,7 +582,7 @@ async fn stream(
                 let _ = send.stopped().await;
             }
         }
-        Err(e) => tracing::error!(error = %e, "could not encode a response"),
+        Err(e) => tracing::error!(error = %Chain(&e), "could not encode a response"),
     }
 }
 

@@ -29,7 +29,7 @@ use crate::{keyfile, pipeline};
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
     /// The node database failed.
-    #[error("node database: {0}")]
+    #[error(transparent)]
     Outbox(#[from] OutboxError),
     /// The hub's log history changed, or another error that needs a person.
     #[error(transparent)]
@@ -161,7 +161,7 @@ impl Daemon {
             }
             Ok(Outcome::Later) => {}
             Err(e) => {
-                tracing::error!(file = %name, error = %e, "export could not be processed; trying again later")
+                tracing::error!(file = %name, error = %samla_cli_common::error::Chain(&e), "export could not be processed; trying again later")
             }
         }
     }

@@ -14,6 +14,7 @@
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use samla_cli_common::database::{self, SqliteError};
 use samla_common::codec;
 use samla_common::signing::SigningKey;
 use samla_common::statistics::Statistics;
@@ -28,7 +29,7 @@ use crate::node_log::{append, LogKind};
 pub enum OutboxError {
     /// SQLite failed.
     #[error("node database")]
-    Sql(#[from] rusqlite::Error),
+    Sql(#[source] SqliteError),
     /// A stored value could not be encoded or decoded.
     #[error("node database value")]
     Codec(#[from] codec::CodecError),
@@ -216,6 +217,12 @@ fn insert_pending(
     Ok(id)
 }
 
+impl From<rusqlite::Error> for OutboxError {
+    fn from(e: rusqlite::Error) -> Self {
+        OutboxError::Sql(SqliteError(e))
+    }
+}
+
 /// The node's database: the outbox, and (see [`crate::node_log`]) the transfer log.
 pub struct Outbox {
     pub(crate) db: Connection,
@@ -224,9 +231,7 @@ pub struct Outbox {
 impl Outbox {
     /// Opens (creating if needed) the node database.
     pub fn open(path: &Path) -> Result<Outbox, OutboxError> {
-        let db = Connection::open(path)?;
-        db.busy_timeout(std::time::Duration::from_secs(10))?;
-        db.execute_batch(SCHEMA)?;
+        let db = database::open(path, SCHEMA).map_err(OutboxError::Sql)?;
         Ok(Outbox { db })
     }
 

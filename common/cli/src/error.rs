@@ -25,9 +25,31 @@ impl fmt::Display for Hint {
     }
 }
 
+/// An error's causes on one line, each once, without its hints: for a log line,
+/// `tracing::error!(error = %Chain(&e), …)`, where `%e` would show only the outermost
+/// message.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&split(self.0).0.join(": "))
+    }
+}
+
 /// The error's causes on one line, each once, followed by its hints. Takes any error
 /// (`&*anyhow_error` for an `anyhow::Error`).
 pub fn message(error: &(dyn std::error::Error + 'static)) -> String {
+    let (causes, hints) = split(error);
+    let mut out = causes.join(": ");
+    for hint in hints {
+        out.push_str("\n\n");
+        out.push_str(&hint);
+    }
+    out
+}
+
+/// The causes (each once) and the hints of an error's chain.
+fn split(error: &(dyn std::error::Error + 'static)) -> (Vec<String>, Vec<String>) {
     let mut causes: Vec<String> = Vec::new();
     let mut hints: Vec<String> = Vec::new();
     let chain = std::iter::successors(Some(error), |e| e.source());
@@ -49,12 +71,7 @@ pub fn message(error: &(dyn std::error::Error + 'static)) -> String {
             causes.push(head.to_owned());
         }
     }
-    let mut out = causes.join(": ");
-    for hint in hints {
-        out.push_str("\n\n");
-        out.push_str(&hint);
-    }
-    out
+    (causes, hints)
 }
 
 /// Whether the error comes from writing to a closed pipe (`samla-hub report | head`):
@@ -116,6 +133,12 @@ mod tests {
             message(&*error),
             "opening node.db: no such file\n\nGive the node config with --config FILE."
         );
+    }
+
+    #[test]
+    fn a_log_line_gets_the_causes_without_the_hint() {
+        let error = anyhow::anyhow!("no such file\n\nCreate it first.").context("reading x");
+        assert_eq!(Chain(&*error).to_string(), "reading x: no such file");
     }
 
     #[test]

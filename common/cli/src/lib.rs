@@ -10,6 +10,7 @@
 //! - [`files`]: private files (0600, never overwritten, refused when others can read
 //!   them) and capped reads;
 //! - [`config`]: config files, capped;
+//! - [`database`]: the SQLite files, opened alike, their errors told once;
 //! - [`bundle`]: audit bundles;
 //! - [`signal`]: the stop signal of a service;
 //! - [`logging`]: log lines to standard error;
@@ -22,6 +23,7 @@
 pub mod args;
 pub mod bundle;
 pub mod config;
+pub mod database;
 pub mod error;
 pub mod files;
 pub mod logging;

@@ -105,7 +105,7 @@ impl<T> Disclosed<T> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DisclosureError {
     /// The statistics do not follow the schema.
-    #[error("statistics do not follow the schema: {0}")]
+    #[error("statistics do not follow the schema")]
     Schema(#[from] SchemaError),
     /// The exact arithmetic overflowed (tables far larger than the schema makes).
     #[error("disclosure control arithmetic overflowed; the tables are too large to check")]

@@ -84,7 +84,7 @@ impl Store {
                 outcomes
             }
             Err(BatchFailure { write: None, error }) => {
-                let why = error.to_string();
+                let why = samla_cli_common::error::Chain(&error).to_string();
                 batch
                     .iter()
                     .map(|_| Err(StoreError::Transaction(why.clone())))

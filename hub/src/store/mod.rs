@@ -13,6 +13,7 @@
 use std::path::Path;
 
 use rusqlite::Connection;
+use samla_cli_common::database::{self, SqliteError};
 use samla_common::signing::SigningKey;
 use samla_common::translog::LogError;
 use samla_common::wire::Refusal;
@@ -30,7 +31,7 @@ pub use submissions::{StoredStatistics, SubmissionTime};
 pub enum StoreError {
     /// SQLite failed.
     #[error("SQLite")]
-    Sql(#[from] rusqlite::Error),
+    Sql(#[source] SqliteError),
     /// Encoding or decoding a stored value failed.
     #[error("a stored value")]
     Codec(#[from] samla_common::codec::CodecError),
@@ -121,12 +122,16 @@ pub struct Store {
     db: Connection,
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Sql(SqliteError(e))
+    }
+}
+
 impl Store {
     /// Opens (and creates if needed) the database.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let db = Connection::open(path)?;
-        db.busy_timeout(std::time::Duration::from_secs(10))?;
-        db.execute_batch(SCHEMA)?;
+        let db = database::open(path, SCHEMA).map_err(StoreError::Sql)?;
         Ok(Store { db })
     }
 }
