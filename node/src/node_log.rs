@@ -12,6 +12,7 @@
 //! node tell when the hub's own log has been rewritten.
 
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use samla_cli_common::database::texts;
 use samla_common::audit::{
     node_entry_bytes as chain_bytes, node_entry_hash as chain_hash, NodeBundle, NodeLogEntry,
     NodeSubmission, BUNDLE_VERSION,
@@ -302,15 +303,7 @@ impl Outbox {
 
     /// The hub checkpoints seen, oldest first, as note text.
     pub fn checkpoint_notes(&self) -> Result<Vec<String>, OutboxError> {
-        let mut statement = self
-            .db
-            .prepare("SELECT note FROM hub_checkpoints ORDER BY rowid")?;
-        let rows = statement.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(String::from_utf8_lossy(&row?).into_owned());
-        }
-        Ok(out)
+        texts(&self.db, "SELECT note FROM hub_checkpoints ORDER BY rowid").map_err(OutboxError::Sql)
     }
 }
 

@@ -11,6 +11,11 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Runs `samla-hub ARGS` in the region's directory.
+fn hub(region: &Region, args: &[&str]) -> Output {
+    run("samla-hub", region.root(), args)
+}
+
 /// Asserts a failure's exit status and its exact standard error.
 fn fails_with(o: &Output, code: i32, expected: &str) {
     assert_eq!(o.status.code(), Some(code), "{}", text(o));
@@ -113,28 +118,17 @@ fn node_hub_unreachable() {
 fn hub_missing_key_file() {
     let region = Region::new();
     std::fs::remove_file(region.root().join("hub/receipt.key")).unwrap();
-    let o = run(
-        "samla-hub",
-        region.root(),
-        &["serve", "--config", "hub/hub.toml"],
-    );
+    let o = hub(&region, &["serve", "--config", "hub/hub.toml"]);
     fails_with(
         &o,
         2,
         "samla-hub: reading receipt key hub/receipt.key: No such file or directory (os error 2)\n",
     );
     std::fs::remove_file(region.root().join("ca/ca.key")).unwrap();
-    let issue = [
-        "ca",
-        "issue-node",
-        "--ca-dir",
-        "ca",
-        "--kommun",
-        "2180",
-        "--out-dir",
-        "n",
-    ];
-    let o = run("samla-hub", region.root(), &issue);
+    let issue: Vec<&str> = "ca issue-node --ca-dir ca --kommun 2180 --out-dir n"
+        .split(' ')
+        .collect();
+    let o = hub(&region, &issue);
     fails_with(
         &o,
         2,
@@ -146,11 +140,7 @@ fn hub_missing_key_file() {
 fn hub_unreadable_database() {
     let region = Region::new();
     std::fs::create_dir(region.root().join("hub/hub.db")).unwrap();
-    let o = run(
-        "samla-hub",
-        region.root(),
-        &["audit", "verify", "--config", "hub/hub.toml"],
-    );
+    let o = hub(&region, &["audit", "verify", "--config", "hub/hub.toml"]);
     fails_with(
         &o,
         2,
@@ -162,21 +152,13 @@ fn hub_unreadable_database() {
 fn hub_bad_config() {
     let region = Region::new();
     region.set_hub_setting("listen", "\"nowhere\"");
-    let o = run(
-        "samla-hub",
-        region.root(),
-        &["serve", "--config", "hub/hub.toml"],
-    );
+    let o = hub(&region, &["serve", "--config", "hub/hub.toml"]);
     fails_with(
         &o,
         2,
         "samla-hub: config hub/hub.toml: listen: \"nowhere\" is not an address like 0.0.0.0:4433\n",
     );
-    let o = run(
-        "samla-hub",
-        region.root(),
-        &["status", "--config", "nowhere.toml"],
-    );
+    let o = hub(&region, &["status", "--config", "nowhere.toml"]);
     fails_with(
         &o,
         2,
@@ -187,11 +169,7 @@ fn hub_bad_config() {
 #[test]
 fn hub_not_running_or_not_listening() {
     let mut region = Region::new();
-    let o = run(
-        "samla-hub",
-        region.root(),
-        &["status", "--config", "hub/hub.toml"],
-    );
+    let o = hub(&region, &["status", "--config", "hub/hub.toml"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert_eq!(
         String::from_utf8_lossy(&o.stdout),
@@ -201,11 +179,7 @@ fn hub_not_running_or_not_listening() {
 
     // A second hub on the same address cannot listen.
     region.start_hub();
-    let o = run(
-        "samla-hub",
-        region.root(),
-        &["serve", "--config", "hub/hub.toml"],
-    );
+    let o = hub(&region, &["serve", "--config", "hub/hub.toml"]);
     fails_with(
         &o,
         2,

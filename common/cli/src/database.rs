@@ -19,6 +19,19 @@ pub fn open(path: &Path, schema: &str) -> Result<Connection, SqliteError> {
     Ok(db)
 }
 
+/// Every row of a one-column query of text stored as bytes (log entries, signed
+/// notes), as text; bytes that are not UTF-8 are replaced, so an audit that reads the
+/// text finds the change instead of the read failing.
+pub fn texts(db: &Connection, sql: &str) -> Result<Vec<String>, SqliteError> {
+    let mut statement = db.prepare(sql)?;
+    let rows = statement.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(String::from_utf8_lossy(&row?).into_owned());
+    }
+    Ok(out)
+}
+
 /// A SQLite error, as its message. rusqlite gives the message (`unable to open
 /// database file: …/hub.db`) and, as its source, the error code that says the same
 /// again (`Error code 14: Unable to open the database file`); this wrapper keeps the

@@ -38,6 +38,12 @@ pub enum FileError {
         #[source]
         source: std::io::Error,
     },
+    /// A directory that should be new or empty holds files.
+    #[error("{path} is not empty\n\nGive an empty or new directory with --dir.")]
+    NotEmpty {
+        /// The directory.
+        path: PathBuf,
+    },
     /// A directory could not be created.
     #[error("creating directory {path}")]
     CreateDir {
@@ -86,6 +92,22 @@ pub fn create_dir(path: &Path) -> Result<(), FileError> {
         path: path.to_owned(),
         source,
     })
+}
+
+/// Checks that a directory is new (not there yet) or empty, so that nothing in it is
+/// overwritten or mixed up with what a command writes.
+pub fn require_new_or_empty_dir(path: &Path) -> Result<(), FileError> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let mut entries =
+        std::fs::read_dir(path).map_err(|source| read_error(path, "directory", source))?;
+    match entries.next() {
+        None => Ok(()),
+        Some(_) => Err(FileError::NotEmpty {
+            path: path.to_owned(),
+        }),
+    }
 }
 
 /// Writes a new private file (mode 0600); never overwrites.
@@ -217,6 +239,20 @@ mod tests {
         let public = dir.path().join("public");
         write_public(&public, b"x").unwrap();
         assert_eq!(mode(&public), 0o644);
+    }
+
+    #[test]
+    fn a_directory_for_new_files_must_be_new_or_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let new = dir.path().join("new");
+        assert!(require_new_or_empty_dir(&new).is_ok());
+        create_dir(&new).unwrap();
+        assert!(require_new_or_empty_dir(&new).is_ok());
+        write_public(&new.join("f"), b"").unwrap();
+        assert!(matches!(
+            require_new_or_empty_dir(&new),
+            Err(FileError::NotEmpty { .. })
+        ));
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //!   them) and capped reads;
 //! - [`config`]: config files, capped;
 //! - [`database`]: the SQLite files, opened alike, their errors told once;
-//! - [`bundle`]: audit bundles;
+//! - [`audit`]: audit bundles, findings and the cross-check;
 //! - [`signal`]: the stop signal of a service;
 //! - [`logging`]: log lines to standard error;
 //! - [`error`]: printing an error's causes once, with its hint, and broken pipes;
@@ -21,7 +21,7 @@
 #![deny(missing_docs)]
 
 pub mod args;
-pub mod bundle;
+pub mod audit;
 pub mod config;
 pub mod database;
 pub mod error;

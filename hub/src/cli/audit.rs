@@ -8,8 +8,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use samla_cli_common::args::ShowFormatArg;
-use samla_cli_common::bundle::read_bundle;
-use samla_common::audit::{self, HubBundle, NodeBundle};
+use samla_cli_common::audit::{read_bundle, report};
+use samla_common::audit::{self, HubBundle};
 use samla_common::wire::{Submission, SubmissionId};
 use samla_hub::config::HubConfig;
 use samla_hub::store::Store;
@@ -39,8 +39,8 @@ pub(super) enum Audit {
         dir: PathBuf,
     },
     CrossCheck {
-        node: NodeBundle,
-        hub: HubBundle,
+        node: PathBuf,
+        hub: PathBuf,
     },
 }
 
@@ -71,10 +71,7 @@ impl Audit {
                 let store = super::open_store(&config)?;
                 Audit::Export { config, store, dir }
             }
-            AuditCommand::CrossCheck { node, hub } => Audit::CrossCheck {
-                node: read_bundle(&node, "node-bundle.json")?,
-                hub: read_bundle(&hub, "hub-bundle.json")?,
-            },
+            AuditCommand::CrossCheck { node, hub } => Audit::CrossCheck { node, hub },
         })
     }
 
@@ -117,9 +114,7 @@ impl Audit {
                 Ok(ExitCode::SUCCESS)
             }
             Audit::CrossCheck { node, hub } => {
-                let findings = audit::cross_check(&node, &hub);
-                let ok = format!("ok: kommun {}'s log and the hub's log agree", node.kommun);
-                report(&mut out, &findings, &ok)
+                samla_cli_common::audit::cross_check(&node, &hub, &mut out)
             }
         }
     }
@@ -151,23 +146,8 @@ fn verified(
                 "ok: {} entries, {} signed checkpoints verify; {latest}",
                 s.entries, s.checkpoints
             );
-            report(out, &[], &ok)
+            Ok(report(out, &[], &ok)?)
         }
-        Err(findings) => report(out, &findings, ""),
+        Err(findings) => Ok(report(out, &findings, "")?),
     }
-}
-
-/// Prints findings (or `ok`); exit 1 if there are any.
-pub(super) fn report(
-    out: &mut impl Write,
-    findings: &[audit::Finding],
-    ok: &str,
-) -> Result<ExitCode> {
-    let (text, clean) = audit::report(findings, ok);
-    write!(out, "{text}")?;
-    Ok(if clean {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
 }

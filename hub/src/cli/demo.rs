@@ -63,17 +63,7 @@ impl Demo {
             Some(dir) => dir,
             None => std::env::temp_dir().join(format!("samla-demo-{}", now.unix_timestamp())),
         };
-        if dir.exists()
-            && std::fs::read_dir(&dir)
-                .with_context(|| format!("reading {}", dir.display()))?
-                .next()
-                .is_some()
-        {
-            bail!(
-                "{} is not empty; give --dir a new or empty directory",
-                dir.display()
-            );
-        }
+        samla_cli_common::files::require_new_or_empty_dir(&dir)?;
         Ok(Demo {
             dir,
             lang: args.lang,

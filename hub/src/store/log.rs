@@ -3,6 +3,7 @@
 //! stored hashes. The tree and note formats are `samla_common::translog`'s.
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use samla_cli_common::database::texts;
 use samla_common::codes::KommunCode;
 use samla_common::translog::{
     self, Checkpoint, EntryKind, HashReader, LogEntry, LogError, LogHash,
@@ -112,28 +113,16 @@ impl Store {
 
     /// Every log entry, in order, as text.
     pub fn entries(&self) -> Result<Vec<String>, StoreError> {
-        let mut statement = self
-            .db
-            .prepare("SELECT entry FROM transfer_events ORDER BY log_index")?;
-        let rows = statement.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(String::from_utf8_lossy(&row?).into_owned());
-        }
-        Ok(out)
+        texts(
+            &self.db,
+            "SELECT entry FROM transfer_events ORDER BY log_index",
+        )
+        .map_err(StoreError::Sql)
     }
 
     /// Every signed checkpoint, by size.
     pub fn checkpoints(&self) -> Result<Vec<String>, StoreError> {
-        let mut statement = self
-            .db
-            .prepare("SELECT note FROM checkpoints ORDER BY size")?;
-        let rows = statement.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(String::from_utf8_lossy(&row?).into_owned());
-        }
-        Ok(out)
+        texts(&self.db, "SELECT note FROM checkpoints ORDER BY size").map_err(StoreError::Sql)
     }
 
     /// The root of the tree as its stored hashes give it (the hashes proofs are made

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use samla_cli_common::args::ShowFormatArg;
-use samla_cli_common::bundle::read_bundle;
+use samla_cli_common::audit::{read_bundle, report};
 use samla_cli_common::files;
 use samla_common::audit::{self, HubBundle, NodeBundle};
 use samla_common::wire::{SignedSubmission, Submission, SubmissionId};
@@ -31,8 +31,8 @@ pub(super) enum Audit {
         dir: PathBuf,
     },
     CrossCheck {
-        node: NodeBundle,
-        hub: HubBundle,
+        node: PathBuf,
+        hub: PathBuf,
     },
 }
 
@@ -64,10 +64,7 @@ impl Audit {
                 bundle: node_log()?,
                 dir,
             },
-            AuditCommand::CrossCheck { node, hub } => Audit::CrossCheck {
-                node: read_bundle(&node, "node-bundle.json")?,
-                hub: read_bundle(&hub, "hub-bundle.json")?,
-            },
+            AuditCommand::CrossCheck { node, hub } => Audit::CrossCheck { node, hub },
         })
     }
 
@@ -76,15 +73,14 @@ impl Audit {
         let mut out = std::io::stdout().lock();
         match self {
             Audit::VerifyHub(hub) => match audit::verify_hub_log(&hub) {
-                Ok(s) => report(
-                    &mut out,
-                    &[],
-                    &format!(
+                Ok(s) => {
+                    let ok = format!(
                         "ok: {} hub log entries, {} signed checkpoints verify",
                         s.entries, s.checkpoints
-                    ),
-                ),
-                Err(findings) => report(&mut out, &findings, ""),
+                    );
+                    Ok(report(&mut out, &[], &ok)?)
+                }
+                Err(findings) => Ok(report(&mut out, &findings, "")?),
             },
             Audit::VerifyNode(node) => match audit::verify_node_log(&node) {
                 Ok(n) => {
@@ -94,9 +90,9 @@ impl Audit {
                         .filter(|s| s.receipt.is_some())
                         .count();
                     let ok = format!("ok: {n} log entries chain; {receipts} receipts verify");
-                    report(&mut out, &[], &ok)
+                    Ok(report(&mut out, &[], &ok)?)
                 }
-                Err(findings) => report(&mut out, &findings, ""),
+                Err(findings) => Ok(report(&mut out, &findings, "")?),
             },
             Audit::Show { bundle, format } => {
                 let rows = audit::node_rows(&bundle);
@@ -128,23 +124,10 @@ impl Audit {
                 Ok(ExitCode::SUCCESS)
             }
             Audit::CrossCheck { node, hub } => {
-                let findings = audit::cross_check(&node, &hub);
-                let ok = format!("ok: kommun {}'s log and the hub's log agree", node.kommun);
-                report(&mut out, &findings, &ok)
+                samla_cli_common::audit::cross_check(&node, &hub, &mut out)
             }
         }
     }
-}
-
-/// Prints findings (or `ok`); exit 1 if there are any.
-fn report(out: &mut impl Write, findings: &[audit::Finding], ok: &str) -> Result<ExitCode> {
-    let (text, clean) = audit::report(findings, ok);
-    write!(out, "{text}")?;
-    Ok(if clean {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
 }
 
 fn open(config: &NodeConfig) -> Result<Outbox> {

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use samla_cli_common::files;
 use samla_node::keyfile;
 use samla_node::output::Format;
@@ -30,17 +30,7 @@ impl Demo {
             Some(dir) => dir,
             None => std::env::temp_dir().join(format!("samla-demo-{}", std::process::id())),
         };
-        if dir.exists()
-            && std::fs::read_dir(&dir)
-                .with_context(|| format!("reading {}", dir.display()))?
-                .next()
-                .is_some()
-        {
-            bail!(
-                "{} is not empty\n\nGive an empty or new directory with --dir.",
-                dir.display()
-            );
-        }
+        samla_cli_common::files::require_new_or_empty_dir(&dir)?;
         Ok(Demo {
             dir,
             participants: args.participants,
