@@ -6,7 +6,7 @@ use std::path::Path;
 use samla_common::audit::{self, Finding, HubBundle, LogSummary};
 use samla_common::translog;
 
-use samla_cli_common::files::{self, FileError};
+use samla_cli_common::files::FileError;
 
 use crate::config::HubConfig;
 use crate::files::{receipt_key, ReceiptKeyError};
@@ -61,12 +61,5 @@ pub fn verify_store(
 /// Writes a bundle and its README into `dir` (created; existing files are not
 /// overwritten).
 pub fn export(bundle: &HubBundle, dir: &Path) -> Result<(), FileError> {
-    files::create_dir(dir)?;
-    let path = dir.join("hub-bundle.json");
-    let json = serde_json::to_vec_pretty(bundle).map_err(|e| FileError::Write {
-        path: path.clone(),
-        source: std::io::Error::other(e),
-    })?;
-    files::write_public(&path, &json)?;
-    files::write_public(&dir.join("README.md"), audit::HUB_BUNDLE_README.as_bytes())
+    samla_cli_common::audit::export(dir, "hub-bundle.json", bundle, audit::HUB_BUNDLE_README)
 }

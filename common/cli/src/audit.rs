@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use samla_common::audit::{self, Finding, HubBundle, NodeBundle};
 use serde::de::DeserializeOwned;
 
-use crate::files::{read_small, FileError};
+use crate::files::{self, read_small, FileError};
 
 /// The largest bundle read, in bytes.
 pub const MAX_BUNDLE_BYTES: u64 = 4 << 30;
@@ -42,6 +42,24 @@ pub fn read_bundle<T: DeserializeOwned>(path: &Path, name: &str) -> Result<T, Bu
     };
     let bytes = read_small(&file, MAX_BUNDLE_BYTES, "bundle")?;
     serde_json::from_slice(&bytes).map_err(|source| BundleError::NotABundle { path: file, source })
+}
+
+/// Writes a bundle as `name` (pretty JSON) and its `README.md` into `dir` (created if
+/// missing; existing files are never overwritten).
+pub fn export(
+    dir: &Path,
+    name: &str,
+    bundle: &impl serde::Serialize,
+    readme: &str,
+) -> Result<(), FileError> {
+    files::create_dir(dir)?;
+    let path = dir.join(name);
+    let json = serde_json::to_vec_pretty(bundle).map_err(|e| FileError::Write {
+        path: path.clone(),
+        source: std::io::Error::other(e),
+    })?;
+    files::write_public(&path, &json)?;
+    files::write_public(&dir.join("README.md"), readme.as_bytes())
 }
 
 /// Prints the findings, or `ok` if there are none; exit status 1 if there are any.

@@ -9,7 +9,6 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use samla_cli_common::args::ShowFormatArg;
 use samla_cli_common::audit::{read_bundle, report};
-use samla_cli_common::files;
 use samla_common::audit::{self, HubBundle, NodeBundle};
 use samla_common::wire::{SignedSubmission, Submission, SubmissionId};
 use samla_node::config::NodeConfig;
@@ -110,10 +109,12 @@ impl Audit {
                 Ok(ExitCode::SUCCESS)
             }
             Audit::Export { bundle, dir } => {
-                files::create_dir(&dir)?;
-                let json = serde_json::to_vec_pretty(&bundle)?;
-                files::write_public(&dir.join("node-bundle.json"), &json)?;
-                files::write_public(&dir.join("README.md"), audit::NODE_BUNDLE_README.as_bytes())?;
+                samla_cli_common::audit::export(
+                    &dir,
+                    "node-bundle.json",
+                    &bundle,
+                    audit::NODE_BUNDLE_README,
+                )?;
                 writeln!(
                     out,
                     "wrote {} log entries and {} submissions to {}",
