@@ -1,7 +1,10 @@
 //! samla-hub: the region side of samla.
 //!
-//! The certificate authority tooling ([`ca`]), the hub's configuration ([`config`]),
-//! the store of received submissions ([`store`]) and the QUIC server ([`server`]).
+//! The certificate authority tooling ([`ca`]), the hub's configuration ([`config`])
+//! and key files ([`files`]), the QUIC server ([`server`]) with its request room
+//! ([`room`]), single store writer ([`writer`]) and status file ([`status`]), the
+//! store of received submissions and the transfer log ([`store`]), reports
+//! ([`report`]) and the audit export ([`audit`]).
 //! Every rule about what a valid submission is lives in `samla-common`; this crate
 //! owns the files, the database, the sockets and the clock.
 
