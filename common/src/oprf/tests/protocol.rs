@@ -1,0 +1,1 @@
+//! Messages, rate limit decisions and the custodian log.
