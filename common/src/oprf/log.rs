@@ -32,14 +32,20 @@ pub enum CustodianEntryKind {
     SetupOpened,
     /// A domain's setup record was verified and stored.
     DomainStored,
+    /// The key set was sent.
+    KeySetRead,
+    /// A domain's record and this custodian's attestation were sent.
+    DomainRead,
 }
 
 impl CustodianEntryKind {
-    const ALL: [CustodianEntryKind; 4] = [
+    const ALL: [CustodianEntryKind; 6] = [
         CustodianEntryKind::Evaluated,
         CustodianEntryKind::Refused,
         CustodianEntryKind::SetupOpened,
         CustodianEntryKind::DomainStored,
+        CustodianEntryKind::KeySetRead,
+        CustodianEntryKind::DomainRead,
     ];
 
     /// The word used in entries.
@@ -49,6 +55,8 @@ impl CustodianEntryKind {
             CustodianEntryKind::Refused => "refused",
             CustodianEntryKind::SetupOpened => "setup_opened",
             CustodianEntryKind::DomainStored => "domain_stored",
+            CustodianEntryKind::KeySetRead => "key_set_read",
+            CustodianEntryKind::DomainRead => "domain_read",
         }
     }
 }

@@ -152,6 +152,12 @@ pub enum CustodianRefusal {
         /// Why.
         reason: String,
     },
+    /// The caller's role may not ask this.
+    #[error("not allowed: {what}")]
+    NotAllowed {
+        /// What was asked.
+        what: String,
+    },
     /// The custodian cannot answer now; try again later or ask another.
     #[error("the custodian is busy; try again later")]
     Busy,

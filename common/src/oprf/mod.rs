@@ -19,7 +19,8 @@
 //! - [`threshold`]: the node's blind / check / combine / unblind and the custodian's
 //!   share evaluation;
 //! - [`messages`], [`rate`] and [`log`]: what node and custodian send each other, the
-//!   custodian's per-kommun rate limit, and its transfer log entries.
+//!   custodian's per-kommun rate limit, and its transfer log entries;
+//! - [`service`]: a custodian's request handling, state in and state out.
 //!
 //! Everything is sans-IO: randomness comes in as a [`rand_core::CryptoRng`], time as
 //! Unix seconds; nothing here spawns a thread. Every batch function works on one batch
@@ -35,6 +36,7 @@ pub mod messages;
 pub mod output;
 pub mod poprf;
 pub mod rate;
+pub mod service;
 pub mod shamir;
 pub mod threshold;
 
