@@ -25,7 +25,7 @@ use super::shamir::{self, CustodianIndex, Threshold};
 use crate::codec::{self, CodecError};
 
 /// The most slots one public key set holds.
-pub const MAX_SLOTS: usize = 4096;
+pub const MAX_SLOTS: usize = 256;
 
 /// Why a public key set or a custodian's secret was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -83,8 +83,10 @@ pub struct PublicKeySetParts {
     /// `pk = sk·G`, the key the pseudonyms are made under.
     pub public_key: Element,
     /// `pk_i = sk_i·G`, custodian `i` at position `i − 1`.
+    #[serde(deserialize_with = "super::messages::bounded_custodians")]
     pub key_shares: Vec<Element>,
     /// Per slot, in slot order.
+    #[serde(deserialize_with = "bounded_slots")]
     pub slots: Vec<SlotCommitments>,
 }
 
@@ -92,11 +94,21 @@ pub struct PublicKeySetParts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlotCommitments {
     /// `a_i·G`.
+    #[serde(deserialize_with = "super::messages::bounded_custodians")]
     pub a: Vec<Element>,
     /// `b_i·G`.
+    #[serde(deserialize_with = "super::messages::bounded_custodians")]
     pub b: Vec<Element>,
     /// `c_i·G`.
+    #[serde(deserialize_with = "super::messages::bounded_custodians")]
     pub c: Vec<Element>,
+}
+
+/// Deserialises at most [`MAX_SLOTS`] entries, refusing more before allocating.
+fn bounded_slots<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Vec<T>, D::Error> {
+    super::messages::bounded(deserializer, MAX_SLOTS, "slots")
 }
 
 impl TryFrom<PublicKeySetParts> for PublicKeySet {
@@ -248,6 +260,7 @@ struct SecretFile {
     custodian: CustodianIndex,
     #[serde(with = "crate::bytes")]
     key_share: [u8; 32],
+    #[serde(deserialize_with = "bounded_slots")]
     slots: Vec<[[u8; 32]; 3]>,
 }
 

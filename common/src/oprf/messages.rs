@@ -27,9 +27,9 @@ use crate::pseudonym::LinkageDomain;
 pub const ALPN: &[u8] = b"samla-custodian/1";
 /// The most elements one request may carry.
 pub const MAX_BATCH: usize = 4096;
-/// The largest frame either side accepts: a full batch (33 bytes an element with its
-/// length prefix slack) and the rest of the message, rounded up.
-pub const FRAME_LIMIT: u32 = 256 * 1024;
+/// The largest frame either side accepts: a full batch (33 bytes an element) is
+/// 135 KiB; a key set of 16 custodians and 256 slots is 406 KiB.
+pub const FRAME_LIMIT: u32 = 1024 * 1024;
 
 /// What a node or a setup coordinator asks a custodian.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -221,7 +221,7 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for Bounded<T> {
     }
 }
 
-fn bounded<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+pub(crate) fn bounded<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,
     limit: usize,
     what: &'static str,

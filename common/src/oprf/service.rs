@@ -81,14 +81,16 @@ pub enum ServiceError {
     Share(#[from] ThresholdError),
 }
 
-/// Proof that a batch passed the rate limit and every check; only
-/// [`Custodian::admit`] makes one, and [`Custodian::evaluate`] requires it.
+/// A batch that passed the rate limit and every check, holding the request itself so
+/// that exactly the batch counted is the batch evaluated; only [`Custodian::admit`]
+/// makes one, and [`Custodian::evaluate`] requires it.
 #[derive(Debug)]
 #[must_use]
 pub struct Admitted {
     kommun: KommunCode,
     subset: Subset,
     window: RateWindow,
+    request: EvaluateRequest,
 }
 
 /// One custodian: its key share, the domains set up, its slot ledger and its limit.
@@ -203,7 +205,7 @@ impl Custodian {
         now: i64,
         kommun: KommunCode,
         stored: Option<RateWindow>,
-        request: &EvaluateRequest,
+        request: EvaluateRequest,
     ) -> Result<Admitted, Box<Handled>> {
         let count = request.blinded.len();
         let domain = Some(&request.domain);
@@ -242,6 +244,7 @@ impl Custodian {
                 kommun,
                 subset,
                 window,
+                request,
             }),
             RateDecision::Refused {
                 used,
@@ -262,9 +265,9 @@ impl Custodian {
         &self,
         now: i64,
         admitted: Admitted,
-        request: &EvaluateRequest,
         rng: &mut R,
     ) -> Handled {
+        let request = &admitted.request;
         let kommun = Some(admitted.kommun);
         let count = request.blinded.len();
         let Some((_, share)) = self.domains.get(&request.domain) else {
@@ -330,8 +333,8 @@ impl Custodian {
                     let count = request.blinded.len();
                     return self.refuse(now, None, Some(&request.domain), count, refusal);
                 };
-                match self.admit(now, kommun, stored, &request) {
-                    Ok(admitted) => self.evaluate(now, admitted, &request, rng),
+                match self.admit(now, kommun, stored, request) {
+                    Ok(admitted) => self.evaluate(now, admitted, rng),
                     Err(refused) => *refused,
                 }
             }

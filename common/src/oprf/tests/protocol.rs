@@ -445,3 +445,27 @@ fn custodian_log_entries_round_trip_and_go_into_a_signed_tree() {
         .verify_inclusion(index, &refused.to_bytes(), &proof)
         .is_err());
 }
+
+#[test]
+fn the_largest_key_set_fits_one_frame() {
+    use crate::oprf::ceremony::{self, MAX_SLOTS};
+    use crate::oprf::shamir::{Threshold, MAX_CUSTODIANS};
+    use rand_chacha::rand_core::SeedableRng;
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(6);
+    let threshold = Threshold::new(2, MAX_CUSTODIANS).unwrap();
+    let dealt = ceremony::run(threshold, MAX_SLOTS as u16, &mut rng).unwrap();
+    let response = CustodianResponse::KeySet(dealt.public.clone());
+    let bytes = messages::encode_response(&response).unwrap();
+    assert!(
+        bytes.len() < messages::FRAME_LIMIT as usize,
+        "{} bytes",
+        bytes.len()
+    );
+    assert_eq!(messages::decode_response(&bytes).unwrap(), response);
+    let mut public = dealt.public;
+    let (more, _) = ceremony::deal_slots(threshold, 1, &mut rng).unwrap();
+    assert!(
+        public.add_slots(more).is_err(),
+        "no key set holds more than MAX_SLOTS"
+    );
+}
