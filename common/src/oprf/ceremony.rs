@@ -369,7 +369,7 @@ pub(crate) fn run_with_key<R: CryptoRng + ?Sized>(
     slots: u16,
     rng: &mut R,
 ) -> Result<Ceremony, CeremonyError> {
-    let key_shares = shamir::deal(key.scalar(), threshold, rng);
+    let key_shares = Zeroizing::new(shamir::deal(key.scalar(), threshold, rng));
     let (commitments, slot_shares) = deal_slots(threshold, slots, rng)?;
     let public = PublicKeySet::try_from(PublicKeySetParts {
         threshold,
@@ -385,7 +385,7 @@ pub(crate) fn run_with_key<R: CryptoRng + ?Sized>(
     }
     let secrets = threshold
         .all()
-        .zip(key_shares)
+        .zip(key_shares.iter().copied())
         .zip(per_custodian)
         .map(|((custodian, key_share), slots)| CustodianSecret {
             custodian,

@@ -215,6 +215,9 @@ pub(crate) fn unblind_and_hash(
     info: &[u8],
 ) -> Result<Vec<OprfOutput>, OprfError> {
     framed_length(info.len())?;
+    for input in inputs {
+        framed_length(input.len())?;
+    }
     let mut inverses = Zeroizing::new(blinds.to_vec());
     Scalar::batch_invert(&mut inverses);
     Ok(inputs
