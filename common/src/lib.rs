@@ -21,6 +21,7 @@ pub mod codec;
 pub mod codes;
 pub mod disclosure;
 pub mod linkage;
+pub mod oprf;
 pub mod period;
 pub mod personnummer;
 pub mod pseudonym;
