@@ -6,7 +6,7 @@
 //! (`create_cnt_ptable(D, V, js)` with its defaults, Enderle, Giessing and Tent 2018;
 //! docs/cell-key.md gives the definition and the numerics). Row `i` lists the noise
 //! values `v` with `|v| ≤ D` whose target `i + v` is 0 or above `js`, in ascending
-//! order, with the maximum-entropy probabilities of [`maxent`](super::maxent): zero
+//! order, with the maximum-entropy probabilities the solver in `maxent.rs` finds: zero
 //! mean, variance exactly `V`, none below 10⁻⁸. Row 0 is "0 stays 0". From the
 //! first count whose targets all lie above `js` (`D` if `js = 0`, else `D + js + 1`,
 //! as in the package) every row is the same symmetric distribution, so the table
@@ -54,7 +54,7 @@ const FINGERPRINT_CONTEXT: &str = "samla 2026-11 ptable fingerprint v1";
 
 /// The three parameters of a perturbation table, as a config gives them.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct PtableParams {
     /// `D`: no noise is larger than this in absolute value.
     pub max_noise: u32,

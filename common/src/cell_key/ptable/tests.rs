@@ -304,3 +304,22 @@ fn the_lookup_is_exact_at_every_bound() {
     assert_eq!(table.noise(5, key), table.noise(1_000_000, key));
     assert_eq!(table.noise(5, key), table.noise(u64::MAX, key));
 }
+
+/// A config may give any of the three parameters; the others take their defaults.
+#[test]
+fn parameters_left_out_of_a_config_take_their_defaults() {
+    let params: PtableParams = serde_json::from_str(r#"{"max_noise": 3, "js": 1}"#).unwrap();
+    assert_eq!(
+        params,
+        PtableParams {
+            max_noise: 3,
+            variance: DEFAULT_VARIANCE,
+            js: 1
+        }
+    );
+    assert_eq!(
+        serde_json::from_str::<PtableParams>("{}").unwrap(),
+        PtableParams::default()
+    );
+    assert!(serde_json::from_str::<PtableParams>(r#"{"max_noise": -1}"#).is_err());
+}
