@@ -17,6 +17,7 @@
 
 pub mod audit;
 pub mod bytes;
+pub mod cell_key;
 pub mod codec;
 pub mod codes;
 pub mod disclosure;
