@@ -360,13 +360,30 @@ pub struct Receipt {
     pub inclusion: Vec<LogHash>,
 }
 
-/// A receipt whose signature, log entry, checkpoint and inclusion proof were checked.
+/// A receipt whose signature, log entry, checkpoint and inclusion proof were checked;
+/// only [`SignedReceipt::verify`] makes one, and the node's outbox records only these.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedReceipt {
+    receipt: Receipt,
+    checkpoint: Checkpoint,
+    signed: SignedReceipt,
+}
+
+impl VerifiedReceipt {
     /// The receipt.
-    pub receipt: Receipt,
+    pub fn receipt(&self) -> &Receipt {
+        &self.receipt
+    }
+
     /// The checkpoint it carries.
-    pub checkpoint: Checkpoint,
+    pub fn checkpoint(&self) -> &Checkpoint {
+        &self.checkpoint
+    }
+
+    /// The signed bytes it was read from, as the hub sent them.
+    pub fn signed(&self) -> &SignedReceipt {
+        &self.signed
+    }
 }
 
 /// An encoded receipt and the hub's signature over it.
@@ -434,6 +451,7 @@ impl SignedReceipt {
         Ok(VerifiedReceipt {
             receipt,
             checkpoint,
+            signed: self.clone(),
         })
     }
 }
