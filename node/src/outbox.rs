@@ -16,7 +16,10 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use samla_common::codec;
-use samla_common::wire::{Receipt, Refusal, SignedReceipt, SignedSubmission, SubmissionId};
+use samla_common::wire::{Refusal, SignedReceipt, SignedSubmission, SubmissionId, VerifiedReceipt};
+
+mod delivery;
+pub use delivery::Stored;
 
 /// Why the outbox failed.
 #[derive(Debug, thiserror::Error)]
@@ -313,42 +316,24 @@ impl Outbox {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
-    /// Records a failed delivery attempt.
-    pub fn record_failure(
-        &mut self,
-        id: SubmissionId,
-        now: i64,
-        error: &str,
-    ) -> Result<(), OutboxError> {
-        let tx = self
-            .db
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
-            params![id.as_bytes().as_slice(), error],
-        )?;
-        log(&tx, now, "send failed", Some(id), error)?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Records a verified receipt: the submission is acknowledged.
+    /// Records a verified receipt: the submission is acknowledged. Only a receipt that
+    /// passed every check can be recorded.
     pub fn record_receipt(
         &mut self,
-        receipt: &Receipt,
-        signed: &SignedReceipt,
+        verified: &VerifiedReceipt,
         now: i64,
     ) -> Result<(), OutboxError> {
         let tx = self
             .db
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let receipt = verified.receipt();
         let id = receipt.submission_id;
         tx.execute(
             "UPDATE outbox SET state = 'acknowledged', receipt = ?2, log_index = ?3, received_at = ?4, last_error = NULL
              WHERE id = ?1",
             params![
                 id.as_bytes().as_slice(),
-                codec::encode(signed)?,
+                codec::encode(verified.signed())?,
                 i64::try_from(receipt.log_index).unwrap_or(i64::MAX),
                 receipt.received_at
             ],

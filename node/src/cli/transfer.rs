@@ -136,8 +136,11 @@ pub(super) fn submit(
     for summary in &built.files {
         samla_node::output::write_file_summary(&mut err, summary)?;
     }
-    if finish_rejects(&args.build.rejects, &built.files, &mut err)? && !args.accept_rejects {
-        writeln!(err, "\nNothing was submitted: fix the rejected rows, or pass --accept-rejects to leave them out.")?;
+    let warned = built.header_warnings() > 0;
+    if (finish_rejects(&args.build.rejects, &built.files, &mut err)? || warned)
+        && !args.accept_rejects
+    {
+        writeln!(err, "\nNothing was submitted: fix the rejected rows and misnamed headers, or pass --accept-rejects to leave them out.")?;
         return Ok(ExitCode::from(1));
     }
     let mut outbox = Outbox::open(&config.database)
@@ -205,29 +208,11 @@ fn deliver(
         config.kommun,
         backoff,
         Duration::from_secs(args.give_up_after),
-        |event| match event {
-            Event::Acknowledged(r) => {
-                if let Some(bar) = &bar {
-                    bar.inc(1);
-                }
-                say(
-                    format!(
-                        "acknowledged {} (sequence {}): hub log index {}, receipt signature verified",
-                        r.submission_id, r.sequence, r.log_index
-                    ),
-                    false,
-                )
+        |event| {
+            if let (Some(bar), Event::Acknowledged(_)) = (&bar, &event) {
+                bar.inc(1);
             }
-            Event::Refused(id, refusal) => {
-                say(format!("samla-node: the hub refused {id}: {refusal}"), true)
-            }
-            Event::Retrying(error, wait) => say(
-                format!(
-                    "samla-node: {error}; retrying in {:.1} s",
-                    wait.as_secs_f64()
-                ),
-                true,
-            ),
+            say(event.to_string(), event.is_problem())
         },
     ));
     let report = match delivered {
@@ -237,18 +222,10 @@ fn deliver(
         }
         other => other?,
     };
-    if !report.refused.is_empty() {
-        return Ok(ExitCode::from(4));
+    if let Some(message) = report.message() {
+        eprintln!("samla-node: {message}");
     }
-    if report.pending > 0 {
-        eprintln!(
-            "samla-node: {} submission(s) wait in the outbox (last error: {}); `samla-node send` delivers them later",
-            report.pending,
-            report.last_error.unwrap_or_default()
-        );
-        return Ok(ExitCode::from(3));
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::from(report.exit_code()))
 }
 
 pub(super) fn list(config_path: &Path, pending_only: bool) -> Result<ExitCode> {

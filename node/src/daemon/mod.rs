@@ -1,36 +1,55 @@
 //! `samla-node run`: the node as a daemon that municipal IT starts and leaves.
 //!
-//! It watches an inbox directory for new exports and/or reads one export file on a
-//! schedule. Each new export (known by the BLAKE3 hash of its bytes) is read, turned
-//! into one submission per period and linkage domain, and queued in the outbox in the
-//! same transaction that records the export; only then is the file moved to
-//! `processed`. A file that cannot be used goes to `rejected` with a report beside
-//! it. The outbox is drained with backoff. So after a crash at any point an export is
-//! either fully queued and known (and just moved on restart) or not queued at all
-//! (and read again), and a queued submission is sent until a verified receipt comes
-//! back: nothing is lost and nothing is submitted twice (the hub answers a resent
-//! submission with the receipt it already gave).
+//! It watches an inbox directory for new exports ([`inbox`]) and/or reads one export
+//! file on a schedule. Each new export (known by the BLAKE3 hash of its bytes) is
+//! read, turned into one submission per period (inside each project's lifetime, see
+//! [`periods`]) and linkage domain, and queued in the outbox in the same transaction
+//! that records the export; only then is the file moved to `processed`. A file that
+//! cannot be used (unreadable, rows rejected, a header that looks misnamed) goes to
+//! `rejected` with a report beside it. The outbox is delivered by one long-lived
+//! [`Driver`] of the delivery state machine, with one backoff; the daemon only
+//! shuttles: it queues what it built and sleeps until the driver or the inbox has
+//! work. So after a crash at any point an export is either fully queued and known
+//! (and just moved on restart) or not queued at all (and read again), and a queued
+//! submission is sent until a verified receipt comes back: nothing is lost and
+//! nothing is submitted twice (the hub answers a resent submission with the receipt
+//! it already gave).
 
+pub mod inbox;
+pub mod periods;
+
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use samla_common::codes::ProjectCode;
-use samla_common::period::{period_in_name, Period};
+use samla_common::delivery::{Mode, Outcome};
 use samla_common::retry::Backoff;
 use samla_common::signing::SigningKey;
-use samla_common::text::shown;
 use samla_common::wire::{SignedSubmission, Submission};
 
-use crate::client::{self, ClientError, Event};
-use crate::config::{DaemonConfig, HubLink, NodeConfig, PeriodChoice};
+use crate::client::{chain, ClientError, Driver, Event};
+use crate::config::{DaemonConfig, HubLink, NodeConfig};
+use crate::ingest::FileSummary;
 use crate::outbox::{Outbox, OutboxError, PendingBuild, Source};
 use crate::{keyfile, pipeline};
+use inbox::{file_name, log_name, move_into, settled};
+
+/// The daemon's waits between delivery attempts while the hub cannot be reached.
+const BACKOFF: Backoff = Backoff {
+    base: Duration::from_secs(1),
+    cap: Duration::from_secs(600),
+};
+
+/// How long the daemon waits after a permanent failure (a refused certificate or
+/// submission) before it tries again, so that a fix at the hub is picked up without
+/// a restart.
+const PAUSE_AFTER_PERMANENT: Duration = Duration::from_secs(3600);
 
 /// Why the daemon stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
     /// The node database failed.
-    #[error("node database: {0}")]
+    #[error(transparent)]
     Outbox(#[from] OutboxError),
     /// The hub's log history changed, or another error that needs a person.
     #[error(transparent)]
@@ -42,7 +61,7 @@ pub enum DaemonError {
 
 /// What became of one export.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Export {
     /// Queued as this many submissions.
     Queued(usize),
     /// Seen before (the same bytes); nothing new was queued.
@@ -53,20 +72,20 @@ pub enum Outcome {
     Later,
 }
 
-/// The daemon's state: config, keys and the outbox.
+/// The daemon's state: config, keys, the outbox and the delivery driver.
 pub struct Daemon {
     config: NodeConfig,
     daemon: DaemonConfig,
-    link: HubLink,
     signing: SigningKey,
     outbox: Outbox,
+    driver: Driver,
     next_export_read: Instant,
-    next_delivery: Instant,
-    delivery_failures: u32,
+    /// Inbox files that are not exports, already reported.
+    skipped: BTreeSet<String>,
 }
 
 impl Daemon {
-    /// Opens the outbox and loads the signing key.
+    /// Opens the outbox, loads the signing key and reads the TLS files.
     pub fn new(
         config: NodeConfig,
         daemon: DaemonConfig,
@@ -75,6 +94,10 @@ impl Daemon {
         let signing = keyfile::load_signing_key(&link.signing_key)?;
         let mut outbox = Outbox::open(&config.database)?;
         outbox.record_signing_key(&signing.verifying_key(), now())?;
+        let mode = Mode::Daemon {
+            pause_after_permanent: PAUSE_AFTER_PERMANENT,
+        };
+        let driver = Driver::new(&link, config.kommun, BACKOFF, mode, &outbox)?;
         for dir in [&daemon.processed, &daemon.rejected]
             .into_iter()
             .chain(daemon.inbox.as_ref())
@@ -86,12 +109,11 @@ impl Daemon {
         Ok(Daemon {
             config,
             daemon,
-            link,
             signing,
             outbox,
+            driver,
             next_export_read: Instant::now(),
-            next_delivery: Instant::now(),
-            delivery_failures: 0,
+            skipped: BTreeSet::new(),
         })
     }
 
@@ -104,25 +126,37 @@ impl Daemon {
         once: bool,
     ) -> Result<(), DaemonError> {
         tokio::pin!(shutdown);
+        let shown = |p: &Option<PathBuf>| {
+            p.as_ref()
+                .map_or_else(|| "none".to_owned(), |p| p.display().to_string())
+        };
         tracing::info!(
             kommun = %self.config.kommun,
-            inbox = ?self.daemon.inbox.as_ref().map(|p| p.display().to_string()),
-            export = ?self.daemon.export.as_ref().map(|p| p.display().to_string()),
+            inbox = %shown(&self.daemon.inbox),
+            export = %shown(&self.daemon.export),
             "samla-node daemon started"
         );
+        let mut log = log_event;
         loop {
             self.round();
-            if !self.outbox.pending()?.is_empty() && Instant::now() >= self.next_delivery {
-                tokio::select! {
-                    delivered = self.deliver() => delivered?,
-                    () = &mut shutdown => break,
-                }
+            self.driver.queue(&mut self.outbox, &mut log)?;
+            let outcome = tokio::select! {
+                outcome = self.driver.drive(&mut self.outbox, &mut log) => outcome?,
+                () = &mut shutdown => break,
+            };
+            if let Some(Outcome::HistoryChanged(rewritten)) = outcome {
+                return Err(ClientError::HistoryChanged(chain(&rewritten)).into());
             }
             if once {
                 break;
             }
+            let poll = tokio::time::Instant::now() + self.daemon.poll;
+            let wake = self
+                .driver
+                .next_wake()
+                .map_or(poll, |at| poll.min(at.into()));
             tokio::select! {
-                () = tokio::time::sleep(self.daemon.poll) => {}
+                () = tokio::time::sleep_until(wake) => {}
                 () = &mut shutdown => break,
             }
         }
@@ -136,8 +170,19 @@ impl Daemon {
 
     /// One pass over the inbox and, when due, the scheduled export.
     pub fn round(&mut self) {
-        if let Some(inbox) = self.daemon.inbox.clone() {
-            for file in inbox_files(&inbox) {
+        if let Some(dir) = self.daemon.inbox.clone() {
+            let (exports, others) = inbox::files(&dir);
+            for file in others {
+                if self.skipped.insert(file_name(&file)) {
+                    let reads = inbox::EXPORT_EXTENSIONS.map(|e| format!(".{e}"));
+                    tracing::info!(
+                        file = %log_name(&file),
+                        reads = %reads.join(" "),
+                        "not an export; left in the inbox"
+                    );
+                }
+            }
+            for file in exports {
                 self.handle(&file, true);
             }
         }
@@ -152,29 +197,28 @@ impl Daemon {
     fn handle(&mut self, file: &Path, in_inbox: bool) {
         let name = log_name(file);
         match self.process(file, in_inbox) {
-            Ok(Outcome::Queued(n)) => {
-                tracing::info!(file = %name, submissions = n, "export read and queued");
-                self.next_delivery = Instant::now();
+            Ok(Export::Queued(n)) => {
+                tracing::info!(file = %name, submissions = n, "export read and queued")
             }
-            Ok(Outcome::Known) => tracing::debug!(file = %name, "export seen before"),
-            Ok(Outcome::Rejected(reason)) => {
+            Ok(Export::Known) => tracing::debug!(file = %name, "export seen before"),
+            Ok(Export::Rejected(reason)) => {
                 tracing::warn!(file = %name, %reason, "export not used; see the rejected directory")
             }
-            Ok(Outcome::Later) => {}
+            Ok(Export::Later) => {}
             Err(e) => {
-                tracing::error!(file = %name, error = %e, "export could not be processed; trying again later")
+                tracing::error!(file = %name, error = %chain(&e), "export could not be processed; trying again later")
             }
         }
     }
 
     /// Reads one export and queues its submissions (see the module doc for the
     /// order of steps). Inbox files are moved once done with.
-    pub fn process(&mut self, file: &Path, in_inbox: bool) -> Result<Outcome, DaemonError> {
+    pub fn process(&mut self, file: &Path, in_inbox: bool) -> Result<Export, DaemonError> {
         if in_inbox && !settled(file, self.daemon.settle) {
-            return Ok(Outcome::Later);
+            return Ok(Export::Later);
         }
         let Ok(bytes) = std::fs::read(file) else {
-            return Ok(Outcome::Later);
+            return Ok(Export::Later);
         };
         let source = Source {
             hash: blake3::hash(&bytes).to_hex().to_string(),
@@ -190,34 +234,52 @@ impl Daemon {
                 };
                 move_into(file, to);
             }
-            return Ok(Outcome::Known);
+            return Ok(Export::Known);
         }
         let today = time::OffsetDateTime::now_utc().date();
+        let plan = periods::plan(
+            &source.name,
+            today,
+            &self.daemon.periods,
+            &self.config.projects,
+        );
+        let name = log_name(file);
+        for skipped in &plan.skipped {
+            tracing::info!(file = %name, "{skipped}");
+        }
         let mut statistics = Vec::new();
-        for (projects, period) in self.periods(&source.name, today) {
+        for (period, projects) in &plan.submit {
             let master = keyfile::load(&self.config.key_file)?;
-            let built = match pipeline::build(
-                &self.config,
-                &master,
-                &[file.to_owned()],
-                period,
-                &projects,
-                today,
-            ) {
-                Ok(built) => built,
-                Err(e) => return self.reject(file, in_inbox, &source, &e.to_string(), None),
-            };
-            if built.rejected() > 0 && !self.daemon.accept_rejects {
-                let reason = format!(
-                    "{} row(s) rejected; fix them and drop the file again, or set accept_rejects",
-                    built.rejected()
-                );
+            let files = [file.to_owned()];
+            let built =
+                match pipeline::build(&self.config, &master, &files, *period, projects, today) {
+                    Ok(built) => built,
+                    Err(e) => return self.reject(file, in_inbox, &source, &chain(&e), None),
+                };
+            let (rows, headers) = (built.rejected(), built.header_warnings());
+            if (rows > 0 || headers > 0) && !self.daemon.accept_rejects {
+                let what = match (rows, headers) {
+                    (rows, 0) => format!("{rows} row(s) rejected"),
+                    (0, headers) => format!("{headers} column header(s) look misnamed"),
+                    (rows, headers) => format!(
+                        "{rows} row(s) rejected and {headers} column header(s) look misnamed"
+                    ),
+                };
+                let reason =
+                    format!("{what}; fix the file and drop it again, or set accept_rejects");
                 return self.reject(file, in_inbox, &source, &reason, Some(&built.files));
             }
             statistics.extend(built.statistics);
         }
         let created_at = now();
         let signing = &self.signing;
+        let queued: Vec<(String, String)> = statistics
+            .iter()
+            .map(|s| {
+                let projects: Vec<&str> = s.projects.iter().map(|p| p.as_str()).collect();
+                (s.period.to_string(), projects.join(", "))
+            })
+            .collect();
         let builds: Vec<PendingBuild<'_>> = statistics
             .into_iter()
             .map(|s| PendingBuild {
@@ -236,54 +298,47 @@ impl Daemon {
             })
             .collect();
         let ids = self.outbox.enqueue_export(created_at, &source, builds)?;
+        for (id, (period, projects)) in ids.iter().zip(&queued) {
+            tracing::info!(file = %name, %period, %projects, submission = %id, "submission queued");
+        }
         if in_inbox {
             move_into(file, &self.daemon.processed);
         }
-        Ok(Outcome::Queued(ids.len()))
+        Ok(Export::Queued(ids.len()))
     }
 
-    /// The projects and periods an export is submitted for: the period its name
-    /// gives, else the config's choices.
-    fn periods(&self, name: &str, today: time::Date) -> Vec<(Vec<ProjectCode>, Period)> {
-        if let Some(period) = period_in_name(name, today.year()) {
-            return vec![(Vec::new(), period)];
-        }
-        let mut out = Vec::new();
-        for choice in &self.daemon.periods {
-            match choice {
-                PeriodChoice::Closed(kind) => out.push((Vec::new(), kind.latest_closed(today))),
-                PeriodChoice::Lifetime => out.extend(
-                    self.config
-                        .projects
-                        .iter()
-                        .filter_map(|p| Some((vec![p.code.clone()], p.lifetime?))),
-                ),
-            }
-        }
-        out
-    }
-
+    /// Records an export as not usable, writes why beside it in `rejected` (the
+    /// rejected rows as CSV, file errors and misnamed headers as text) and moves it
+    /// there.
     fn reject(
         &mut self,
         file: &Path,
         in_inbox: bool,
         source: &Source,
         reason: &str,
-        files: Option<&[crate::ingest::FileSummary]>,
-    ) -> Result<Outcome, DaemonError> {
-        let report = self
-            .daemon
-            .rejected
-            .join(format!("{}.rejects.csv", source.name));
-        let written = match files {
-            Some(files) => pipeline::write_reject_report(&report, files),
-            None => std::fs::write(
-                self.daemon
-                    .rejected
-                    .join(format!("{}.error.txt", source.name)),
-                format!("{reason}\n"),
-            ),
-        };
+        files: Option<&[FileSummary]>,
+    ) -> Result<Export, DaemonError> {
+        let rejected = &self.daemon.rejected;
+        let rows = files.is_some_and(|f| f.iter().any(|s| !s.rejections.is_empty()));
+        let warnings: Vec<String> = files
+            .into_iter()
+            .flatten()
+            .flat_map(|s| s.header_warnings.iter().map(ToString::to_string))
+            .collect();
+        let mut written = Ok(());
+        if let (true, Some(files)) = (rows, files) {
+            let report = rejected.join(format!("{}.rejects.csv", source.name));
+            written = pipeline::write_reject_report(&report, files);
+        }
+        if !rows || !warnings.is_empty() {
+            let mut text = format!("{reason}\n");
+            for warning in &warnings {
+                text.push_str(warning);
+                text.push('\n');
+            }
+            let error_file = rejected.join(format!("{}.error.txt", source.name));
+            written = written.and(std::fs::write(error_file, text));
+        }
         if let Err(e) = written {
             tracing::warn!(error = %e, "could not write the reject report");
         }
@@ -291,112 +346,58 @@ impl Daemon {
         if in_inbox {
             move_into(file, &self.daemon.rejected);
         }
-        Ok(Outcome::Rejected(reason.to_owned()))
+        Ok(Export::Rejected(reason.to_owned()))
     }
+}
 
-    /// One delivery run of at most a minute; after a failed run the next waits
-    /// longer (up to ten minutes), so a hub that is down is not hammered.
-    async fn deliver(&mut self) -> Result<(), DaemonError> {
-        let backoff = Backoff {
-            base: Duration::from_millis(500),
-            cap: Duration::from_secs(30),
-        };
-        let delivered = client::deliver(
-            &mut self.outbox,
-            &self.link,
-            self.config.kommun,
-            backoff,
-            Duration::from_secs(60),
-            |event| match event {
-                Event::Acknowledged(r) => tracing::info!(
-                    submission = %r.submission_id,
-                    sequence = r.sequence,
-                    log_index = r.log_index,
-                    "acknowledged; receipt verified"
-                ),
-                Event::Refused(id, refusal) => {
-                    tracing::warn!(submission = %id, reason = %refusal, "the hub refused a submission")
-                }
-                Event::Retrying(error, wait) => {
-                    tracing::info!(%error, wait_s = wait.as_secs_f64(), "hub not reached; retrying")
-                }
-            },
-        )
-        .await?;
-        if delivered.pending > 0 {
-            self.delivery_failures += 1;
-            let wait = Backoff {
-                base: Duration::from_secs(10),
-                cap: Duration::from_secs(600),
-            }
-            .delay(self.delivery_failures);
-            tracing::warn!(
-                pending = delivered.pending,
-                error = %delivered.last_error.unwrap_or_default(),
-                next_try_s = wait.as_secs(),
-                "submissions wait in the outbox"
-            );
-            self.next_delivery = Instant::now() + wait;
-        } else {
-            self.delivery_failures = 0;
+/// Logs what the delivery driver reports, with plain values.
+fn log_event(event: Event<'_>) {
+    match event {
+        Event::Sending { .. } => {}
+        Event::Acknowledged(r) => tracing::info!(
+            submission = %r.submission_id,
+            sequence = r.sequence,
+            log_index = r.log_index,
+            "acknowledged; receipt verified"
+        ),
+        Event::Refused(id, refusal) => {
+            tracing::warn!(submission = %id, reason = %refusal, "the hub refused a submission")
         }
-        Ok(())
+        Event::Retrying {
+            address,
+            failure,
+            attempt,
+            wait,
+            at,
+            hint,
+        } => tracing::warn!(
+            hub = %address,
+            error = %chain(failure),
+            attempt,
+            next_attempt = %at,
+            wait_s = wait.as_secs(),
+            hint = %hint.unwrap_or_default(),
+            "hub not reached; retrying"
+        ),
+        Event::Tampered { id, problem } => tracing::error!(
+            submission = %id,
+            problem = %chain(problem),
+            "a submission in the outbox does not match what was signed; it is not sent (run `samla-node audit verify`)"
+        ),
+        Event::Resequenced { old, new, after } => tracing::warn!(
+            old = %old,
+            new = %new.id,
+            sequence = new.sequence,
+            hub_last = after,
+            "re-signed a submission the hub refused as a replay (the node database is older than the hub's record)"
+        ),
+        Event::Suspended { stop, hint, until } => tracing::error!(
+            error = %chain(stop),
+            %hint,
+            retry_at = %until,
+            "delivery stopped; restart the daemon once it is fixed"
+        ),
     }
-}
-
-/// The inbox's regular files, by name; names starting with `.` or ending in `.tmp`
-/// or `.part` are files still being copied in and are left alone.
-fn inbox_files(inbox: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(inbox) else {
-        return Vec::new();
-    };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .map(|e| e.path())
-        .filter(|p| {
-            let name = file_name(p);
-            !name.starts_with('.') && !name.ends_with(".tmp") && !name.ends_with(".part")
-        })
-        .collect();
-    files.sort();
-    files
-}
-
-/// Whether a file has not changed for `settle`.
-fn settled(file: &Path, settle: Duration) -> bool {
-    std::fs::metadata(file)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|modified| SystemTime::now().duration_since(modified).ok())
-        .is_some_and(|age| age >= settle)
-}
-
-/// Moves a file into a directory, adding `.1`, `.2`, … if the name is taken.
-fn move_into(file: &Path, dir: &Path) {
-    let name = file_name(file);
-    let mut target = dir.join(&name);
-    let mut n = 0;
-    while target.exists() {
-        n += 1;
-        target = dir.join(format!("{name}.{n}"));
-    }
-    if let Err(e) = std::fs::rename(file, &target) {
-        tracing::error!(file = %log_name(file), error = %e, "could not move the export; it will be seen again and recognised");
-    }
-}
-
-/// A file's name.
-fn file_name(file: &Path) -> String {
-    file.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-/// A file's name for logs: a name with ten digits or more is withheld (a file named
-/// after a personnummer must not put it in a log).
-fn log_name(file: &Path) -> String {
-    shown(&file_name(file))
 }
 
 fn now() -> i64 {
