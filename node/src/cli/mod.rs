@@ -12,7 +12,7 @@ use samla_common::period::{parse_date, Period};
 use samla_node::config::NodeConfig;
 use samla_node::ingest::IngestError;
 use samla_node::output::{write_file_summary, write_previews, Format, Preview};
-use samla_node::synth::{write_export, Style, SynthOptions};
+use samla_node::synth::{write_export, write_export_with, Movers, Population, Style, SynthOptions};
 use samla_node::{keyfile, pipeline};
 
 mod audit;
@@ -22,8 +22,10 @@ mod transfer;
 const EXIT_CODES: &str = "\
 Exit status:
   0  everything was read and done
-  1  some rows were rejected (they are listed, and written to the reject report)
-  2  a file, key or config could not be used at all, or the arguments are wrong
+  1  some rows were rejected (they are listed, and written to the reject report), or
+     a column header looks like a field's but is not read (the fix is printed)
+  2  a file, key or config could not be used at all, a stored submission does not
+     match what was signed (it is not sent), or the arguments are wrong
   3  the hub could not be reached; submissions wait in the outbox (samla-node send)
   4  the hub refused a submission (the reason is printed)
   5  the hub's transfer log was rewritten: nothing more is sent";
@@ -140,6 +142,14 @@ struct SynthArgs {
     /// Random seed; the same seed gives the same file.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Only people of these ages on each start date, as the project's target group
+    /// (e.g. 15-24).
+    #[arg(long, value_name = "LOW-HIGH")]
+    ages: Option<String>,
+    /// This many of the people also appear in every other kommun's export written
+    /// with the same --movers, --seed, --period and --ages.
+    #[arg(long, value_name = "N")]
+    movers: Option<usize>,
     /// Share of rows made bad (0.0 to 1.0), rotating through the kinds of error.
     #[arg(long, default_value_t = 0.0)]
     bad_rows: f64,
@@ -383,7 +393,26 @@ fn synth(args: SynthArgs) -> Result<ExitCode> {
         },
         bad_rows: args.bad_rows,
     };
-    let report = write_export(&args.out, &options)
+    let ages = args
+        .ages
+        .as_deref()
+        .map(|text| {
+            text.split_once('-')
+                .and_then(|(low, high)| Some((low.trim().parse().ok()?, high.trim().parse().ok()?)))
+                .filter(|(low, high): &(u8, u8)| low <= high)
+                .with_context(|| {
+                    format!("--ages {text}: write the youngest and oldest age, e.g. 15-24")
+                })
+        })
+        .transpose()?;
+    let population = Population {
+        ages,
+        movers: args.movers.map(|people| Movers {
+            people,
+            seed: args.seed,
+        }),
+    };
+    let report = write_export_with(&args.out, &options, &population)
         .with_context(|| format!("writing {}", args.out.display()))?;
     println!(
         "wrote {}: {} rows ({} made bad on purpose)",
@@ -424,7 +453,8 @@ fn check(config: &Path, reference: time::Date, args: CheckArgs) -> Result<ExitCo
             }
         }
     }
-    let rejected = finish_rejects(&args.rejects, &summaries, &mut out)?;
+    let rejected = finish_rejects(&args.rejects, &summaries, &mut out)?
+        || summaries.iter().any(|s| !s.header_warnings.is_empty());
     Ok(if unreadable {
         ExitCode::from(2)
     } else if rejected {
@@ -533,7 +563,8 @@ fn preview(config_path: &Path, reference: time::Date, args: PreviewArgs) -> Resu
             built.outside_period
         )?;
     }
-    let rejected = finish_rejects(&args.build.rejects, &built.files, &mut err)?;
+    let rejected =
+        finish_rejects(&args.build.rejects, &built.files, &mut err)? || built.header_warnings() > 0;
     Ok(if rejected {
         ExitCode::from(1)
     } else {
