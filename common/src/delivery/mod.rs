@@ -326,7 +326,7 @@ impl Delivery {
                 return Some(Action::Connect);
             }
             State::Connecting { deadline, started } if now >= deadline => {
-                let waited = now.saturating_duration_since(started);
+                let waited = deadline.saturating_duration_since(started);
                 self.fail(
                     now,
                     Failure::TimedOut {
@@ -359,12 +359,11 @@ impl Delivery {
         self.actions.pop_front()
     }
 
-    /// When to call [`Delivery::poll_action`] again if nothing else happens first.
+    /// When to call [`Delivery::poll_action`] again if nothing else happens first:
+    /// the end of a wait, or the deadline of the attempt or request under way. Call
+    /// `poll_action` until it returns `None` before waiting for this.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if !self.actions.is_empty() {
-            return Some(self.started);
-        }
         match &self.state {
             State::Waiting { until } | State::Suspended { until } => Some(*until),
             State::Connecting { deadline, .. }

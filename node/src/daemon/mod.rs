@@ -137,9 +137,13 @@ impl Daemon {
             "samla-node daemon started"
         );
         let mut log = log_event;
+        let mut first = true;
         loop {
-            self.round();
-            self.driver.queue(&mut self.outbox, &mut log)?;
+            // The outbox is read again only when this round queued something new.
+            if self.round() || first {
+                self.driver.queue(&mut self.outbox, &mut log)?;
+                first = false;
+            }
             let outcome = tokio::select! {
                 outcome = self.driver.drive(&mut self.outbox, &mut log) => outcome?,
                 () = &mut shutdown => break,
@@ -168,8 +172,10 @@ impl Daemon {
         Ok(())
     }
 
-    /// One pass over the inbox and, when due, the scheduled export.
-    pub fn round(&mut self) {
+    /// One pass over the inbox and, when due, the scheduled export. Returns whether
+    /// any submission was queued.
+    pub fn round(&mut self) -> bool {
+        let mut queued = false;
         if let Some(dir) = self.daemon.inbox.clone() {
             let (exports, others) = inbox::files(&dir);
             for file in others {
@@ -183,20 +189,24 @@ impl Daemon {
                 }
             }
             for file in exports {
-                self.handle(&file, true);
+                queued |= self.handle(&file, true);
             }
         }
         if let Some(export) = self.daemon.export.clone() {
             if Instant::now() >= self.next_export_read && export.exists() {
-                self.handle(&export, false);
+                queued |= self.handle(&export, false);
                 self.next_export_read = Instant::now() + self.daemon.every;
             }
         }
+        queued
     }
 
-    fn handle(&mut self, file: &Path, in_inbox: bool) {
+    /// Processes one file and logs what became of it; returns whether it queued
+    /// anything.
+    fn handle(&mut self, file: &Path, in_inbox: bool) -> bool {
         let name = log_name(file);
-        match self.process(file, in_inbox) {
+        let outcome = self.process(file, in_inbox);
+        match &outcome {
             Ok(Export::Queued(n)) => {
                 tracing::info!(file = %name, submissions = n, "export read and queued")
             }
@@ -206,9 +216,10 @@ impl Daemon {
             }
             Ok(Export::Later) => {}
             Err(e) => {
-                tracing::error!(file = %name, error = %chain(&e), "export could not be processed; trying again later")
+                tracing::error!(file = %name, error = %chain(e), "export could not be processed; trying again later")
             }
         }
+        matches!(outcome, Ok(Export::Queued(n)) if n > 0)
     }
 
     /// Reads one export and queues its submissions (see the module doc for the
