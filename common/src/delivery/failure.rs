@@ -251,7 +251,7 @@ pub enum Outcome {
     GaveUp {
         /// The last failure.
         failure: Failure,
-        /// Failed attempts in this run.
+        /// Failed attempts since the hub last answered.
         attempts: u32,
     },
     /// Stopped at once; the submissions wait until the cause is fixed.

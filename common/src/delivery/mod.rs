@@ -154,7 +154,7 @@ pub enum Action {
     Retrying {
         /// What went wrong.
         failure: Failure,
-        /// Failed attempts so far in this run.
+        /// Failed attempts since the hub last answered.
         attempt: u32,
         /// When the next attempt starts.
         at: Instant,
@@ -210,7 +210,7 @@ pub struct Delivery {
     sent_since_sync: bool,
     /// Temporary failures in a row (for the backoff).
     failures: u32,
-    /// Failed attempts since the start.
+    /// Failed attempts since the hub last answered (temporary or not).
     attempts: u32,
     actions: VecDeque<Action>,
 }
@@ -308,6 +308,7 @@ impl Delivery {
     }
 
     /// The next piece of work, if there is one now.
+    #[must_use]
     pub fn poll_action(&mut self, now: Instant) -> Option<Action> {
         if let Some(action) = self.actions.pop_front() {
             return Some(action);
@@ -346,7 +347,7 @@ impl Delivery {
                 );
             }
             State::Suspended { until } if now >= until => {
-                self.failures = 0;
+                self.progressed();
                 self.state = if self.queue.is_empty() {
                     State::Idle
                 } else {
@@ -376,11 +377,6 @@ impl Delivery {
     /// Whether the machine is done for good.
     pub fn is_finished(&self) -> bool {
         matches!(self.state, State::Finished) && self.actions.is_empty()
-    }
-
-    /// Submissions waiting to be sent (the one in flight included).
-    pub fn waiting(&self) -> usize {
-        self.queue.len() + usize::from(matches!(self.state, State::Sending { .. }))
     }
 
     /// The deadline of a connection attempt started at `now`.
@@ -468,7 +464,7 @@ impl Delivery {
             });
             self.checkpoint = Some((head.size, note));
         }
-        self.failures = 0;
+        self.progressed();
         self.sent_since_sync = false;
         self.next(now);
     }
@@ -481,7 +477,7 @@ impl Delivery {
                 match signed.verify(key, origin, item.id, self.config.kommun) {
                     Ok(verified) => {
                         self.actions.push_back(Action::RecordReceipt(verified));
-                        self.failures = 0;
+                        self.progressed();
                         self.next(now);
                     }
                     Err(source) => {
@@ -540,7 +536,7 @@ impl Delivery {
             self.sync(now);
         } else {
             self.actions.push_back(Action::Close);
-            self.failures = 0;
+            self.progressed();
             match self.config.mode {
                 Mode::Drain { .. } => self.finish(Outcome::Delivered),
                 Mode::Daemon { .. } => self.state = State::Idle,
@@ -601,6 +597,12 @@ impl Delivery {
                 self.state = State::Suspended { until };
             }
         }
+    }
+
+    /// The hub answered: the backoff and the count of failed attempts start over.
+    fn progressed(&mut self) {
+        self.failures = 0;
+        self.attempts = 0;
     }
 
     fn finish(&mut self, outcome: Outcome) {

@@ -675,3 +675,27 @@ fn a_daemon_never_gives_up_and_waits_at_most_the_cap() {
     );
     assert_eq!(pair.outbox[&item.id].attempts, 100);
 }
+
+#[test]
+fn once_the_hub_answers_the_count_of_failed_attempts_and_the_backoff_start_over() {
+    let mut pair = Pair::new(DAEMON);
+    let first = pair.build(1);
+    pair.queue(vec![first]);
+    pair.connects = std::iter::repeat_n(Net::Fail(connect_timeout()), 3).collect();
+    pair.run_until(|a| matches!(a, Action::RecordReceipt(_)));
+    let before: Vec<u32> = pair.retries().iter().map(|(_, n)| *n).collect();
+    assert_eq!(before, [1, 2, 3]);
+    pair.run_until(|a| matches!(a, Action::Close));
+    let second = pair.build(2);
+    pair.queue(vec![second]);
+    pair.connects = [Net::Fail(connect_timeout())].into();
+    let failed_at = pair.elapsed();
+    pair.run_until(|a| matches!(a, Action::Retrying { .. }));
+    let (at, attempt) = *pair.retries().last().unwrap();
+    assert_eq!(attempt, 1, "counted from one again");
+    assert_eq!(
+        at - failed_at,
+        Duration::from_secs(1),
+        "the first wait again"
+    );
+}
