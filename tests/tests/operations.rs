@@ -145,7 +145,7 @@ fn a_wrong_server_name_is_named_and_not_retried() {
     );
     assert!(
         err.contains("[hub] server_name is \"samla.example.org\", which is not a name on the hub's certificate")
-            && err.contains("Not retried."),
+            && err.contains("This is not retried; `samla-node send` delivers them once it is fixed."),
         "{err}"
     );
     assert!(!err.contains("next attempt"), "not retried: {err}");

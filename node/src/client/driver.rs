@@ -327,7 +327,7 @@ impl Report {
             text.push_str(hint);
         }
         text.push_str(if self.permanent {
-            "\n`samla-node send` delivers them once this is fixed."
+            "\nThis is not retried; `samla-node send` delivers them once it is fixed."
         } else {
             "\n`samla-node send` delivers them once the hub can be reached."
         });

@@ -145,31 +145,31 @@ pub fn hint(failure: &Failure, link: &HubLink) -> String {
         Failure::BadServerName { .. } => "[hub] server_name must be the DNS name on the hub's certificate, e.g. samla.region.se.".to_owned(),
         Failure::Local { .. } => "This machine could not open a UDP socket; check its network settings and open files.".to_owned(),
         Failure::Lost { .. } | Failure::BadAnswer { .. } => "The connection broke; the submissions are sent again.".to_owned(),
-        Failure::ClosedByHub { code: close_code::REVOKED, .. } => "This node's certificate is revoked at the hub: ask the region for a new one (`samla-hub ca issue-node`). Not retried.".to_owned(),
+        Failure::ClosedByHub { code: close_code::REVOKED, .. } => "This node's certificate is revoked at the hub: ask the region for a new one (`samla-hub ca issue-node`).".to_owned(),
         Failure::ClosedByHub { code: close_code::NO_KOMMUN, .. } => format!(
-            "The hub cannot tell which kommun [hub] certificate ({}) is for: ask the region for a node certificate naming this kommun, or to pin this one. Not retried.",
+            "The hub cannot tell which kommun [hub] certificate ({}) is for: ask the region for a node certificate naming this kommun, or to pin this one.",
             link.certificate.display()
         ),
         Failure::ClosedByHub { .. } => "The hub closed the connection; the submissions are sent again.".to_owned(),
         Failure::HubCertificateName { .. } => format!(
-            "[hub] server_name is {:?}, which is not a name on the hub's certificate: set server_name to the name the certificate was issued for (`samla-hub ca issue-hub --name`). Not retried.",
+            "[hub] server_name is {:?}, which is not a name on the hub's certificate: set server_name to the name the certificate was issued for (`samla-hub ca issue-hub --name`).",
             link.server_name
         ),
         Failure::HubCertificateUnknownCa { .. } => format!(
-            "The hub's certificate is not issued by [hub] region_ca ({}): check that region_ca is the region's ca.crt and that [hub] address is the region's hub. Not retried.",
+            "The hub's certificate is not issued by [hub] region_ca ({}): check that region_ca is the region's ca.crt and that [hub] address is the region's hub.",
             link.region_ca.display()
         ),
-        Failure::HubCertificateExpired { .. } => "Ask the region to renew the hub's certificate, and check this machine's clock. Not retried.".to_owned(),
+        Failure::HubCertificateExpired { .. } => "Ask the region to renew the hub's certificate, and check this machine's clock.".to_owned(),
         Failure::HubCertificate { .. } => format!(
-            "Check [hub] region_ca ({}) and [hub] address. Not retried.",
+            "Check [hub] region_ca ({}) and [hub] address.",
             link.region_ca.display()
         ),
         Failure::NodeCertificateRefused { .. } => format!(
-            "The hub refused [hub] certificate ({}): it must be issued by the region's CA for this kommun and valid today. Ask the region for a new one (`samla-hub ca issue-node`). Not retried.",
+            "The hub refused [hub] certificate ({}): it must be issued by the region's CA for this kommun and valid today. Ask the region for a new one (`samla-hub ca issue-node`).",
             link.certificate.display()
         ),
         Failure::WrongProtocol { .. } => format!(
-            "Something at {} speaks QUIC but not samla/1: check [hub] address, and that the node and the hub are of matching versions. Not retried.",
+            "Something at {} speaks QUIC but not samla/1: check [hub] address, and that the node and the hub are of matching versions.",
             link.address
         ),
         Failure::Refused(_) => "The hub is busy or limits how often this kommun may send; the submissions are sent again.".to_owned(),

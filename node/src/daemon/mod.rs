@@ -386,7 +386,7 @@ fn log_event(event: Event<'_>) {
             error = %chain(failure),
             attempt,
             next_attempt = %at,
-            wait_s = wait.as_secs(),
+            wait_s = %format!("{:.1}", wait.as_secs_f64()),
             hint = %hint.unwrap_or_default(),
             "hub not reached; retrying"
         ),
