@@ -416,7 +416,7 @@ pub fn cross_check(node: &NodeBundle, hub: &HubBundle) -> Vec<Finding> {
         let Ok(verified) = receipt.verify(&node.hub_key, &node.origin, s.id, node.kommun) else {
             continue;
         };
-        let index = verified.receipt.log_index;
+        let index = verified.receipt().log_index;
         let logged = usize::try_from(index)
             .ok()
             .and_then(|i| entries.get(i))
@@ -428,7 +428,7 @@ pub fn cross_check(node: &NodeBundle, hub: &HubBundle) -> Vec<Finding> {
         }) && usize::try_from(index)
             .ok()
             .and_then(|i| hub.entries.get(i))
-            .is_some_and(|e| e.as_bytes() == verified.receipt.entry.as_slice());
+            .is_some_and(|e| e.as_bytes() == verified.receipt().entry.as_slice());
         if !matches {
             findings.push(Finding::MissingAtHub {
                 submission: s.id,

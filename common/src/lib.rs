@@ -5,8 +5,10 @@
 //! ([`period`]), pseudonyms and key files ([`pseudonym`]), the statistics schema and
 //! aggregation ([`statistics`]), disclosure control ([`disclosure`]), linking people
 //! across kommuner ([`linkage`]), the wire protocol ([`wire`], [`codec`],
-//! [`signing`]) and the hub's receipts ([`receipt`]), TLS setup ([`tls`], the one module that knows rustls and quinn's
-//! types), and the transfer logs and their audit ([`translog`], [`audit`]).
+//! [`signing`]) and the hub's receipts ([`receipt`]), delivering a node's outbox as a
+//! state machine ([`delivery`], [`retry`]), TLS setup ([`tls`], the one module that
+//! knows rustls and quinn's types), the transfer logs and their audit ([`translog`],
+//! [`audit`]), and Swedish local time for what people read ([`local_time`]).
 //!
 //! Nothing in this crate opens a socket or a file or reads the clock: the current
 //! date, key bytes and file contents come in as arguments. That keeps every rule
@@ -20,8 +22,10 @@ pub mod bytes;
 pub mod cell_key;
 pub mod codec;
 pub mod codes;
+pub mod delivery;
 pub mod disclosure;
 pub mod linkage;
+pub mod local_time;
 pub mod oprf;
 pub mod period;
 pub mod personnummer;

@@ -55,11 +55,31 @@ pub enum DateError {
         /// The text given.
         found: String,
     },
+    /// A date with a time of day other than midnight (a spreadsheet's date-time).
+    #[error("{found:?} has a time of day: write the date alone, {date}")]
+    TimeOfDay {
+        /// The text given (a date and a time cannot be a personnummer, so it is shown).
+        found: String,
+        /// The date part.
+        date: String,
+    },
 }
 
-/// Parses `YYYY-MM-DD` or `YYYYMMDD`.
+/// Parses `YYYY-MM-DD` or `YYYYMMDD`, also followed by a midnight time
+/// (`2022-08-06 00:00:00`, `2022-08-06T00:00`, as spreadsheets write dates as text).
 pub fn parse_date(text: &str) -> Result<Date, DateError> {
     let text = crate::text::trim(text);
+    if let Some((date, time)) = split_time(text) {
+        let parsed = parse_date(date)?;
+        return if time.bytes().all(|b| matches!(b, b'0' | b':' | b'.')) {
+            Ok(parsed)
+        } else {
+            Err(DateError::TimeOfDay {
+                found: text.chars().take(40).collect(),
+                date: format_date(parsed),
+            })
+        };
+    }
     let b = text.as_bytes();
     let digits: [&[u8]; 3] = match b.len() {
         10 if b[4] == b'-' && b[7] == b'-' => [&b[..4], &b[5..7], &b[8..]],
@@ -81,6 +101,24 @@ pub fn parse_date(text: &str) -> Result<Date, DateError> {
         u8::try_from(day).map_err(|_| no_such_day())?,
     );
     Date::from_calendar_date(year, month, day).map_err(|_| no_such_day())
+}
+
+/// A date and a time of day (`HH:MM`, `HH:MM:SS` or `HH:MM:SS.fff`) separated by a
+/// space or `T`, as two parts; `None` for anything else.
+fn split_time(text: &str) -> Option<(&str, &str)> {
+    let at = text.find([' ', 'T'])?;
+    let (date, time) = (&text[..at], &text[at + 1..]);
+    let b = time.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let clock = b.len() >= 5 && digits(0..2) && b[2] == b':' && digits(3..5);
+    let seconds = match b.len() {
+        5 => true,
+        8 => b[5] == b':' && digits(6..8),
+        n if n > 9 => b[5] == b':' && digits(6..8) && b[8] == b'.' && digits(9..n),
+        _ => false,
+    };
+    (clock && seconds && matches!(date.len(), 8 | 10)).then_some((date, time))
 }
 
 /// Formats a date as `YYYY-MM-DD`.
@@ -324,6 +362,34 @@ impl From<Period> for String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn dates_with_a_midnight_time_are_dates_and_other_times_are_shown() {
+        use super::{parse_date, DateError};
+        use time::macros::date;
+        for text in [
+            "2022-08-06 00:00:00",
+            "2022-08-06T00:00",
+            "20220806 00:00:00.000",
+            " 2022-08-06 00:00 ",
+        ] {
+            assert_eq!(parse_date(text), Ok(date!(2022 - 08 - 06)), "{text}");
+        }
+        let error = parse_date("2022-08-06 13:45:00").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "\"2022-08-06 13:45:00\" has a time of day: write the date alone, 2022-08-06"
+        );
+        assert!(matches!(
+            parse_date("2022-02-30 00:00:00"),
+            Err(DateError::NoSuchDay { .. })
+        ));
+        // Anything else that is not a date is still withheld when it could be a
+        // personnummer.
+        let error = parse_date("19980731-9935").unwrap_err();
+        assert!(!error.to_string().contains("9935"), "{error}");
+        assert!(parse_date("2022-08-06 0:00").is_err());
+    }
+
     #[test]
     fn closed_periods_and_periods_in_file_names() {
         use super::{period_in_name, PeriodKind};

@@ -89,13 +89,30 @@ impl Receipt {
     }
 }
 
-/// A receipt whose signature, log entry, checkpoint and inclusion proof were checked.
+/// A receipt whose signature, log entry, checkpoint and inclusion proof were checked;
+/// only [`SignedReceipt::verify`] makes one, and the node's outbox records only these.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedReceipt {
+    receipt: Receipt,
+    checkpoint: Checkpoint,
+    signed: SignedReceipt,
+}
+
+impl VerifiedReceipt {
     /// The receipt.
-    pub receipt: Receipt,
+    pub fn receipt(&self) -> &Receipt {
+        &self.receipt
+    }
+
     /// The checkpoint it carries.
-    pub checkpoint: Checkpoint,
+    pub fn checkpoint(&self) -> &Checkpoint {
+        &self.checkpoint
+    }
+
+    /// The signed bytes it was read from, as the hub sent them.
+    pub fn signed(&self) -> &SignedReceipt {
+        &self.signed
+    }
 }
 
 /// An encoded receipt and the hub's signature over it.
@@ -163,6 +180,7 @@ impl SignedReceipt {
         Ok(VerifiedReceipt {
             receipt,
             checkpoint,
+            signed: self.clone(),
         })
     }
 }
@@ -237,10 +255,10 @@ mod tests {
             let verified = signed
                 .verify(&hub.verifying_key(), ORIGIN, submission.id(), kommun)
                 .unwrap();
-            assert_eq!(verified.receipt.log_index, before as u64);
-            assert_eq!(verified.receipt.sequence, 7);
-            assert_eq!(verified.receipt.received_at, AT);
-            assert_eq!(verified.checkpoint.size, before as u64 + 1);
+            assert_eq!(verified.receipt().log_index, before as u64);
+            assert_eq!(verified.receipt().sequence, 7);
+            assert_eq!(verified.receipt().received_at, AT);
+            assert_eq!(verified.checkpoint().size, before as u64 + 1);
         }
     }
 

@@ -16,7 +16,7 @@ use samla_common::period::{parse_date, Period, PeriodKind};
 use samla_common::pseudonym::LinkageDomain;
 use serde::Deserialize;
 
-use crate::ingest::Field;
+use crate::ingest::{Column, Field};
 
 /// A checked node configuration.
 #[derive(Debug, Clone)]
@@ -29,8 +29,8 @@ pub struct NodeConfig {
     pub key_file: PathBuf,
     /// The projects this kommun takes part in.
     pub projects: Vec<ProjectConfig>,
-    /// Extra header names mapped to fields (lowercased header → field).
-    pub columns: BTreeMap<String, Field>,
+    /// Extra header names mapped to fields or ignored (lowercased header → column).
+    pub columns: BTreeMap<String, Column>,
     /// The disclosure rule for `preview`.
     pub disclosure: DisclosureRule,
     /// The node's own SQLite database: outbox and transfer log.
@@ -268,10 +268,14 @@ impl NodeConfig {
         }
         let mut columns = BTreeMap::new();
         for (header, field) in &raw.columns {
-            let field = Field::parse(field).ok_or_else(|| {
+            let field = Column::parse(field).ok_or_else(|| {
                 value_err(
                     &format!("columns.{header:?}"),
-                    format!("{field:?} is not a field; fields are: {}", Field::names()),
+                    format!(
+                        "{field:?} is not a field; fields are: {}, or \"{}\" for a column that is none",
+                        Field::names(),
+                        crate::ingest::headers::IGNORE
+                    ),
                 )
             })?;
             columns.insert(header.trim().to_lowercase(), field);

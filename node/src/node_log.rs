@@ -47,11 +47,16 @@ pub enum LogKind {
     HubHistoryChanged,
     /// The node signs with a new key.
     KeyChange,
+    /// A stored submission does not match what was signed; it is not sent.
+    Tampered,
+    /// A submission the hub refused as a replay (the node database was restored from
+    /// an older copy) was re-signed with a new sequence.
+    Resequenced,
 }
 
 impl LogKind {
     /// Every kind.
-    pub const ALL: [LogKind; 9] = [
+    pub const ALL: [LogKind; 11] = [
         LogKind::Built,
         LogKind::Sent,
         LogKind::SendFailed,
@@ -61,6 +66,8 @@ impl LogKind {
         LogKind::HubCheckpoint,
         LogKind::HubHistoryChanged,
         LogKind::KeyChange,
+        LogKind::Tampered,
+        LogKind::Resequenced,
     ];
 
     /// The word stored for this kind.
@@ -75,6 +82,8 @@ impl LogKind {
             LogKind::HubCheckpoint => "hub checkpoint",
             LogKind::HubHistoryChanged => "hub history changed",
             LogKind::KeyChange => "key change",
+            LogKind::Tampered => "tampered",
+            LogKind::Resequenced => "resequenced",
         }
     }
 }

@@ -19,8 +19,11 @@ use samla_common::codec;
 use samla_common::signing::SigningKey;
 use samla_common::statistics::Statistics;
 use samla_common::wire::{
-    Receipt, Refusal, SignedReceipt, SignedSubmission, Submission, SubmissionId,
+    Refusal, SignedReceipt, SignedSubmission, Submission, SubmissionId, VerifiedReceipt,
 };
+
+mod delivery;
+pub use delivery::Stored;
 
 use crate::node_log::{append, LogKind};
 
@@ -346,29 +349,14 @@ impl Outbox {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
-    /// Records a failed delivery attempt.
-    pub fn record_failure(
-        &mut self,
-        id: SubmissionId,
-        now: i64,
-        error: &str,
-    ) -> Result<(), OutboxError> {
-        self.change_logged(now, (LogKind::SendFailed, Some(id), error), |tx| {
-            tx.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
-                params![id.as_bytes().as_slice(), error],
-            )?;
-            Ok(())
-        })
-    }
-
-    /// Records a verified receipt: the submission is acknowledged.
+    /// Records a verified receipt: the submission is acknowledged. Only a receipt that
+    /// passed every check can be recorded.
     pub fn record_receipt(
         &mut self,
-        receipt: &Receipt,
-        signed: &SignedReceipt,
+        verified: &VerifiedReceipt,
         now: i64,
     ) -> Result<(), OutboxError> {
+        let receipt = verified.receipt();
         let id = receipt.submission_id;
         let detail = format!(
             "hub log index {}, stored at {}",
@@ -380,7 +368,7 @@ impl Outbox {
                  WHERE id = ?1",
                 params![
                     id.as_bytes().as_slice(),
-                    codec::encode(signed)?,
+                    codec::encode(verified.signed())?,
                     i64::try_from(receipt.log_index).unwrap_or(i64::MAX),
                     receipt.received_at
                 ],

@@ -26,6 +26,14 @@ const REJECTIONS_SHOWN: usize = 20;
 /// Prints one file's summary for `check` and `preview`.
 pub fn write_file_summary(out: &mut impl Write, s: &FileSummary) -> std::io::Result<()> {
     writeln!(out, "{}: {}", s.path.display(), s.format)?;
+    match s.title_rows {
+        0 => writeln!(out, "  header on {}", s.header_at)?,
+        n => writeln!(
+            out,
+            "  header on {} ({n} title row(s) above it skipped)",
+            s.header_at
+        )?,
+    }
     writeln!(
         out,
         "  rows read {}, accepted {}, rejected {}",
@@ -42,6 +50,17 @@ pub fn write_file_summary(out: &mut impl Write, s: &FileSummary) -> std::io::Res
             "  columns dropped (not fields, never read): {}",
             s.dropped_columns.join(", ")
         )?;
+    }
+    if !s.absent_fields.is_empty() {
+        let names: Vec<String> = s.absent_fields.iter().map(ToString::to_string).collect();
+        writeln!(
+            out,
+            "  optional fields with no column (empty in every row): {}",
+            names.join(", ")
+        )?;
+    }
+    for w in &s.header_warnings {
+        writeln!(out, "  varning: {w}")?;
     }
     for r in s.rejections.iter().take(REJECTIONS_SHOWN) {
         writeln!(out, "  {}", r)?;
@@ -66,6 +85,10 @@ pub struct FileSummaryJson {
     rejected: usize,
     rejected_by_kind: Vec<(&'static str, usize)>,
     dropped_columns: Vec<String>,
+    header_at: String,
+    title_rows: u64,
+    header_warnings: Vec<String>,
+    absent_fields: Vec<String>,
 }
 
 impl From<&FileSummary> for FileSummaryJson {
@@ -78,6 +101,10 @@ impl From<&FileSummary> for FileSummaryJson {
             rejected: s.rejections.len(),
             rejected_by_kind: s.rejections_by_kind(),
             dropped_columns: s.dropped_columns.clone(),
+            header_at: s.header_at.clone(),
+            title_rows: s.title_rows,
+            header_warnings: s.header_warnings.iter().map(ToString::to_string).collect(),
+            absent_fields: s.absent_fields.iter().map(ToString::to_string).collect(),
         }
     }
 }

@@ -32,6 +32,11 @@ impl Built {
     pub fn rejected(&self) -> usize {
         self.files.iter().map(|f| f.rejections.len()).sum()
     }
+
+    /// Headers over all files that are not read but look like a field.
+    pub fn header_warnings(&self) -> usize {
+        self.files.iter().map(|f| f.header_warnings.len()).sum()
+    }
 }
 
 /// The ingest settings a config implies.

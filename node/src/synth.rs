@@ -1,10 +1,11 @@
 //! Synthetic exports for tests, demos and benchmarks.
 //!
 //! People get valid personnummer (some samordningsnummer), a realistic mix of gender,
-//! age (mostly 16–29), outcomes and background flags, and sometimes a second
-//! participation. Every messy form of DESIGN.md §3 can be switched on, and a share
-//! of rows can be made bad in each of the ways a real export goes wrong. The same seed
-//! gives the same file.
+//! age (mostly 16–29, or only a project's ages), outcomes and background flags, and
+//! sometimes a second participation. Every messy form of DESIGN.md §3 can be switched
+//! on, and a share of rows can be made bad in each of the ways a real export goes
+//! wrong. The same seed gives the same file. Movers ([`Movers`]) are the same people
+//! in the exports of several kommuner, for testing distinct people across kommuner.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -59,6 +60,26 @@ pub struct Style {
     pub quote_all: bool,
 }
 
+/// Who the people are, beyond what every export has.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Population {
+    /// Their ages on each start date, inclusive, as a project's target group
+    /// (`(15, 24)`); `None` for the usual mix, mostly 16–29.
+    pub ages: Option<(u8, u8)>,
+    /// People who also appear in other kommuner's exports.
+    pub movers: Option<Movers>,
+}
+
+/// The same people in several kommuner's exports: every export written with the same
+/// `Movers`, period and ages holds them (with participations of its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Movers {
+    /// How many of the export's people they are.
+    pub people: usize,
+    /// The seed they are drawn from, the same on every side.
+    pub seed: u64,
+}
+
 /// The kinds of bad row `synth` makes, in the order it rotates through them.
 pub const BAD_ROW_KINDS: [&str; 5] = [
     "personnummer check digit wrong",
@@ -81,19 +102,28 @@ pub struct SynthReport {
 ///
 /// CSV is written as it is generated, so a million rows take little memory.
 pub fn write_export(path: &Path, options: &SynthOptions) -> std::io::Result<SynthReport> {
+    write_export_with(path, options, &Population::default())
+}
+
+/// Writes a synthetic export of `population` (see [`write_export`]).
+pub fn write_export_with(
+    path: &Path,
+    options: &SynthOptions,
+    population: &Population,
+) -> std::io::Result<SynthReport> {
     let is_xlsx = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
     if is_xlsx {
         let mut rows = Vec::new();
-        let report = generate(options, |row| {
+        let report = generate(options, population, |row| {
             rows.push(row);
             Ok(())
         })?;
         write_xlsx(path, options, &rows)?;
         Ok(report)
     } else {
-        write_csv(path, options)
+        write_csv(path, options, population)
     }
 }
 
@@ -153,17 +183,31 @@ fn headers(style: &Style) -> Vec<&'static str> {
 
 fn generate(
     options: &SynthOptions,
+    population: &Population,
     mut emit: impl FnMut(Row) -> std::io::Result<()>,
 ) -> std::io::Result<SynthReport> {
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+    let mut movers = population
+        .movers
+        .map(|m| (m.people, ChaCha8Rng::seed_from_u64(m.seed)));
     let mut report = SynthReport::default();
     let mut bad_kind = 0usize;
     let mut person = Person::default();
-    for _ in 0..options.participants {
-        person.draw(&mut rng, options);
+    for i in 0..options.participants {
+        match (&mut movers, population.ages) {
+            (Some((people, mover_rng)), ages) if i < *people => match ages {
+                Some(ages) => person.draw_aged(mover_rng, options, ages),
+                None => person.draw(mover_rng, options),
+            },
+            (_, Some(ages)) => person.draw_aged(&mut rng, options, ages),
+            (_, None) => person.draw(&mut rng, options),
+        }
+        let window = population
+            .ages
+            .and_then(|ages| person.window(options.period, ages));
         let participations = if rng.random_bool(0.05) { 2 } else { 1 };
         for n in 0..participations {
-            let participation = Participation::draw(&mut rng, options, n);
+            let participation = Participation::draw(&mut rng, options, n, window);
             let mut fields = render(&mut rng, options, &person, &participation);
             let bad = options.bad_rows > 0.0 && rng.random_bool(options.bad_rows.clamp(0.0, 1.0));
             if bad {
@@ -197,15 +241,39 @@ const SURNAMES: [&str; 6] = ["Andersson", "Öberg", "Nilsson", "Ali", "Ström", 
 impl Person {
     fn draw(&mut self, rng: &mut ChaCha8Rng, options: &SynthOptions) {
         let reference = options.period.from();
-        let age: i32 = match rng.random_range(0..100) {
-            0..=4 => rng.random_range(15..=17),
-            5..=24 => rng.random_range(18..=19),
-            25..=69 => rng.random_range(20..=24),
-            70..=94 => rng.random_range(25..=29),
-            95..=98 => rng.random_range(30..=54),
-            _ => rng.random_range(55..=64),
-        };
+        let age = usual_age(rng);
         let birth = reference - Duration::days(i64::from(age) * 365 + rng.random_range(0..365));
+        self.draw_with_birth(rng, birth);
+    }
+
+    /// Like [`Person::draw`], but aged `ages` (inclusive) on the period's first day:
+    /// the usual mix of ages within them.
+    fn draw_aged(&mut self, rng: &mut ChaCha8Rng, options: &SynthOptions, (low, high): (u8, u8)) {
+        let (low, high) = (i32::from(low.min(high)), i32::from(low.max(high)));
+        let age = (0..50)
+            .map(|_| usual_age(rng))
+            .find(|a| (low..=high).contains(a))
+            .unwrap_or_else(|| rng.random_range(low..=high));
+        // Born between the day after the birthday `age + 1` years before the period
+        // and the birthday `age` years before it: exactly `age` on its first day.
+        let from = options.period.from();
+        let latest = years_before(from, age);
+        let earliest = years_before(from, age + 1) + Duration::days(1);
+        let span = (latest - earliest).whole_days().max(0);
+        let birth = earliest + Duration::days(rng.random_range(0..=span));
+        self.draw_with_birth(rng, birth);
+    }
+
+    /// The days within `period` on which this person is aged `ages` (inclusive).
+    fn window(&self, period: Period, (low, high): (u8, u8)) -> Option<(Date, Date)> {
+        let birth = self.birth?;
+        let (low, high) = (i32::from(low.min(high)), i32::from(low.max(high)));
+        let first = years_after(birth, low).max(period.from());
+        let last = (years_after(birth, high + 1) - Duration::days(1)).min(period.to());
+        (first <= last).then_some((first, last))
+    }
+
+    fn draw_with_birth(&mut self, rng: &mut ChaCha8Rng, birth: Date) {
         let gender = match rng.random_range(0..100) {
             0..=44 => Gender::Woman,
             45..=98 => Gender::Man,
@@ -273,6 +341,31 @@ impl Person {
     }
 }
 
+/// An age from the usual mix: mostly 16–29.
+fn usual_age(rng: &mut ChaCha8Rng) -> i32 {
+    match rng.random_range(0..100) {
+        0..=4 => rng.random_range(15..=17),
+        5..=24 => rng.random_range(18..=19),
+        25..=69 => rng.random_range(20..=24),
+        70..=94 => rng.random_range(25..=29),
+        95..=98 => rng.random_range(30..=54),
+        _ => rng.random_range(55..=64),
+    }
+}
+
+/// The same day `years` years later (28 February for 29 February in other years).
+fn years_after(date: Date, years: i32) -> Date {
+    let year = date.year() + years;
+    date.replace_year(year)
+        .or_else(|_| Date::from_calendar_date(year, date.month(), 28))
+        .unwrap_or(date)
+}
+
+/// The same day `years` years earlier.
+fn years_before(date: Date, years: i32) -> Date {
+    years_after(date, -years)
+}
+
 struct Participation {
     project: usize,
     start: Date,
@@ -283,9 +376,17 @@ struct Participation {
 }
 
 impl Participation {
-    fn draw(rng: &mut ChaCha8Rng, options: &SynthOptions, n: usize) -> Participation {
-        let (from, to) = (options.period.from(), options.period.to());
-        let span = (to - from).whole_days().max(1);
+    /// A participation starting in the period, or in `window` (the days on which the
+    /// person has the project's ages) if given.
+    fn draw(
+        rng: &mut ChaCha8Rng,
+        options: &SynthOptions,
+        n: usize,
+        window: Option<(Date, Date)>,
+    ) -> Participation {
+        let to = options.period.to();
+        let (from, last_start) = window.unwrap_or((options.period.from(), to));
+        let span = (last_start - from).whole_days().max(1);
         let project = if options.projects.len() > 1 && (n > 0 || rng.random_bool(0.2)) {
             rng.random_range(0..options.projects.len())
         } else {
@@ -470,7 +571,11 @@ fn spoil(fields: &mut [String], kind: usize, style: &Style) {
     }
 }
 
-fn write_csv(path: &Path, options: &SynthOptions) -> std::io::Result<SynthReport> {
+fn write_csv(
+    path: &Path,
+    options: &SynthOptions,
+    population: &Population,
+) -> std::io::Result<SynthReport> {
     let style = &options.style;
     let delimiter = if style.tabs {
         b'\t'
@@ -505,7 +610,7 @@ fn write_csv(path: &Path, options: &SynthOptions) -> std::io::Result<SynthReport
         }
     };
     csv.write_record(headers(style).iter().map(|h| encode(h)))?;
-    let report = generate(options, |row| {
+    let report = generate(options, population, |row| {
         csv.write_record(row.fields.iter().map(|f| encode(f)))?;
         Ok(())
     })?;

@@ -393,18 +393,15 @@ fn files_that_cannot_be_used_say_why() {
         b"personal_id,project,end_date\n199807319935,UNG,\n",
     );
     let err = read_file(&missing, &settings(), |_| {}).unwrap_err();
-    assert!(matches!(
-        err,
-        IngestError::MissingColumn {
-            field: Field::StartDate,
-            ..
-        }
-    ));
+    let IngestError::MissingColumns(missing_columns) = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(missing_columns.fields, [Field::StartDate]);
     assert_eq!(
         err.to_string(),
         format!(
-            "{}: no column for start_date (headers accepted: start_date, startdatum)\n\n\
-             Rename the column, or map its header in the node config under [columns].",
+            "{}: no column for start_date in the header on line 1 (personal_id, project, end_date)\n\n\
+             Accepted headers: start_date or Startdatum. Rename the column(s), or map their headers in the node config under [columns].",
             missing.display()
         )
     );

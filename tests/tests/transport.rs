@@ -108,13 +108,15 @@ fn a_submission_arrives_as_preview_showed_it_and_the_node_holds_a_verified_recei
     let verified = receipt
         .verify(&hub_key, "samla-hub", signed.id(), "2180".parse().unwrap())
         .unwrap();
-    assert_eq!(verified.receipt.sequence, 1);
+    assert_eq!(verified.receipt().sequence, 1);
     assert_eq!(
-        verified.receipt.log_index, 1,
+        verified.receipt().log_index,
+        1,
         "after the node's registration"
     );
     assert_eq!(
-        verified.checkpoint.size, 2,
+        verified.checkpoint().size,
+        2,
         "the receipt proves the entry is in a signed checkpoint"
     );
     // The hub stored the exact signed bytes.

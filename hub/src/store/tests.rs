@@ -123,8 +123,8 @@ fn a_batch_gives_each_write_its_own_outcome() {
             .unwrap();
         // Each receipt's proof leads to the checkpoint signed right after its entry.
         assert_eq!(
-            checked.checkpoint.size,
-            checked.receipt.log_index + 1,
+            checked.checkpoint().size,
+            checked.receipt().log_index + 1,
             "write {i}"
         );
     }

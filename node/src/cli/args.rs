@@ -19,8 +19,10 @@ use samla_node::output::Format;
 pub(super) const EXIT_CODES: &str = "\
 Exit status:
   0  everything was read and done
-  1  some rows were rejected (they are listed, and written to the reject report)
-  2  a file, key or config could not be used at all, or the arguments are wrong
+  1  some rows were rejected (they are listed, and written to the reject report), or
+     a column header looks like a field's but is not read (the fix is printed)
+  2  a file, key or config could not be used at all, a stored submission does not
+     match what was signed (it is not sent), or the arguments are wrong
   3  the hub could not be reached; submissions wait in the outbox (samla-node send)
   4  the hub refused a submission (the reason is printed)
   5  the hub's transfer log was rewritten: nothing more is sent";
@@ -138,6 +140,14 @@ pub(super) struct SynthArgs {
     /// Random seed; the same seed gives the same file.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Only people of these ages on each start date, as the project's target group
+    /// (e.g. 15-24).
+    #[arg(long, value_name = "LOW-HIGH", value_parser = ages)]
+    pub ages: Option<(u8, u8)>,
+    /// This many of the people also appear in every other kommun's export written
+    /// with the same --movers, --seed, --period and --ages.
+    #[arg(long, value_name = "N")]
+    pub movers: Option<usize>,
     /// Share of rows made bad (0.0 to 1.0), rotating through the kinds of error.
     #[arg(long, default_value_t = 0.0)]
     pub bad_rows: f64,
@@ -352,6 +362,14 @@ pub(super) struct DemoArgs {
     /// Number of synthetic participants.
     #[arg(long, default_value_t = 400)]
     pub participants: usize,
+}
+
+/// `LOW-HIGH` of `synth --ages`, for clap's `value_parser`.
+fn ages(text: &str) -> Result<(u8, u8), String> {
+    text.split_once('-')
+        .and_then(|(low, high)| Some((low.trim().parse().ok()?, high.trim().parse().ok()?)))
+        .filter(|(low, high): &(u8, u8)| low <= high)
+        .ok_or_else(|| "write the youngest and oldest age, e.g. 15-24".to_owned())
 }
 
 /// `CODE:DOMAIN` of `init --project`, for clap's `value_parser`.

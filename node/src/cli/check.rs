@@ -31,7 +31,8 @@ impl Check {
         })
     }
 
-    /// Reads every file; exits 2 if one could not be read, 1 if rows were rejected.
+    /// Reads every file; exits 2 if one could not be read, 1 if rows were rejected or
+    /// a header is misnamed.
     pub(super) fn run(self) -> Result<ExitCode> {
         let mut out = std::io::stdout().lock();
         let mut unreadable = false;
@@ -49,7 +50,8 @@ impl Check {
                 }
             }
         }
-        let rejected = finish_rejects(&self.rejects, &summaries, &mut out)?;
+        let rejected = finish_rejects(&self.rejects, &summaries, &mut out)?
+            || summaries.iter().any(|s| !s.header_warnings.is_empty());
         Ok(if unreadable {
             ExitCode::from(2)
         } else if rejected {

@@ -90,7 +90,7 @@ impl Preview {
     }
 
     /// Builds the statistics and prints them, exact and after disclosure control;
-    /// exits 1 if rows were rejected.
+    /// exits 1 if rows were rejected or a header is misnamed.
     pub(super) fn run(self) -> Result<ExitCode> {
         let period = self.build.period;
         let (_, rejects, built) = self.build.build();
@@ -131,7 +131,8 @@ impl Preview {
                 built.outside_period
             )?;
         }
-        let rejected = finish_rejects(&rejects, &built.files, &mut err)?;
+        let rejected =
+            finish_rejects(&rejects, &built.files, &mut err)? || built.header_warnings() > 0;
         Ok(if rejected {
             ExitCode::from(1)
         } else {

@@ -58,8 +58,8 @@ impl Send {
     }
 
     /// Sends every pending submission, with a progress bar when a person is watching;
-    /// exits 3 when some still wait, 4 when the hub refused one, 5 when the hub's log
-    /// was rewritten.
+    /// exits 3 when some still wait, 4 when the hub refused one, 2 when a stored
+    /// submission does not match what was signed, 5 when the hub's log was rewritten.
     pub(super) fn deliver(&self, outbox: &mut Outbox) -> Result<ExitCode> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -91,29 +91,11 @@ impl Send {
             self.kommun,
             self.backoff,
             self.give_up_after,
-            |event| match event {
-                Event::Acknowledged(r) => {
-                    if let Some(bar) = &bar {
-                        bar.inc(1);
-                    }
-                    say(
-                        format!(
-                            "acknowledged {} (sequence {}): hub log index {}, receipt signature verified",
-                            r.submission_id, r.sequence, r.log_index
-                        ),
-                        false,
-                    )
+            |event| {
+                if let (Some(bar), Event::Acknowledged(_)) = (&bar, &event) {
+                    bar.inc(1);
                 }
-                Event::Refused(id, refusal) => {
-                    say(format!("samla-node: the hub refused {id}: {refusal}"), true)
-                }
-                Event::Retrying(error, wait) => say(
-                    format!(
-                        "samla-node: {error}; retrying in {:.1} s",
-                        wait.as_secs_f64()
-                    ),
-                    true,
-                ),
+                say(event.to_string(), event.is_problem())
             },
         ));
         let report = match delivered {
@@ -123,18 +105,9 @@ impl Send {
             }
             other => other?,
         };
-        if !report.refused.is_empty() {
-            return Ok(ExitCode::from(4));
+        if let Some(message) = report.message() {
+            writeln!(std::io::stderr(), "samla-node: {message}")?;
         }
-        if report.pending > 0 {
-            writeln!(
-                std::io::stderr(),
-                "samla-node: {} submission(s) wait in the outbox (last error: {}); `samla-node send` delivers them later",
-                report.pending,
-                report.last_error.unwrap_or_default()
-            )?;
-            return Ok(ExitCode::from(3));
-        }
-        Ok(ExitCode::SUCCESS)
+        Ok(ExitCode::from(report.exit_code()))
     }
 }

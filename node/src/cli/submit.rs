@@ -54,7 +54,8 @@ impl Submit {
         })
     }
 
-    /// Builds the statistics; unless rows were rejected (and not accepted), signs
+    /// Builds the statistics; unless rows were rejected or a header is misnamed (and
+    /// that is not accepted), signs
     /// and queues one submission per linkage domain and delivers the outbox.
     pub(super) fn run(self) -> Result<ExitCode> {
         let (_, rejects, built) = self.build.build();
@@ -63,8 +64,9 @@ impl Submit {
         for summary in &built.files {
             write_file_summary(&mut err, summary)?;
         }
-        if finish_rejects(&rejects, &built.files, &mut err)? && !self.accept_rejects {
-            writeln!(err, "\nNothing was submitted: fix the rejected rows, or pass --accept-rejects to leave them out.")?;
+        let warned = built.header_warnings() > 0;
+        if (finish_rejects(&rejects, &built.files, &mut err)? || warned) && !self.accept_rejects {
+            writeln!(err, "\nNothing was submitted: fix the rejected rows and misnamed headers, or pass --accept-rejects to leave them out.")?;
             return Ok(ExitCode::from(1));
         }
         drop(err);

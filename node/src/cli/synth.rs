@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use samla_node::synth::{write_export, Style, SynthOptions};
+use samla_node::synth::{write_export_with, Movers, Population, Style, SynthOptions};
 
 use super::args::SynthArgs;
 
@@ -14,10 +14,12 @@ use super::args::SynthArgs;
 pub(super) struct Synth {
     out: PathBuf,
     options: SynthOptions,
+    population: Population,
 }
 
 impl Synth {
-    /// Checks the share of bad rows and works out the style (`--messy` sets most).
+    /// Checks the share of bad rows and works out the style (`--messy` sets most) and
+    /// who the people are (`--ages`, `--movers`).
     pub(super) fn prepare(args: SynthArgs) -> Result<Synth> {
         if !(0.0..=1.0).contains(&args.bad_rows) {
             bail!("--bad-rows must be between 0.0 and 1.0");
@@ -44,13 +46,20 @@ impl Synth {
                 },
                 bad_rows: args.bad_rows,
             },
+            population: Population {
+                ages: args.ages,
+                movers: args.movers.map(|people| Movers {
+                    people,
+                    seed: args.seed,
+                }),
+            },
             out: args.out,
         })
     }
 
     /// Writes the export and says how many rows it has.
     pub(super) fn run(self) -> Result<ExitCode> {
-        let report = write_export(&self.out, &self.options)
+        let report = write_export_with(&self.out, &self.options, &self.population)
             .with_context(|| format!("writing {}", self.out.display()))?;
         writeln!(
             std::io::stdout().lock(),

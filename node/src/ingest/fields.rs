@@ -1,6 +1,5 @@
 //! Columns to fields, and a row's fields to a [`ParticipantRecord`].
 
-use std::fmt;
 use std::path::Path;
 
 use samla_common::codes::{
@@ -11,125 +10,9 @@ use samla_common::personnummer::{Personnummer, PersonnummerError};
 use samla_common::record::{FlagSet, ParticipantRecord, RecordError, RecordFields};
 use samla_common::text::shown;
 
+use super::headers::{resembles, Column, Field, HeaderWarning};
 use super::rows::RowView;
 use super::{IngestError, IngestSettings};
-
-/// A field of the record model that a column can hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Field {
-    /// The personnummer or samordningsnummer.
-    Personnummer,
-    /// The project code.
-    Project,
-    /// The start date.
-    StartDate,
-    /// The end date.
-    EndDate,
-    /// The outcome.
-    Outcome,
-    /// The gender.
-    Gender,
-    /// One background flag.
-    Flag(Flag),
-    /// ESF+ status at entry.
-    StatusAtEntry,
-    /// ESF+ education level.
-    Education,
-}
-
-/// Every field with its English and Swedish header.
-const HEADERS: &[(Field, &str, &str)] = &[
-    (Field::Personnummer, "personal_id", "personnummer"),
-    (Field::Project, "project", "projekt"),
-    (Field::StartDate, "start_date", "startdatum"),
-    (Field::EndDate, "end_date", "slutdatum"),
-    (Field::Outcome, "outcome", "utfall"),
-    (Field::Gender, "gender", "kön"),
-    (
-        Field::Flag(Flag::ForeignBorn),
-        "foreign_born",
-        "utrikesfödd",
-    ),
-    (Field::Flag(Flag::NewlyArrived), "newly_arrived", "nyanländ"),
-    (
-        Field::Flag(Flag::Disability),
-        "disability",
-        "funktionsnedsättning",
-    ),
-    (
-        Field::Flag(Flag::IncompleteSchool),
-        "incomplete_school",
-        "ofullständig skolgång",
-    ),
-    (
-        Field::Flag(Flag::MentalHealth),
-        "mental_health",
-        "psykisk ohälsa",
-    ),
-    (Field::Flag(Flag::Kaa), "kaa", "kaa"),
-    (
-        Field::Flag(Flag::LongTermUnemployed),
-        "long_term_unemployed",
-        "långtidsarbetslös",
-    ),
-    (
-        Field::StatusAtEntry,
-        "status_at_entry",
-        "status vid inskrivning",
-    ),
-    (Field::Education, "education", "utbildningsnivå"),
-];
-
-impl Field {
-    /// Parses a field name as used in the node config's `[columns]`: the English header.
-    pub fn parse(name: &str) -> Option<Field> {
-        let name = name.trim();
-        HEADERS
-            .iter()
-            .find(|(_, en, _)| en.eq_ignore_ascii_case(name))
-            .map(|(f, _, _)| *f)
-            .or_else(|| {
-                name.eq_ignore_ascii_case("personnummer")
-                    .then_some(Field::Personnummer)
-            })
-    }
-
-    /// The field names accepted in `[columns]`.
-    pub fn names() -> String {
-        HEADERS
-            .iter()
-            .map(|(_, en, _)| *en)
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
-    /// The field a standard header (English or Swedish) names.
-    fn from_header(header: &str) -> Option<Field> {
-        let header = header.trim().to_lowercase();
-        HEADERS
-            .iter()
-            .find(|(_, en, sv)| header == *en || header == *sv)
-            .map(|(f, _, _)| *f)
-    }
-
-    fn headers(self) -> String {
-        HEADERS
-            .iter()
-            .filter(|(f, _, _)| *f == self)
-            .map(|(_, en, sv)| format!("{en}, {sv}"))
-            .collect()
-    }
-}
-
-impl fmt::Display for Field {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = HEADERS
-            .iter()
-            .find(|(field, _, _)| field == self)
-            .map_or("?", |(_, en, _)| *en);
-        f.write_str(name)
-    }
-}
 
 /// Why a row was rejected. Values are shown only through [`shown`], which withholds
 /// anything that could be a personnummer.
@@ -263,6 +146,10 @@ pub(super) struct RecordReader {
     layout: Layout,
     /// Which columns are read at all.
     wanted: Vec<bool>,
+    /// Unread headers that look like a field.
+    warnings: Vec<HeaderWarning>,
+    /// Optional fields with no column.
+    absent: Vec<Field>,
     /// The project of a file without a project column (a single-project config).
     default_project: Option<ProjectCode>,
     projects: Vec<ProjectCode>,
@@ -274,51 +161,82 @@ pub(super) struct RecordReader {
 pub(super) type Refusal = (Option<usize>, RowError);
 
 impl RecordReader {
+    /// Maps a file's headers (found at `header_at`) to fields. Every required field
+    /// without a column is named at once, with the headers that look like one.
     pub(super) fn new(
         path: &Path,
         headers: &[String],
+        header_at: String,
         settings: &IngestSettings,
     ) -> Result<RecordReader, IngestError> {
         let mut by_field: Vec<(Field, usize)> = Vec::new();
+        let mut unmapped: Vec<usize> = Vec::new();
         for (i, header) in headers.iter().enumerate() {
             let key = header.trim().to_lowercase();
-            let Some(field) = settings
-                .columns
-                .get(&key)
-                .copied()
-                .or_else(|| Field::from_header(&key))
-            else {
-                continue;
+            let field = match settings.columns.get(&key) {
+                Some(Column::Field(field)) => *field,
+                Some(Column::Ignore) => continue,
+                None => match Field::from_header(&key) {
+                    Some(field) => field,
+                    None => {
+                        unmapped.push(i);
+                        continue;
+                    }
+                },
             };
             if let Some((_, first)) = by_field.iter().find(|(f, _)| *f == field) {
                 return Err(IngestError::DuplicateColumn {
                     path: path.to_owned(),
                     field,
-                    first: format!("{} ({:?})", first + 1, headers[*first]),
-                    second: format!("{} ({:?})", i + 1, header),
+                    first: format!("{} ({:?})", first + 1, shown(&headers[*first])),
+                    second: format!("{} ({:?})", i + 1, shown(header)),
                 });
             }
             by_field.push((field, i));
         }
         let find = |field: Field| by_field.iter().find(|(f, _)| *f == field).map(|(_, i)| *i);
-        let require = |field: Field| {
-            find(field).ok_or_else(|| IngestError::MissingColumn {
-                path: path.to_owned(),
-                field,
-                accepted: field.headers(),
-            })
-        };
+        // Unread headers that look like a field no column holds: the closest one per
+        // field is taken for it.
+        let mut warnings: Vec<(HeaderWarning, usize)> = Vec::new();
+        for &i in &unmapped {
+            let Some((field, distance)) = resembles(&headers[i]) else {
+                continue;
+            };
+            if find(field).is_some() {
+                continue;
+            }
+            match warnings.iter_mut().find(|(w, _)| w.field == field) {
+                Some(slot) if slot.1 <= distance => {}
+                Some(slot) => *slot = (warning(i, &headers[i], field), distance),
+                None => warnings.push((warning(i, &headers[i], field), distance)),
+            }
+        }
+        let warnings: Vec<HeaderWarning> = warnings.into_iter().map(|(w, _)| w).collect();
         let single_project = match settings.projects.as_slice() {
             [only] => Some(only.clone()),
             _ => None,
         };
+        let mut required = vec![Field::Personnummer, Field::StartDate];
+        if single_project.is_none() {
+            required.insert(1, Field::Project);
+        }
+        let missing: Vec<Field> = required
+            .into_iter()
+            .filter(|f| find(*f).is_none())
+            .collect();
+        let (Some(personnummer), Some(start), true) = (
+            find(Field::Personnummer),
+            find(Field::StartDate),
+            missing.is_empty(),
+        ) else {
+            return Err(IngestError::missing_columns(
+                path, header_at, headers, missing, &warnings,
+            ));
+        };
         let layout = Layout {
-            personnummer: require(Field::Personnummer)?,
-            project: match (find(Field::Project), &single_project) {
-                (None, None) => Some(require(Field::Project)?),
-                (column, _) => column,
-            },
-            start: require(Field::StartDate)?,
+            personnummer,
+            project: find(Field::Project),
+            start,
             end: find(Field::EndDate),
             outcome: find(Field::Outcome),
             gender: find(Field::Gender),
@@ -332,6 +250,10 @@ impl RecordReader {
             status_at_entry: find(Field::StatusAtEntry),
             education: find(Field::Education),
         };
+        let absent = Field::all()
+            .filter(|f| !matches!(f, Field::Personnummer | Field::Project | Field::StartDate))
+            .filter(|f| find(*f).is_none())
+            .collect();
         let mut wanted = vec![false; headers.len()];
         for (_, i) in &by_field {
             wanted[*i] = true;
@@ -339,6 +261,8 @@ impl RecordReader {
         Ok(RecordReader {
             layout,
             wanted,
+            warnings,
+            absent,
             default_project: single_project,
             projects: settings.projects.clone(),
             known_projects: settings
@@ -351,6 +275,16 @@ impl RecordReader {
         })
     }
 
+    /// Headers that are not read but look like a field no column holds.
+    pub(super) fn header_warnings(&self) -> &[HeaderWarning] {
+        &self.warnings
+    }
+
+    /// Optional fields that no column holds.
+    pub(super) fn absent_fields(&self) -> &[Field] {
+        &self.absent
+    }
+
     /// The headers of the columns that are not read.
     pub(super) fn dropped_columns(&self, headers: &[String]) -> Vec<String> {
         headers
@@ -361,7 +295,7 @@ impl RecordReader {
                 if h.trim().is_empty() {
                     "(no header)".to_owned()
                 } else {
-                    h.clone()
+                    shown(h)
                 }
             })
             .collect()
@@ -492,6 +426,14 @@ impl RecordReader {
                 found: shown(value),
                 known: self.known_projects.clone(),
             })
+    }
+}
+
+fn warning(column: usize, header: &str, field: Field) -> HeaderWarning {
+    HeaderWarning {
+        column: column + 1,
+        header: header.trim().to_owned(),
+        field,
     }
 }
 

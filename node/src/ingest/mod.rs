@@ -3,13 +3,16 @@
 //! Every form of DESIGN.md §3 is accepted: `;`, `,` or tab delimiters (detected from
 //! the header line), UTF-8 with or without BOM or Windows-1252 (decided per field: a
 //! field that is not UTF-8 is Windows-1252), CRLF, quoted fields, both date forms,
-//! both header languages, and `.xlsx` (also `.xls` and `.ods`). Columns that are not
-//! fields (names, addresses, anything else) are never decoded and are named in the
-//! summary. A file that cannot be used at all is an [`IngestError`]; a row that cannot
-//! be used is a [`Rejection`] with its line and column, and the rows after it go on.
-//! No message ever shows a personnummer.
+//! both header languages, and `.xlsx` (also `.xls` and `.ods`, whose header row is
+//! found below any title rows). Columns that are not fields (names, addresses,
+//! anything else) are never decoded and are named in the summary; one whose header
+//! looks like a field's ([`headers`]) is warned about with the fix, and optional
+//! fields with no column are listed. A file that cannot be used at all is an
+//! [`IngestError`]; a row that cannot be used is a [`Rejection`] with its line and
+//! column, and the rows after it go on. No message ever shows a personnummer.
 
 mod fields;
+pub mod headers;
 mod parallel;
 mod rows;
 
@@ -20,7 +23,8 @@ use samla_common::codes::ProjectCode;
 use samla_common::record::ParticipantRecord;
 
 use fields::RecordReader;
-pub use fields::{Field, RowError};
+pub use fields::RowError;
+pub use headers::{Column, Field, HeaderWarning};
 use rows::Rows;
 
 /// The longest row accepted, in bytes; longer rows are rejected.
@@ -31,8 +35,9 @@ pub const MAX_ROW_BYTES: usize = 64 * 1024;
 pub struct IngestSettings {
     /// The projects a row may name (matched case-insensitively).
     pub projects: Vec<ProjectCode>,
-    /// Extra header names (lowercased) mapped to fields, from the node config.
-    pub columns: std::collections::BTreeMap<String, Field>,
+    /// Extra header names (lowercased) mapped to fields (or ignored), from the node
+    /// config.
+    pub columns: std::collections::BTreeMap<String, Column>,
     /// The date that decides the century of 10-digit personnummer.
     pub reference_date: time::Date,
     /// Show a progress bar on standard error while reading (set it only when
@@ -71,16 +76,9 @@ pub enum IngestError {
         /// Where the first binary byte is.
         offset: usize,
     },
-    /// A required column is missing.
-    #[error("{path}: no column for {field} (headers accepted: {accepted})\n\nRename the column, or map its header in the node config under [columns].")]
-    MissingColumn {
-        /// The file.
-        path: PathBuf,
-        /// The field.
-        field: Field,
-        /// The header names that would have matched.
-        accepted: String,
-    },
+    /// Required columns are missing.
+    #[error(transparent)]
+    MissingColumns(Box<MissingColumns>),
     /// Two columns map to the same field.
     #[error("{path}: columns {first} and {second} both hold {field}\n\nRemove one of them, or map one to another field in the node config under [columns].")]
     DuplicateColumn {
@@ -107,6 +105,66 @@ pub enum IngestError {
         /// The reader's message.
         message: String,
     },
+}
+
+/// Required fields without a column, all named at once with the header found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: no column for {} in the header on {header_at} ({found})\n\n{}Accepted headers: {accepted}. Rename the column(s), or map their headers in the node config under [columns].", names(fields), resembling.iter().map(|w| format!("{w}\n")).collect::<String>())]
+pub struct MissingColumns {
+    /// The file.
+    pub path: PathBuf,
+    /// Where the header was found: `row 3` (spreadsheet) or `line 1` (CSV).
+    pub header_at: String,
+    /// The headers found there, as shown.
+    pub found: String,
+    /// The fields without a column.
+    pub fields: Vec<Field>,
+    /// The header names that would have matched.
+    pub accepted: String,
+    /// Headers that look like a field no column holds.
+    pub resembling: Vec<HeaderWarning>,
+}
+
+/// Field names joined for a message.
+fn names(fields: &[Field]) -> String {
+    fields
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl IngestError {
+    /// Required fields without a column, named at once with the header found.
+    pub(super) fn missing_columns(
+        path: &Path,
+        header_at: String,
+        headers: &[String],
+        fields: Vec<Field>,
+        resembling: &[HeaderWarning],
+    ) -> IngestError {
+        const SHOWN: usize = 20;
+        let mut found: Vec<String> = headers
+            .iter()
+            .take(SHOWN)
+            .map(|h| samla_common::text::shown(h))
+            .collect();
+        if headers.len() > SHOWN {
+            found.push(format!("… {} more", headers.len() - SHOWN));
+        }
+        IngestError::MissingColumns(Box::new(MissingColumns {
+            path: path.to_owned(),
+            header_at,
+            found: found.join(", "),
+            accepted: fields
+                .iter()
+                .map(|f| f.headers())
+                .collect::<Vec<_>>()
+                .join("; "),
+            fields,
+            resembling: resembling.to_vec(),
+        }))
+    }
 }
 
 /// One rejected row: where, and why.
@@ -188,9 +246,24 @@ pub struct FileSummary {
     pub rejections: Vec<Rejection>,
     /// Headers of columns that were not read (not fields), in file order.
     pub dropped_columns: Vec<String>,
+    /// Where the header was found: `row 3` (spreadsheet) or `line 1` (CSV).
+    pub header_at: String,
+    /// Non-empty rows above the header that were skipped as titles (spreadsheets).
+    pub title_rows: u64,
+    /// Headers that are not read but look like a field no column holds. Each makes
+    /// the file one to look at (like a rejected row).
+    pub header_warnings: Vec<HeaderWarning>,
+    /// Optional fields that no column holds (empty for every row).
+    pub absent_fields: Vec<Field>,
 }
 
 impl FileSummary {
+    /// Whether a person should look at the file before it is submitted: rows were
+    /// rejected, or a header looks misnamed.
+    pub fn needs_attention(&self) -> bool {
+        !self.rejections.is_empty() || !self.header_warnings.is_empty()
+    }
+
     /// Rejections counted by kind, most frequent first.
     pub fn rejections_by_kind(&self) -> Vec<(&'static str, usize)> {
         let mut counts: std::collections::BTreeMap<&'static str, usize> = Default::default();
@@ -244,6 +317,24 @@ impl RowOutcome {
     }
 }
 
+/// How much a row looks like a header: 2 for each cell that names a field, 1 for
+/// each that looks like one.
+fn header_score(cells: &[String], columns: &std::collections::BTreeMap<String, Column>) -> usize {
+    cells
+        .iter()
+        .map(|cell| {
+            let key = cell.trim().to_lowercase();
+            if matches!(columns.get(&key), Some(Column::Field(_)))
+                || Field::from_header(&key).is_some()
+            {
+                2
+            } else {
+                usize::from(headers::resembles(cell).is_some())
+            }
+        })
+        .sum()
+}
+
 /// Reads one export on the calling thread, handing each accepted record to `sink`.
 pub fn read_file(
     path: &Path,
@@ -260,8 +351,10 @@ pub fn read_file_parallel<S: RecordSink>(
     settings: &IngestSettings,
     sinks: &mut [S],
 ) -> Result<FileSummary, IngestError> {
-    let mut rows = Rows::open(path, settings.progress)?;
-    let reader = RecordReader::new(path, rows.headers(), settings)?;
+    let score = |cells: &[String]| header_score(cells, &settings.columns);
+    let mut rows = Rows::open(path, settings.progress, &score)?;
+    let header_at = rows.header_at();
+    let reader = RecordReader::new(path, rows.headers(), header_at.clone(), settings)?;
     let headers = rows.headers().to_vec();
     let mut summary = FileSummary {
         path: path.to_owned(),
@@ -270,6 +363,10 @@ pub fn read_file_parallel<S: RecordSink>(
         accepted: 0,
         rejections: Vec::new(),
         dropped_columns: reader.dropped_columns(&headers),
+        header_at,
+        title_rows: rows.title_rows(),
+        header_warnings: reader.header_warnings().to_vec(),
+        absent_fields: reader.absent_fields().to_vec(),
     };
     match (&mut rows, sinks) {
         (Rows::Csv(csv), sinks) if sinks.len() > 1 => {

@@ -17,6 +17,12 @@ use super::{IngestError, RowError, SourceFormat, MAX_ROW_BYTES};
 /// How much of a file is looked at to tell its kind and delimiter.
 const SNIFF_BYTES: usize = 64 * 1024;
 
+/// How many non-empty rows at the top of a sheet may be titles above the header.
+const HEADER_SEARCH_ROWS: usize = 20;
+
+/// How much a row of cells looks like a header (0: not at all).
+pub(super) type HeaderScore<'a> = &'a dyn Fn(&[String]) -> usize;
+
 /// A row that could not be read: its line and why.
 pub(super) type RowFailure = (u64, RowError);
 
@@ -72,7 +78,13 @@ impl<'a> RowView<'a> {
 }
 
 impl Rows {
-    pub(super) fn open(path: &Path, progress: bool) -> Result<Rows, IngestError> {
+    /// Opens a file and reads its header: a CSV file's first line, a sheet's row
+    /// that scores highest among its first rows (title rows above it are skipped).
+    pub(super) fn open(
+        path: &Path,
+        progress: bool,
+        score: HeaderScore<'_>,
+    ) -> Result<Rows, IngestError> {
         let io = |source| IngestError::Io {
             path: path.to_owned(),
             source,
@@ -87,7 +99,7 @@ impl Rows {
         const OLE: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0];
         if sniff.starts_with(ZIP) || sniff.starts_with(OLE) {
             drop(file);
-            return SheetRows::open(path, sniff.starts_with(OLE)).map(Rows::Sheet);
+            return SheetRows::open(path, sniff.starts_with(OLE), score).map(Rows::Sheet);
         }
         let bom = sniff.starts_with(b"\xEF\xBB\xBF");
         let body = if bom { &sniff[3..] } else { &sniff[..] };
@@ -118,6 +130,22 @@ impl Rows {
         match self {
             Rows::Csv(c) => &c.headers,
             Rows::Sheet(s) => &s.headers,
+        }
+    }
+
+    /// Where the header is: `row 3` in a sheet, `line 1` in a CSV file.
+    pub(super) fn header_at(&self) -> String {
+        match self {
+            Rows::Csv(c) => format!("line {}", c.header_line),
+            Rows::Sheet(s) => format!("row {}", s.header_row),
+        }
+    }
+
+    /// Non-empty rows above the header, skipped as titles.
+    pub(super) fn title_rows(&self) -> u64 {
+        match self {
+            Rows::Csv(_) => 0,
+            Rows::Sheet(s) => s.title_rows,
         }
     }
 
@@ -191,6 +219,7 @@ pub(super) struct CsvRows {
     reader: csv::Reader<Box<dyn Read>>,
     record: csv::ByteRecord,
     headers: Vec<String>,
+    header_line: u64,
     delimiter: u8,
     bom: bool,
     windows_1252: Cell<bool>,
@@ -221,6 +250,7 @@ impl CsvRows {
             reader,
             record: csv::ByteRecord::new(),
             headers: Vec::new(),
+            header_line: 1,
             delimiter,
             bom,
             windows_1252: Cell::new(false),
@@ -235,6 +265,7 @@ impl CsvRows {
                 })
             }
         }
+        rows.header_line = rows.record.position().map_or(1, |p| p.line());
         rows.headers = rows
             .record
             .iter()
@@ -319,6 +350,8 @@ impl CsvRows {
 
 pub(super) struct SheetRows {
     headers: Vec<String>,
+    header_row: u64,
+    title_rows: u64,
     sheet: String,
     rows: std::vec::IntoIter<(u64, Vec<Data>)>,
     current: Vec<String>,
@@ -326,7 +359,7 @@ pub(super) struct SheetRows {
 
 impl SheetRows {
     /// Opens a spreadsheet: `.xls` if `ole`, else `.ods` by extension, else `.xlsx`.
-    fn open(path: &Path, ole: bool) -> Result<SheetRows, IngestError> {
+    fn open(path: &Path, ole: bool, score: HeaderScore<'_>) -> Result<SheetRows, IngestError> {
         let fail = |message: String| IngestError::Spreadsheet {
             path: path.to_owned(),
             message,
@@ -361,20 +394,39 @@ impl SheetRows {
         };
         let (sheet, range) = first_with_data.ok_or_else(empty)?;
         let first_row = u64::from(range.start().map_or(0, |(r, _)| r)) + 1;
-        let mut rows = range
+        let mut rows: Vec<(u64, Vec<Data>)> = range
             .rows()
             .enumerate()
             .map(|(i, cells)| (first_row + i as u64, cells.to_vec()))
-            .filter(|(_, cells)| cells.iter().any(|c| !matches!(c, Data::Empty)));
-        let (_, header_cells) = rows.next().ok_or_else(empty)?;
-        let headers = header_cells
-            .iter()
-            .map(|c| cell_text(c).trim().to_owned())
+            .filter(|(_, cells)| cells.iter().any(|c| !matches!(c, Data::Empty)))
             .collect();
+        if rows.is_empty() {
+            return Err(empty());
+        }
+        // The header is the first of the top rows that looks most like one; rows above
+        // it are titles. If none looks like a header at all, the first row is taken.
+        let texts = |cells: &[Data]| {
+            cells
+                .iter()
+                .map(|c| cell_text(c).trim().to_owned())
+                .collect::<Vec<_>>()
+        };
+        let mut best = (0, 0);
+        for (i, (_, cells)) in rows.iter().take(HEADER_SEARCH_ROWS).enumerate() {
+            let points = score(&texts(cells));
+            if points > best.1 {
+                best = (i, points);
+            }
+        }
+        let at = best.0;
+        let (header_row, header_cells) = rows.remove(at);
+        let data = rows.split_off(at);
         Ok(SheetRows {
-            headers,
+            headers: texts(&header_cells),
+            header_row,
+            title_rows: at as u64,
             sheet,
-            rows: rows.collect::<Vec<_>>().into_iter(),
+            rows: data.into_iter(),
             current: Vec::new(),
         })
     }

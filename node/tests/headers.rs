@@ -1,0 +1,263 @@
+//! Headers are never silently wrong: each misnamed header of a real export is flagged
+//! with its fix and makes `check` exit 1; missing required columns are named at once
+//! with the header row; a sheet's title rows are skipped and the header row named;
+//! text dates with a midnight time are dates.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed unwrap is a failed test"
+)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use samla_node::ingest::{read_file, Field, IngestError, IngestSettings};
+use time::macros::date;
+
+fn node(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_samla-node"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("SAMLA_NODE_CONFIG")
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const CONFIG: &str = "kommun = \"0765\"\nkey_file = \"master.key\"\n[[project]]\ncode = \"UNG\"\nlinkage_domain = \"kronoberg\"\n";
+
+/// A node directory with a Swedish export whose header `from` is renamed `to`.
+fn export_with(dir: &Path, from: &str, to: &str) {
+    let o = node(dir, &["key", "generate", "--out", "master.key"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::write(dir.join("samla-node.toml"), CONFIG).unwrap();
+    let o = node(
+        dir,
+        &[
+            "synth",
+            "--out",
+            "export.csv",
+            "--period",
+            "2022",
+            "--participants",
+            "80",
+            "--swedish",
+            "--semicolons",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(dir.join("export.csv")).unwrap();
+    let (header, rows) = text.split_once('\n').unwrap();
+    let renamed: Vec<&str> = header
+        .split(';')
+        .map(|h| if h == from { to } else { h })
+        .collect();
+    assert!(renamed.contains(&to), "{header}");
+    std::fs::write(
+        dir.join("export.csv"),
+        format!("{}\n{rows}", renamed.join(";")),
+    )
+    .unwrap();
+}
+
+#[test]
+fn each_misnamed_optional_header_is_flagged_with_its_fix_and_check_exits_1() {
+    let cases = [
+        (
+            "Utbildningsnivå",
+            "Utbildning",
+            15,
+            "Utbildningsnivå",
+            "education",
+        ),
+        ("Kön", "Kon", 6, "Kön", "gender"),
+        ("Utfall", "Resultat", 5, "Utfall", "outcome"),
+    ];
+    for (from, to, column, standard, field) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        export_with(dir.path(), from, to);
+        let o = node(dir.path(), &["check", "export.csv"]);
+        assert_eq!(o.status.code(), Some(1), "{to}: {}", stdout(&o));
+        let warning = format!(
+            "  varning: kolumn {column} `{to}` liknar `{standard}` ({field}): byt namn eller lägg till under [columns]: \"{to}\" = \"{field}\" (eller \"ignore\" om den är något annat)\n"
+        );
+        assert!(stdout(&o).contains(&warning), "{to}: {}", stdout(&o));
+        assert!(
+            stdout(&o).contains(&format!(
+                "optional fields with no column (empty in every row): {field}"
+            )),
+            "{}",
+            stdout(&o)
+        );
+        // `preview` says the same and exits 1 too.
+        let o = node(dir.path(), &["preview", "export.csv", "--period", "2022"]);
+        assert_eq!(o.status.code(), Some(1), "{to}: {}", stderr(&o));
+        assert!(stderr(&o).contains(&warning), "{}", stderr(&o));
+
+        // The fix the warning gives makes the file clean.
+        let config = format!("{CONFIG}[columns]\n\"{to}\" = \"{field}\"\n");
+        std::fs::write(dir.path().join("samla-node.toml"), &config).unwrap();
+        let o = node(dir.path(), &["check", "export.csv"]);
+        assert_eq!(o.status.code(), Some(0), "{to}: {}", stdout(&o));
+        assert!(!stdout(&o).contains("varning"), "{}", stdout(&o));
+        // So does saying the column is something else.
+        let config = format!("{CONFIG}[columns]\n\"{to}\" = \"ignore\"\n");
+        std::fs::write(dir.path().join("samla-node.toml"), &config).unwrap();
+        let o = node(dir.path(), &["check", "export.csv"]);
+        assert!(!stdout(&o).contains("varning"), "{}", stdout(&o));
+        assert!(
+            stdout(&o).contains(&format!("columns dropped (not fields, never read): {to}")),
+            "{}",
+            stdout(&o)
+        );
+    }
+}
+
+#[test]
+fn a_misnamed_personnummer_column_is_named_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    export_with(dir.path(), "Personnummer", "Personnr");
+    let o = node(dir.path(), &["check", "export.csv"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("samla-node: export.csv: no column for personal_id in the header on line 1 (Personnr, Projekt, Startdatum,"),
+        "{err}"
+    );
+    assert!(
+        err.contains("kolumn 1 `Personnr` liknar `Personnummer` (personal_id): byt namn eller lägg till under [columns]: \"Personnr\" = \"personal_id\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("Accepted headers: personal_id or Personnummer."),
+        "{err}"
+    );
+}
+
+fn settings(projects: &[&str]) -> IngestSettings {
+    IngestSettings {
+        progress: false,
+        projects: projects.iter().map(|p| p.parse().unwrap()).collect(),
+        columns: Default::default(),
+        reference_date: date!(2026 - 11 - 23),
+    }
+}
+
+#[test]
+fn every_missing_required_column_is_named_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.csv");
+    std::fs::write(
+        &path,
+        "Namn;Pnr;Start;Slutdatum\nÅsa;200503129884;2024-03-05;\n",
+    )
+    .unwrap();
+    let err = read_file(&path, &settings(&["UNG", "OMSTART"]), |_| {}).unwrap_err();
+    let IngestError::MissingColumns(missing) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        missing.fields,
+        [Field::Personnummer, Field::Project, Field::StartDate]
+    );
+    let fields: Vec<Field> = missing.resembling.iter().map(|w| w.field).collect();
+    assert_eq!(fields, [Field::Personnummer, Field::StartDate]);
+    let text = err.to_string();
+    assert!(
+        text.contains("no column for personal_id, project, start_date in the header on line 1 (Namn, Pnr, Start, Slutdatum)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Accepted headers: personal_id or Personnummer; project or Projekt; start_date or Startdatum."),
+        "{text}"
+    );
+}
+
+/// Writes a sheet with `titles` title rows above the header and these data rows.
+fn sheet(path: &Path, titles: &[&str], header: &[&str], rows: &[&[&str]]) {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    let mut r = 0u32;
+    for title in titles {
+        if !title.is_empty() {
+            sheet.write_string(r, 0, *title).unwrap();
+        }
+        r += 1;
+    }
+    for (c, h) in header.iter().enumerate() {
+        sheet.write_string(r, c as u16, *h).unwrap();
+    }
+    for row in rows {
+        r += 1;
+        for (c, v) in row.iter().enumerate() {
+            sheet.write_string(r, c as u16, *v).unwrap();
+        }
+    }
+    workbook.save(path).unwrap();
+}
+
+#[test]
+fn a_sheet_with_title_rows_is_read_from_its_header_row_which_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deltagare.xlsx");
+    let header = ["Personnummer", "Startdatum", "Slutdatum", "Utfall"];
+    sheet(
+        &path,
+        &["Deltagarlista UNG, Älmhults kommun", "", "Uttag 2025-06-30"],
+        &header,
+        &[
+            &["200503129884", "2024-03-05", "", ""],
+            &[
+                "199807319935",
+                "2022-08-06 00:00:00",
+                "2023-01-31",
+                "arbete",
+            ],
+            &["200701659955", "2022-08-06 13:45:00", "", ""],
+        ],
+    );
+    let summary = read_file(&path, &settings(&["UNG"]), |_| {}).unwrap();
+    assert_eq!(summary.header_at, "row 4");
+    assert_eq!(summary.title_rows, 2, "the empty row is not counted");
+    assert_eq!((summary.rows, summary.accepted), (3, 2));
+    // A text date with a midnight time is a date; another time is refused, readably.
+    assert_eq!(
+        summary.rejections[0].to_string(),
+        "line 7, column 2 (Startdatum): start_date: \"2022-08-06 13:45:00\" has a time of day: write the date alone, 2022-08-06"
+    );
+    let mut out = Vec::new();
+    samla_node::output::write_file_summary(&mut out, &summary).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.contains("  header on row 4 (2 title row(s) above it skipped)\n"),
+        "{out}"
+    );
+
+    // Without its start date column the sheet is refused, naming the header row.
+    let path = dir.path().join("utan-start.xlsx");
+    sheet(
+        &path,
+        &["Deltagarlista"],
+        &["Personnummer", "Inskriven", "Kommentar"],
+        &[&["200503129884", "2024-03-05", "x"]],
+    );
+    let err = read_file(&path, &settings(&["UNG"]), |_| {}).unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "no column for start_date in the header on row 2 (Personnummer, Inskriven, Kommentar)"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("kolumn 2 `Inskriven` liknar `Startdatum` (start_date)"),
+        "{err}"
+    );
+}
