@@ -107,9 +107,14 @@ fn node_hub_unreachable() {
         &o,
         3,
         &format!(
-            "samla-node: 1 submission(s) wait in the outbox (last error: hub {}: timed out); \
-             `samla-node send` delivers them later\n",
-            region.address
+            "samla-node: 1 submission(s) wait in the outbox: hub {a} (UDP): no answer within 1 s \
+             (after 1 attempt)\n\n\
+             Nothing answered at {a} (UDP). Check [hub] address (host:port of the hub), that \
+             firewalls on both sides let UDP port {port} through, and that the hub is running \
+             (`samla-hub status` at the region).\n\
+             `samla-node send` delivers them once the hub can be reached.\n",
+            a = region.address,
+            port = region.address.port(),
         ),
     );
 }
