@@ -93,6 +93,23 @@ fn node_bad_config() {
 }
 
 #[test]
+fn node_unreadable_export() {
+    let (_region, node, _) = region_with_node();
+    let o = node.run(&["check", "missing.csv"]);
+    fails_with(
+        &o,
+        2,
+        "samla-node: missing.csv: No such file or directory (os error 2)\n",
+    );
+    let o = node.run(&["preview", "missing.csv", "--period", "2025"]);
+    fails_with(
+        &o,
+        2,
+        "samla-node: missing.csv: No such file or directory (os error 2)\n",
+    );
+}
+
+#[test]
 fn node_hub_unreachable() {
     let (region, node, export) = region_with_node();
     let quick = ["--give-up-after", "0", "--retry-wait", "10"];

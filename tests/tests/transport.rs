@@ -532,8 +532,31 @@ fn a_node_stops_when_the_hub_rewrote_its_log_between_two_submissions() {
 
     let o = node.run(&["submit", &export, "--period", "2025-H1"]);
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    // The cause once, on one line after what stopped, and the hint last.
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let (cause, hint) = stderr
+        .rsplit_once("\n\n")
+        .unwrap_or_else(|| panic!("{}", text(&o)));
+    let cause = cause.lines().last().unwrap_or_default();
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("the hub's transfer log was rewritten"),
+        cause.starts_with(
+            "samla-node: delivery stopped: the hub's transfer log was rewritten: \
+             it does not extend the checkpoint this node saw last (size "
+        ),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        stderr
+            .matches("the hub's transfer log was rewritten")
+            .count(),
+        1,
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        hint,
+        "Nothing more was sent. Tell the region and your privacy officer; the node's log records it.\n",
         "{}",
         text(&o)
     );

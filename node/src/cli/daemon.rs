@@ -39,7 +39,7 @@ pub(super) fn run(config_path: &Path, args: RunArgs) -> Result<ExitCode> {
         match daemon.run(stop, args.once).await {
             Ok(()) => Ok(ExitCode::SUCCESS),
             Err(DaemonError::Client(e @ ClientError::HistoryChanged(_))) => {
-                tracing::error!(error = %e, "stopping: the hub's transfer log was rewritten; nothing more is sent until a person has looked");
+                tracing::error!(error = %samla_cli_common::error::Chain(&e), "stopping: the hub's transfer log was rewritten; nothing more is sent until a person has looked");
                 Ok(ExitCode::from(5))
             }
             Err(e) => Err(e.into()),

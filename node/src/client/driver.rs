@@ -371,7 +371,7 @@ pub async fn deliver(
     let (last_error, hint) = match &outcome {
         Outcome::Delivered => (None, None),
         Outcome::HistoryChanged(rewritten) => {
-            return Err(ClientError::HistoryChanged(Chain(rewritten).to_string()))
+            return Err(ClientError::HistoryChanged(Box::new(rewritten.clone())))
         }
         Outcome::GaveUp { failure, attempts } => {
             let plural = if *attempts == 1 { "" } else { "s" };

@@ -16,7 +16,7 @@ mod messages;
 
 use std::time::Duration;
 
-use samla_common::delivery::Failure;
+use samla_common::delivery::{Failure, HistoryRewritten};
 use samla_common::tls::TlsError;
 use samla_common::wire;
 
@@ -93,6 +93,6 @@ pub enum ClientError {
     Key(#[from] KeyError),
     /// The hub's transfer log does not extend what this node saw before: the hub's
     /// history was rewritten. Nothing more is sent.
-    #[error("{0}\n\nNothing more was sent. Tell the region and your privacy officer; the node's log records it.")]
-    HistoryChanged(String),
+    #[error("delivery stopped\n\nNothing more was sent. Tell the region and your privacy officer; the node's log records it.")]
+    HistoryChanged(#[source] Box<HistoryRewritten>),
 }

@@ -150,7 +150,7 @@ impl Daemon {
                 () = &mut shutdown => break,
             };
             if let Some(Outcome::HistoryChanged(rewritten)) = outcome {
-                return Err(ClientError::HistoryChanged(Chain(&rewritten).to_string()).into());
+                return Err(ClientError::HistoryChanged(Box::new(rewritten)).into());
             }
             if once {
                 break;

@@ -48,12 +48,14 @@ pub struct IngestSettings {
 /// A file that could not be used at all.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
-    /// Reading failed.
-    #[error("{path}: {source}")]
+    /// Reading failed. The message names the file; the cause is its source, printed
+    /// after it by the chain printer.
+    #[error("{path}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The cause.
+        #[source]
         source: std::io::Error,
     },
     /// The file has no content.
