@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use rustls::pki_types::CertificateDer;
 use samla_common::codes::KommunCode;
+use samla_common::delivery::close_code;
 use samla_common::tls::{self, PinnedCertificate};
 use samla_common::wire::{
     self, Refusal, Request, Response, SignedSubmission, SubmissionId, VerifiedSubmission, WireError,
@@ -333,7 +334,11 @@ impl Hub {
     /// Logs a connection refused after the handshake (a revoked certificate).
     async fn refuse_connection(&self, kommun: Option<KommunCode>, reason: &str) {
         self.counters.refused.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(kommun = ?kommun.map(|k| k.to_string()), reason, "connection refused");
+        tracing::warn!(
+            kommun = kommun.as_ref().map(tracing::field::display),
+            reason,
+            "connection refused"
+        );
         let refusal = Refusal::Revoked(reason.to_owned());
         if let Err(e) = self.writer.log_refusal(now(), kommun, None, refusal).await {
             tracing::error!(error = %Chain(&e), "could not log a refusal");
@@ -349,7 +354,11 @@ impl Hub {
         refusal: Refusal,
     ) -> Response {
         self.counters.refused.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(kommun = ?kommun.map(|k| k.to_string()), reason = %refusal, "submission refused");
+        tracing::warn!(
+            kommun = kommun.as_ref().map(tracing::field::display),
+            reason = %refusal,
+            "submission refused"
+        );
         if let Err(e) = self
             .writer
             .log_refusal(at, kommun, id, refusal.clone())
@@ -437,7 +446,8 @@ impl Running {
         while in_flight() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        self.endpoint.close(0u32.into(), b"hub shutting down");
+        self.endpoint
+            .close(varint(close_code::DONE), b"hub shutting down");
         self.endpoint.wait_idle().await;
         write_status(State::Stopped);
         tracing::info!(
@@ -446,6 +456,12 @@ impl Running {
             "samla-hub stopped cleanly"
         );
     }
+}
+
+/// A close code of [`close_code`] (the codes the node reads to tell why the hub closed)
+/// as QUIC's variable-length integer; every one of them is small enough.
+fn varint(code: u64) -> quinn::VarInt {
+    quinn::VarInt::from_u64(code).unwrap_or(quinn::VarInt::MAX)
 }
 
 async fn connection(hub: Arc<Hub>, incoming: quinn::Incoming) {
@@ -469,20 +485,26 @@ async fn connection(hub: Arc<Hub>, incoming: quinn::Incoming) {
         let kommun = peer_kommun(&conn, &hub.pinned).ok();
         hub.refuse_connection(kommun, "client certificate revoked")
             .await;
-        conn.close(2u32.into(), b"certificate revoked");
+        conn.close(varint(close_code::REVOKED), b"certificate revoked");
         return;
     }
     let kommun = match peer_kommun(&conn, &hub.pinned) {
         Ok(kommun) => kommun,
         Err(e) => {
             tracing::warn!(%remote, error = %Chain(&e), "client certificate names no kommun");
-            conn.close(1u32.into(), b"certificate names no kommun");
+            conn.close(
+                varint(close_code::NO_KOMMUN),
+                b"certificate names no kommun",
+            );
             return;
         }
     };
     let Some(_slot) = ConnectionSlot::take(&hub, kommun) else {
         tracing::warn!(%remote, kommun = %kommun, "too many connections from one kommun");
-        conn.close(3u32.into(), b"too many connections");
+        conn.close(
+            varint(close_code::TOO_MANY_CONNECTIONS),
+            b"too many connections",
+        );
         return;
     };
     tracing::info!(%remote, kommun = %kommun, "node connected");
