@@ -24,6 +24,20 @@ fn stored(region: &Region, kommun: &str) -> Vec<String> {
         .collect()
 }
 
+/// Waits until each node's outbox holds `count(node)` submissions, every one
+/// acknowledged by a verified receipt (the only way the outbox marks one
+/// acknowledged). The hub's submissions table alone is not enough: a hub killed right
+/// after storing a submission never sends its receipt, and the node sends it again
+/// only after its backoff (the hub then answers with the receipt it already gave).
+fn wait_acknowledged(nodes: &[Node], count: impl Fn(&Node) -> usize) {
+    wait_for(LIMIT, "every submission's receipt at its node", || {
+        nodes.iter().all(|n| {
+            let states = n.outbox_states();
+            states.len() == count(n) && states.iter().all(|(_, s)| s == "acknowledged")
+        })
+    });
+}
+
 fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
     kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
     child.wait().unwrap()
@@ -88,9 +102,16 @@ fn exports_are_submitted_exactly_once_through_hub_and_node_crashes() {
     // once.
     region.stop_hub();
     big.drop_export("ung-2022.csv", 80, 31, "2022");
-    wait_for(LIMIT, "a pending submission at the first node", || {
-        big.outbox_states().iter().any(|(_, s)| s == "pending")
-    });
+    // The new export's submission, not one whose receipt the last kill of the hub cut
+    // off: the fourth in the outbox, pending.
+    wait_for(
+        LIMIT,
+        "the new submission pending at the first node",
+        || {
+            let states = big.outbox_states();
+            states.len() == 4 && states.last().is_some_and(|(_, s)| s == "pending")
+        },
+    );
     daemons[0].kill().unwrap();
     daemons[0].wait().unwrap();
     region.start_hub();
@@ -98,6 +119,10 @@ fn exports_are_submitted_exactly_once_through_hub_and_node_crashes() {
     wait_for(LIMIT, "round 4 stored", || {
         stored(&region, &big.kommun).len() == 4
     });
+    // Before anything is stopped, every node holds the receipt of everything it sent,
+    // including any the hub was killed before it could send (rounds 2 and 4 kill it
+    // as soon as the last submission is stored).
+    wait_acknowledged(&nodes, |n| if n.kommun == big.kommun { 4 } else { 3 });
 
     // SIGTERM stops every daemon cleanly, then the hub.
     for (daemon, n) in daemons.iter_mut().zip(&nodes) {
