@@ -138,6 +138,7 @@ fn request() -> Request {
         period: Some("2025".parse().unwrap()),
         kommuner: Vec::new(),
         lang: Lang::Sv,
+        allow_empty: false,
     }
 }
 

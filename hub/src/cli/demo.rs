@@ -180,7 +180,24 @@ fn run(demo: Demo) -> Result<()> {
         let mut outbox = Outbox::open(&node.database)?;
         outbox.record_signing_key(&signing.verifying_key(), now.unix_timestamp())?;
         let project: ProjectCode = PROJECT.parse()?;
-        for period in ["2025".parse()?, LIFETIME.parse()?] {
+        // The year, the lifetime, and the stretch from the project's start to each
+        // quarter's end up to 2025 (what cumulative targets and enrolment read).
+        let mut periods: Vec<samla_common::period::Period> =
+            vec!["2025".parse()?, LIFETIME.parse()?];
+        for to in [
+            "2023-12-31",
+            "2024-03-31",
+            "2024-06-30",
+            "2024-09-30",
+            "2024-12-31",
+            "2025-03-31",
+            "2025-06-30",
+            "2025-09-30",
+            "2025-12-31",
+        ] {
+            periods.push(format!("2023-09-01..{to}").parse()?);
+        }
+        for period in periods {
             let built = pipeline::build(
                 &node,
                 &master,
@@ -219,7 +236,7 @@ fn run(demo: Demo) -> Result<()> {
         sent += delivery.acknowledged;
     }
     step(&mut term,
-        &format!("{sent} signed submissions sent over QUIC (2025 and the project's lifetime from each kommun); every receipt verified"),
+        &format!("{sent} signed submissions sent over QUIC (2025, the project's lifetime, and from its start to each quarter's end, from each kommun); every receipt verified"),
         "nodes/*/node.db",
     )?;
 
@@ -229,6 +246,7 @@ fn run(demo: Demo) -> Result<()> {
         period: Some("2025".parse()?),
         kommuner: Vec::new(),
         lang,
+        allow_empty: false,
     };
     let built = report::build(&store, &config, &request, now)?;
     let out = dir.join("report");

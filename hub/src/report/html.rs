@@ -1,6 +1,7 @@
 //! The HTML form: one self-contained page (inline CSS and SVG, no scripts, nothing
-//! fetched) with charts of participants per kommun against the target, outcome
-//! shares, gender shares and the monthly series, then every table.
+//! fetched) with the targets, charts of cumulative enrolment against the
+//! participants target, distinct participants per kommun, outcome shares, gender
+//! shares and the monthly series, the ESF+ indicators, then every table.
 
 use std::fmt::Write;
 
@@ -9,8 +10,9 @@ use samla_common::disclosure::TOTAL;
 use samla_common::report::Measure;
 use samla_common::statistics::{Dimension, TableName};
 
-use super::labels::{percent, rule_text};
-use super::text::{distinct_rows, matrix_rows, outcome_rows, table_rows, targets};
+use super::labels::rule_text;
+use super::sections;
+use super::text::{distinct_rows, matrix_rows, outcome_rows, table_rows};
 use super::{cells_by_key, Report};
 
 const STYLE: &str = "
@@ -60,6 +62,13 @@ pub fn render(report: &Report) -> String {
         figures.kommuner.len(),
         report.project.kommuner.len()
     );
+    if let Some(notice) = report.empty_notice() {
+        let _ = writeln!(
+            out,
+            "<p class=\"rule missing\"><strong>{}</strong></p>",
+            escape(&notice)
+        );
+    }
     if !figures.missing.is_empty() {
         let names: Vec<String> = figures
             .missing
@@ -79,12 +88,25 @@ pub fn render(report: &Report) -> String {
         escape(&rule_text(lang, figures.rule.k))
     );
     let _ = writeln!(out, "<h2>{}</h2>", lang.pick("Mål", "Targets"));
-    out.push_str(&html_table(&targets(report), false));
+    out.push_str(&html_table(&sections::targets(report), false));
+    let _ = writeln!(
+        out,
+        "<p class=\"note\">{}</p>",
+        escape(&sections::targets_note(report))
+    );
+    if !report.project.target_groups.is_empty() {
+        let _ = writeln!(out, "<h2>{}</h2>", lang.pick("Målgrupper", "Target groups"));
+        if let Some(line) = sections::women_line(report) {
+            let _ = writeln!(out, "<p><strong>{}</strong></p>", escape(&line));
+        }
+        out.push_str(&html_table(&sections::target_group_rows(report), false));
+    }
     let _ = writeln!(
         out,
         "<h2>{}</h2><div class=\"grid\">",
         lang.pick("Diagram", "Charts")
     );
+    out.push_str(&enrolment_chart(report));
     out.push_str(&participants_chart(report));
     out.push_str(&outcome_chart(report));
     out.push_str(&gender_chart(report));
@@ -96,6 +118,20 @@ pub fn render(report: &Report) -> String {
         lang.pick("Unika personer", "Distinct people")
     );
     out.push_str(&distinct_table(report));
+    let _ = writeln!(
+        out,
+        "<p class=\"note\">{}</p>",
+        escape(&sections::counts_note(report))
+    );
+    let _ = writeln!(
+        out,
+        "<h2>{}</h2>",
+        lang.pick(
+            "ESF+ gemensamma indikatorer (förordning (EU) 2021/1057, bilaga I)",
+            "ESF+ common indicators (Regulation (EU) 2021/1057, Annex I)"
+        )
+    );
+    out.push_str(&html_table(&sections::esf_rows(report), false));
     let _ = writeln!(
         out,
         "<h2>{}</h2>",
@@ -240,54 +276,63 @@ fn bar_chart(
     svg
 }
 
+/// Each shown kommun's distinct participants (from its linkage set).
 fn participants_chart(report: &Report) -> String {
     let lang = report.lang;
-    let Some(table) = report.figures().table(TableName::Participants) else {
+    let Ok(linkage) = &report.figures().linkage else {
         return String::new();
     };
-    let cells = cells_by_key(table);
-    let items: Vec<(String, Option<f64>, String)> = report
-        .row_units()
+    let items: Vec<(String, Option<f64>, String)> = linkage
+        .per_kommun
         .iter()
-        .filter(|u| *u != TOTAL)
-        .map(|u| {
-            let key = [u.clone(), TOTAL.to_owned(), TOTAL.to_owned()];
-            let n = cells.get(key.as_slice()).and_then(|c| c.count);
+        .filter(|c| report.shown.iter().any(|k| k.as_str() == c.label))
+        .map(|c| {
             (
-                report.unit_label(u),
-                n.map(|n| n as f64),
-                super::labels::count(n),
+                report.unit_label(&c.label),
+                c.count.map(|n| n as f64),
+                super::labels::count(c.count),
             )
         })
         .collect();
-    let mut caption = lang
-        .pick("Deltagare per kommun", "Participants per kommun")
-        .to_owned();
-    let participants = report
-        .progress
+    let caption = format!(
+        "{} — {}: {}",
+        lang.pick(
+            "Unika deltagare per kommun",
+            "Distinct participants per kommun"
+        ),
+        lang.pick("regionen", "region"),
+        super::labels::count(linkage.distinct_people.count)
+    );
+    bar_chart(&caption, &items, None)
+}
+
+/// Distinct people who have started, month by month, against the participants target.
+fn enrolment_chart(report: &Report) -> String {
+    let lang = report.lang;
+    let caption = lang.pick(
+        "Inskrivna över tid: unika personer som har börjat",
+        "Cumulative enrolment: distinct people who have started",
+    );
+    let points: Vec<(String, Option<u64>)> = report
+        .enrolment
         .iter()
-        .find(|p| p.measure == Measure::Participants);
-    let target = participants.and_then(|p| p.target).map(|t| {
-        // The project's target spread evenly over its kommuner, as a guide line.
-        let per = t / report.project.kommuner.len().max(1) as f64;
-        (
-            per,
-            format!("{} {per:.0}", lang.pick("mål/kommun", "target/kommun")),
-        )
-    });
-    if let Some(p) = participants {
-        let _ = write!(
-            caption,
-            " — {}: {} {} {}",
-            lang.pick("regionen", "region"),
-            p.figure
-                .map_or_else(|| "..".to_owned(), |f| format!("{f:.0}")),
-            lang.pick("av målet", "against a target of"),
-            p.target
-                .map_or_else(|| "–".to_owned(), |t| format!("{t:.0}"))
+        .map(|p| (p.month.clone(), p.count))
+        .collect();
+    if points.is_empty() {
+        return format!(
+            "<figure><figcaption>{caption}</figcaption><p class=\"note\">{}</p></figure>\n",
+            lang.pick(
+                "Inga månader är täckta av inlämningar från projektets start.",
+                "No month is covered by submissions from the project's start."
+            )
         );
     }
-    bar_chart(&caption, &items, target)
+    let target = report
+        .progress
+        .iter()
+        .find(|p| p.measure == Measure::Participants)
+        .and(report.project.targets.participants);
+    line_chart(caption, &points, target)
 }
 
 fn outcome_chart(report: &Report) -> String {
@@ -307,7 +352,7 @@ fn outcome_chart(report: &Report) -> String {
             (
                 lang.value(Dimension::Outcome, o.code()),
                 share,
-                share.map_or_else(|| "..".to_owned(), percent),
+                share.map_or_else(|| "..".to_owned(), |s| lang.percent(s)),
             )
         })
         .collect();
@@ -315,14 +360,14 @@ fn outcome_chart(report: &Report) -> String {
         .progress
         .iter()
         .find(|p| p.measure == Measure::ShareWorkOrStudies)
-        .and_then(|p| p.target)
+        .and(report.project.targets.share_work_or_studies)
         .map(|t| {
             (
-                t,
+                t.share,
                 format!(
                     "{} {}",
                     lang.pick("mål arbete+studier", "target work+studies"),
-                    percent(t)
+                    lang.percent(t.share)
                 ),
             )
         });
@@ -381,7 +426,7 @@ fn gender_chart(report: &Report) -> String {
                             "<text x=\"{:.1}\" y=\"{}\" fill=\"#fff\">{}</text>",
                             x + 4.0,
                             y + 13.0,
-                            percent(*n as f64 / all as f64)
+                            lang.percent(*n as f64 / all as f64)
                         );
                     }
                     x += w;
@@ -417,22 +462,28 @@ fn gender_chart(report: &Report) -> String {
 /// The monthly series as a line with points; a suppressed month is a gap.
 fn monthly_chart(report: &Report) -> String {
     let lang = report.lang;
-    let points = &report.monthly;
-    if points.is_empty() {
+    if report.monthly.is_empty() {
         return String::new();
     }
+    let caption = lang.pick(
+        "Aktiva deltagare per månad (regionen, summa över kommuner)",
+        "Active participants per month (region, sum over kommuner)",
+    );
+    line_chart(caption, &report.monthly, None)
+}
+
+/// A series as a line with points, a suppressed point as a gap, and an optional
+/// dashed target line.
+fn line_chart(caption: &str, points: &[(String, Option<u64>)], target: Option<u64>) -> String {
     let max = points
         .iter()
         .filter_map(|(_, n)| *n)
+        .chain(target)
         .max()
         .unwrap_or(1)
         .max(1) as f64;
     let (left, width, top, height) = (46.0, 440.0, 10.0, 170.0);
     let step = width / (points.len().max(2) - 1) as f64;
-    let caption = lang.pick(
-        "Aktiva deltagare per månad (regionen)",
-        "Active participants per month (region)",
-    );
     let mut svg = format!(
         "<figure><figcaption>{caption}</figcaption><svg viewBox=\"0 0 520 {}\" width=\"100%\" role=\"img\" aria-label=\"{caption}\">",
         height + 40.0
@@ -492,6 +543,17 @@ fn monthly_chart(report: &Report) -> String {
         "<path d=\"{path}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>",
         COLOURS[0]
     );
+    if let Some(t) = target {
+        let y = top + height - height * t as f64 / max;
+        let _ = write!(
+            svg,
+            "<line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#a33\" stroke-dasharray=\"4 3\"/>\
+             <text x=\"{}\" y=\"{:.1}\" fill=\"#a33\" text-anchor=\"end\">{t}</text>",
+            left + width,
+            left + width,
+            y - 4.0
+        );
+    }
     let every = points.len().div_ceil(8).max(1);
     for (i, (month, _)) in points.iter().enumerate().filter(|(i, _)| i % every == 0) {
         let _ = write!(

@@ -12,8 +12,9 @@ use samla_common::codes::{KommunCode, ProjectCode};
 use samla_common::disclosure::{Disclosed, PublishedCell, PublishedTable, TOTAL};
 use samla_common::period::Period;
 use samla_common::report::{
-    monthly_series, outcomes_by_flag, progress, regional_report, OutcomeByFlag, RegionalError,
-    RegionalInput, RegionalReport, TargetProgress,
+    cumulative_enrolment, esf_indicators, monthly_series, outcomes_by_flag, progress,
+    regional_report, EnrolmentPoint, EsfIndicators, OutcomeByFlag, RegionalError, RegionalInput,
+    RegionalReport, Scope, TargetProgress,
 };
 use samla_common::statistics::{Statistics, TableName};
 use time::OffsetDateTime;
@@ -23,8 +24,10 @@ use crate::store::{Store, StoreError};
 
 mod csv;
 mod html;
+mod json;
 pub mod labels;
 mod px;
+mod sections;
 mod text;
 
 pub use labels::Lang;
@@ -48,8 +51,13 @@ pub enum Format {
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// The project is not in the hub config.
-    #[error("project {0} is not in the hub config; the config's [[project]] sections list the projects a report can be made for")]
-    UnknownProject(String),
+    #[error("project {asked} is not in the hub config; {}", if known.is_empty() { "the config has no [[project]] sections".to_owned() } else { format!("the projects are: {}", known.join(", ")) })]
+    UnknownProject {
+        /// The code asked for.
+        asked: String,
+        /// The codes (and names) of the configured projects.
+        known: Vec<String>,
+    },
     /// A kommun asked for is not in the project.
     #[error("kommun {kommun} is not one of project {project}'s kommuner")]
     NotInProject {
@@ -58,6 +66,36 @@ pub enum ReportError {
         /// The project.
         project: ProjectCode,
     },
+    /// A `--kommun` that names no kommun of the project.
+    #[error("--kommun {asked}: not a kommun of project {project}; its kommuner are: {}", known.join(", "))]
+    UnknownKommun {
+        /// What was asked for.
+        asked: String,
+        /// The project.
+        project: ProjectCode,
+        /// Its kommuner, as `Name (code)`.
+        known: Vec<String>,
+    },
+    /// The period asked for lies outside the project's lifetime.
+    #[error("period {period} is outside project {project}'s lifetime {lifetime}; ask for a period within it, or `lifetime`")]
+    OutsideLifetime {
+        /// The period asked for.
+        period: Period,
+        /// The project.
+        project: ProjectCode,
+        /// Its lifetime.
+        lifetime: Period,
+    },
+    /// No kommun submitted the period.
+    #[error("no kommun has submitted project {project} for period {period}{}; pass --allow-empty for a report that says so", if submitted.is_empty() { String::new() } else { format!(" (periods submitted: {})", submitted.join(", ")) })]
+    Empty {
+        /// The project.
+        project: ProjectCode,
+        /// The period.
+        period: Period,
+        /// The periods that were submitted.
+        submitted: Vec<String>,
+    },
     /// Reading the store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -65,7 +103,7 @@ pub enum ReportError {
     #[error(transparent)]
     Regional(#[from] RegionalError),
     /// JSON encoding failed.
-    #[error("encoding JSON: {0}")]
+    #[error("encoding JSON")]
     Json(#[from] serde_json::Error),
 }
 
@@ -86,8 +124,16 @@ pub struct Report {
     pub project: ProjectDefinition,
     /// Its figures, after disclosure control.
     pub regional: Disclosed<RegionalReport>,
-    /// Progress against each target.
+    /// Whether the period is the project's whole lifetime.
+    pub lifetime: bool,
+    /// Progress against each target, over the time its scope says.
     pub progress: Vec<TargetProgress>,
+    /// The time the targets cover.
+    pub scope: Scope,
+    /// Distinct people who have started, month by month from the project's start.
+    pub enrolment: Vec<EnrolmentPoint>,
+    /// The ESF+ common indicators of the period.
+    pub esf: EsfIndicators,
     /// Outcomes for all leavers and per background flag.
     pub outcomes: Vec<OutcomeByFlag>,
     /// Active participants per month, region-wide.
@@ -96,14 +142,16 @@ pub struct Report {
     pub matrix: SubmissionMatrix,
     /// The kommuner whose own rows are shown (all that submitted, or those asked for).
     pub shown: Vec<KommunCode>,
-    /// When the report was made (UTC, minutes).
+    /// When the report was made, in Swedish local time.
     pub generated_at: String,
+    /// The same instant, for PX's CREATION-DATE (`CCYYMMDD hh:mm`, local time).
+    pub created: String,
     /// The labels' language.
     pub lang: Lang,
 }
 
 /// What a report is asked for.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Request {
     /// The project code.
     pub project: String,
@@ -113,23 +161,75 @@ pub struct Request {
     pub kommuner: Vec<KommunCode>,
     /// The labels' language.
     pub lang: Lang,
+    /// Make a report (that says so) even when nobody submitted the period.
+    pub allow_empty: bool,
+}
+
+/// The configured project a code names (any case).
+pub fn find_project<'a>(
+    config: &'a HubConfig,
+    code: &str,
+) -> Result<&'a ProjectDefinition, ReportError> {
+    config
+        .projects
+        .iter()
+        .find(|p| p.code.as_str().eq_ignore_ascii_case(code))
+        .ok_or_else(|| ReportError::UnknownProject {
+            asked: code.to_owned(),
+            known: config
+                .projects
+                .iter()
+                .map(|p| format!("{} ({})", p.code, p.name))
+                .collect(),
+        })
+}
+
+/// A kommun of the project by code (`2180`) or name (`Gävle`, `gavle`; any case,
+/// with or without å, ä, ö).
+pub fn kommun_named(project: &ProjectDefinition, text: &str) -> Result<KommunCode, ReportError> {
+    let fold = |t: &str| -> String {
+        t.trim()
+            .to_lowercase()
+            .chars()
+            .map(|c| match c {
+                'å' | 'ä' | 'à' | 'á' => 'a',
+                'ö' | 'ø' => 'o',
+                'é' | 'è' => 'e',
+                'ü' => 'u',
+                other => other,
+            })
+            .collect()
+    };
+    let wanted = fold(text);
+    project
+        .kommuner
+        .iter()
+        .find(|k| k.as_str() == text.trim() || k.name().is_some_and(|n| fold(n) == wanted))
+        .copied()
+        .ok_or_else(|| ReportError::UnknownKommun {
+            asked: text.to_owned(),
+            project: project.code.clone(),
+            known: project
+                .kommuner
+                .iter()
+                .map(|k| format!("{} ({k})", k.label()))
+                .collect(),
+        })
 }
 
 /// Builds a report from the store. The suppression pattern is always computed for
 /// the whole project, so reports that show different kommuner never combine into
-/// more than one report shows.
+/// more than one report shows. The period is clipped to the project's lifetime.
+/// Targets are measured over the lifetime, or for a sub-period cumulatively from
+/// the project's start to the period's end (from the kommuner's submissions for that
+/// stretch, when they made them).
 pub fn build(
     store: &Store,
     config: &HubConfig,
     request: &Request,
     now: OffsetDateTime,
 ) -> Result<Report, ReportError> {
-    let project = config
-        .projects
-        .iter()
-        .find(|p| p.code.as_str().eq_ignore_ascii_case(&request.project))
-        .ok_or_else(|| ReportError::UnknownProject(request.project.clone()))?
-        .clone();
+    let project = find_project(config, &request.project)?.clone();
     for kommun in &request.kommuner {
         if !project.kommuner.contains(kommun) {
             return Err(ReportError::NotInProject {
@@ -138,14 +238,106 @@ pub fn build(
             });
         }
     }
-    let period = request.period.unwrap_or(project.lifetime);
-    let stored = store.latest_for(&period, &project.linkage_domain)?;
-    let statistics: Vec<&Statistics> = stored
+    let lifetime = project.lifetime;
+    let asked = request.period.unwrap_or(lifetime);
+    let period = Period::new(
+        asked.from().max(lifetime.from()),
+        asked.to().min(lifetime.to()),
+    )
+    .ok_or_else(|| ReportError::OutsideLifetime {
+        period: asked,
+        project: project.code.clone(),
+        lifetime,
+    })?;
+    let matrix = matrix(store, &project)?;
+    let stored = load(store, &project, &period)?;
+    if stored.is_empty() && !request.allow_empty {
+        return Err(ReportError::Empty {
+            project: project.code.clone(),
+            period,
+            submitted: matrix.periods.clone(),
+        });
+    }
+    let regional = disclosed(config, &project, period, &stored)?;
+    let figures = regional.get();
+    let cumulative = Period::new(lifetime.from(), period.to()).unwrap_or(period);
+    let (progress, scope) = if period == lifetime {
+        (
+            progress(figures, &project.targets, Scope::Lifetime),
+            Scope::Lifetime,
+        )
+    } else if cumulative == period {
+        let scope = Scope::Cumulative(period.to());
+        (progress(figures, &project.targets, scope), scope)
+    } else {
+        let earlier = load(store, &project, &cumulative)?;
+        if earlier.is_empty() {
+            (
+                progress(figures, &project.targets, Scope::PeriodOnly),
+                Scope::PeriodOnly,
+            )
+        } else {
+            let scope = Scope::Cumulative(period.to());
+            let report = disclosed(config, &project, cumulative, &earlier)?;
+            (progress(report.get(), &project.targets, scope), scope)
+        }
+    };
+    let enrolment = enrolment(store, config, &project, cumulative, &matrix, &stored)?;
+    let shown = figures
+        .kommuner
         .iter()
-        .map(|s| &s.statistics)
-        .filter(|s| project.kommuner.contains(&s.kommun) && s.projects.contains(&project.code))
+        .filter(|k| request.kommuner.is_empty() || request.kommuner.contains(k))
+        .copied()
         .collect();
-    let regional = regional_report(
+    let local = samla_common::local_time::stockholm(now);
+    Ok(Report {
+        lifetime: period == lifetime,
+        progress,
+        scope,
+        enrolment,
+        esf: esf_indicators(figures),
+        outcomes: outcomes_by_flag(figures),
+        monthly: monthly_series(figures),
+        matrix,
+        shown,
+        generated_at: samla_common::local_time::format_stockholm(now),
+        created: format!(
+            "{:04}{:02}{:02} {:02}:{:02}",
+            local.year(),
+            local.month() as u8,
+            local.day(),
+            local.hour(),
+            local.minute()
+        ),
+        lang: request.lang,
+        regional,
+        project,
+    })
+}
+
+/// The statistics of the project's kommuner for exactly this period, as stored.
+fn load(
+    store: &Store,
+    project: &ProjectDefinition,
+    period: &Period,
+) -> Result<Vec<Statistics>, ReportError> {
+    Ok(store
+        .latest_for(period, &project.linkage_domain)?
+        .into_iter()
+        .map(|s| s.statistics)
+        .filter(|s| project.kommuner.contains(&s.kommun) && s.projects.contains(&project.code))
+        .collect())
+}
+
+/// The regional figures of one period under disclosure control.
+fn disclosed(
+    config: &HubConfig,
+    project: &ProjectDefinition,
+    period: Period,
+    stored: &[Statistics],
+) -> Result<Disclosed<RegionalReport>, ReportError> {
+    let statistics: Vec<&Statistics> = stored.iter().collect();
+    Ok(regional_report(
         RegionalInput {
             project: &project.code,
             period,
@@ -154,25 +346,39 @@ pub fn build(
         },
         config.disclosure,
         &samla_cli_common::Threads::available(),
-    )?;
-    let figures = regional.get();
-    let shown = figures
-        .kommuner
+    )?)
+}
+
+/// The cumulative enrolment series up to the end of `stretch`, from every period the
+/// kommuner submitted within it (the report's own, already loaded, reused).
+fn enrolment(
+    store: &Store,
+    config: &HubConfig,
+    project: &ProjectDefinition,
+    stretch: Period,
+    matrix: &SubmissionMatrix,
+    own: &[Statistics],
+) -> Result<Vec<EnrolmentPoint>, ReportError> {
+    let own_period = own.first().map(|s| s.period);
+    let mut loaded: Vec<Statistics> = Vec::new();
+    for period in matrix
+        .periods
         .iter()
-        .filter(|k| request.kommuner.is_empty() || request.kommuner.contains(k))
-        .copied()
-        .collect();
-    Ok(Report {
-        progress: progress(figures, &project.targets),
-        outcomes: outcomes_by_flag(figures),
-        monthly: monthly_series(figures),
-        matrix: matrix(store, &project)?,
-        shown,
-        generated_at: format!("{} {:02}:{:02} UTC", now.date(), now.hour(), now.minute()),
-        lang: request.lang,
-        regional,
-        project,
-    })
+        .filter_map(|p| p.parse::<Period>().ok())
+    {
+        let inside = period.from() >= stretch.from() && period.to() <= stretch.to();
+        if inside && Some(period) != own_period {
+            loaded.extend(load(store, project, &period)?);
+        }
+    }
+    let all: Vec<&Statistics> = own.iter().chain(&loaded).collect();
+    Ok(cumulative_enrolment(
+        &project.code,
+        stretch,
+        &project.kommuner,
+        &all,
+        config.disclosure,
+    ))
 }
 
 fn matrix(store: &Store, project: &ProjectDefinition) -> Result<SubmissionMatrix, ReportError> {
@@ -209,7 +415,7 @@ pub fn render(report: &Report, format: Format, table: TableName) -> Result<Strin
     Ok(match format {
         Format::Table => text::render(report),
         Format::Csv => csv::render(report),
-        Format::Json => json(report)? + "\n",
+        Format::Json => json::render(report)? + "\n",
         Format::Html => html::render(report),
         Format::Px => px::render(report, table),
     })
@@ -243,12 +449,31 @@ impl Report {
     /// The project's title line.
     pub fn title(&self) -> String {
         format!(
-            "{} ({}), {} {}",
+            "{} ({}), {}",
             self.project.name,
             self.project.code,
-            self.lang.pick("period", "period"),
-            self.figures().period
+            self.lang.period(&self.figures().period, self.lifetime)
         )
+    }
+
+    /// For a period nobody submitted (with `--allow-empty`): the line every format
+    /// puts at its top.
+    pub fn empty_notice(&self) -> Option<String> {
+        let figures = self.figures();
+        figures.kommuner.is_empty().then(|| {
+            format!(
+                "{} {}; {}",
+                self.lang.pick(
+                    "Ingen kommun har lämnat in uppgifter för perioden",
+                    "No kommun has submitted figures for the period"
+                ),
+                figures.period,
+                self.lang.pick(
+                    "alla siffror nedan är därför noll, inte uppmätta",
+                    "every figure below is therefore zero, not measured"
+                )
+            )
+        })
     }
 }
 
@@ -273,122 +498,4 @@ pub(crate) fn values_at(table: &PublishedTable, position: usize) -> Vec<String> 
         out.push(total);
     }
     out
-}
-
-/// A published figure as JSON: the count, or `null` and `"suppressed": true`. Which
-/// kind of suppression hid it is not said: "primary" would tell that the count is
-/// below k, which is more than `..` says.
-#[derive(serde::Serialize)]
-struct JsonCount<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    key: Option<&'a [String]>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    label: Option<&'a str>,
-    count: Option<u64>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    suppressed: bool,
-}
-
-impl<'a> JsonCount<'a> {
-    fn cell(cell: &'a PublishedCell) -> JsonCount<'a> {
-        JsonCount {
-            key: Some(&cell.key),
-            label: None,
-            count: cell.count,
-            suppressed: cell.count.is_none(),
-        }
-    }
-
-    fn count(count: &'a samla_common::disclosure::PublishedCount) -> JsonCount<'a> {
-        JsonCount {
-            key: None,
-            label: Some(&count.label),
-            count: count.count,
-            suppressed: count.count.is_none(),
-        }
-    }
-}
-
-fn counts(list: &[samla_common::disclosure::PublishedCount]) -> Vec<JsonCount<'_>> {
-    list.iter().map(JsonCount::count).collect()
-}
-
-#[derive(serde::Serialize)]
-struct JsonTable<'a> {
-    name: TableName,
-    dimensions: &'a [samla_common::statistics::Dimension],
-    cells: Vec<JsonCount<'a>>,
-}
-
-/// The JSON form: every figure by code, with the rule.
-fn json(report: &Report) -> Result<String, serde_json::Error> {
-    let figures = report.figures();
-    let shown: std::collections::HashSet<String> = report.row_units().into_iter().collect();
-    let tables: Vec<JsonTable<'_>> = figures
-        .tables
-        .iter()
-        .map(|t| JsonTable {
-            name: t.name,
-            dimensions: &t.dimensions,
-            cells: t
-                .cells
-                .iter()
-                .filter(|c| c.key.first().is_some_and(|k| shown.contains(k)))
-                .map(JsonCount::cell)
-                .collect(),
-        })
-        .collect();
-    let progress: Vec<serde_json::Value> = report
-        .progress
-        .iter()
-        .map(|p| {
-            serde_json::json!({
-                "measure": p.measure,
-                "figure": p.figure,
-                "part": p.part,
-                "whole": p.whole,
-                "target": p.target,
-                "of_target": p.of_target(),
-                "gap": p.gap(),
-            })
-        })
-        .collect();
-    let distinct = match &figures.linkage {
-        Ok(l) => serde_json::json!({
-            "distinct_people": JsonCount::count(&l.distinct_people),
-            "in_several_kommuner": JsonCount::count(&l.in_several_kommuner),
-            "per_kommun": counts(&l.per_kommun),
-            "kommun_overlaps": counts(&l.kommun_overlaps),
-            "project_overlaps": counts(&l.project_overlaps),
-        }),
-        Err(problem) => serde_json::json!({ "not_counted": problem }),
-    };
-    let head = serde_json::json!({
-        "project": {
-            "code": report.project.code,
-            "name": report.project.name,
-            "lifetime": report.project.lifetime,
-            "kommuner": report.project.kommuner,
-            "linkage_domain": report.project.linkage_domain.as_str(),
-        },
-        "period": figures.period,
-        "generated_at": report.generated_at,
-        "disclosure_control": { "k": figures.rule.k, "rule": figures.rule_text },
-        "kommuner_submitted": figures.kommuner,
-        "kommuner_missing": figures.missing,
-        "kommuner_shown": report.shown,
-        "targets": progress,
-        "distinct": distinct,
-        "outcomes_by_background": report.outcomes,
-        "monthly_active": report.monthly.iter().map(|(m, n)| serde_json::json!({"month": m, "count": n})).collect::<Vec<_>>(),
-        "submissions": report.matrix,
-    });
-    // The tables are by far the largest part: serialised straight from the report.
-    #[derive(serde::Serialize)]
-    struct Whole<'a> {
-        #[serde(flatten)]
-        head: serde_json::Value,
-        tables: Vec<JsonTable<'a>>,
-    }
-    serde_json::to_string_pretty(&Whole { head, tables })
 }
