@@ -346,3 +346,178 @@ fn a_ung_shaped_region_with_movers_counts_distinct_people_cumulatively() {
         "no invented per-kommun target"
     );
 }
+
+/// The bounds of the sum of `targets` (keys with `total`) over every non-negative
+/// solution of a JSON table's published cells, found independently of the hub: one
+/// unknown per suppressed inner cell, one equation per published cell.
+fn lp_bounds(table: &Value, targets: &[Vec<&str>]) -> (f64, f64) {
+    let cells: Vec<(Vec<String>, Option<u64>)> = table["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                serde_json::from_value(c["key"].clone()).unwrap(),
+                c["count"].as_u64(),
+            )
+        })
+        .collect();
+    let inner: Vec<&(Vec<String>, Option<u64>)> = cells
+        .iter()
+        .filter(|(k, _)| k.iter().all(|v| v != "total"))
+        .collect();
+    let covers = |general: &[String], key: &[String]| {
+        general.iter().zip(key).all(|(g, k)| g == "total" || g == k)
+    };
+    let unknown: Vec<&Vec<String>> = inner
+        .iter()
+        .filter(|(_, c)| c.is_none())
+        .map(|(k, _)| k)
+        .collect();
+    let solve = |direction| {
+        let mut lp = microlp::Problem::new(direction);
+        let vars: Vec<_> = unknown
+            .iter()
+            .map(|k| {
+                let weight = targets
+                    .iter()
+                    .filter(|t| {
+                        let t: Vec<String> = t.iter().map(|s| (*s).to_owned()).collect();
+                        covers(&t, k)
+                    })
+                    .count() as f64;
+                lp.add_var(weight, (0.0, f64::INFINITY))
+            })
+            .collect();
+        for (key, count) in &cells {
+            let Some(count) = count else { continue };
+            let known: u64 = inner
+                .iter()
+                .filter(|(k, _)| covers(key, k))
+                .filter_map(|(_, c)| *c)
+                .sum();
+            let terms: Vec<_> = unknown
+                .iter()
+                .zip(&vars)
+                .filter(|(k, _)| covers(key, k))
+                .map(|(_, v)| (*v, 1.0))
+                .collect();
+            if !terms.is_empty() {
+                lp.add_constraint(
+                    terms.as_slice(),
+                    microlp::ComparisonOp::Eq,
+                    *count as f64 - known as f64,
+                );
+            }
+        }
+        lp.solve().unwrap().into_solution().unwrap().objective()
+    };
+    let known: u64 = targets
+        .iter()
+        .map(|t| {
+            let t: Vec<String> = t.iter().map(|s| (*s).to_owned()).collect();
+            inner
+                .iter()
+                .filter(|(k, _)| covers(&t, k))
+                .filter_map(|(_, c)| *c)
+                .sum::<u64>()
+        })
+        .sum();
+    let low = solve(microlp::OptimizationDirection::Minimize);
+    let high = solve(microlp::OptimizationDirection::Maximize);
+    (
+        known as f64 + (low - 1e-6).ceil(),
+        known as f64 + (high + 1e-6).floor(),
+    )
+}
+
+/// Every interval a report publishes for a suppressed headline figure is exactly
+/// what an attacker's linear programme over the published table gives, so it
+/// discloses nothing the table does not.
+#[test]
+fn each_published_interval_equals_the_lp_attackers_bounds() {
+    let kommuner = ["2180", "2181", "2104"];
+    let (region, nodes) = shaped(
+        &kommuner,
+        "name = \"UNG\"\nstart = \"2023-09-01\"\nend = \"2026-08-31\"\n\
+         [project.targets]\nparticipants = 300\nshare_women = 0.4\n\
+         share_work_or_studies = 0.35\n",
+    );
+    // Two people of gender X per kommun (too few to show) force the women of the
+    // region, fewer than the men, to be suppressed; a handful to work does the same
+    // for work or studies.
+    let mut rows = vec![String::new(); nodes.len()];
+    for i in 0..150usize {
+        let gender = if i < 6 {
+            "X"
+        } else if i % 3 == 0 {
+            "K"
+        } else {
+            "M"
+        };
+        let (end, outcome) = match i % 10 {
+            0 if i < 40 => ("2025-06-30", "work"),
+            1..=3 => ("2025-06-30", "studies"),
+            4..=6 => ("2025-06-30", "job_seeking"),
+            _ => ("", ""),
+        };
+        rows[i % nodes.len()].push_str(&format!(
+            "{},UNG,2025-02-01,{end},{outcome},{gender},no,no\n",
+            pnr(i, 2001)
+        ));
+    }
+    for (node, rows) in nodes.iter().zip(&rows) {
+        submit(node, rows, &["2023-09-01..2026-08-31"]);
+    }
+    let json = json(&region, &[]);
+    let table = |name: &str| {
+        json["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let mut checked = 0;
+    for (measure, name, keys) in [
+        (
+            "share_women",
+            "participants",
+            vec![vec!["total", "K", "total"]],
+        ),
+        (
+            "share_work_or_studies",
+            "outcome_by_background",
+            vec![
+                vec!["total", "all", "work"],
+                vec!["total", "all", "studies"],
+            ],
+        ),
+    ] {
+        let t = target(&json, measure);
+        let Some(interval) = t["interval"].as_array() else {
+            assert!(t["figure"].is_number(), "{t}: a figure or an interval");
+            continue;
+        };
+        assert!(t["figure"].is_null() && t["part"].is_null(), "{t}");
+        let whole = t["whole"].as_f64().unwrap();
+        let (low, high) = lp_bounds(&table(name), &keys);
+        assert!(low <= high, "{measure}");
+        assert!(
+            (interval[0].as_f64().unwrap() - low / whole).abs() < 1e-9
+                && (interval[1].as_f64().unwrap() - high / whole).abs() < 1e-9,
+            "{measure}: published {interval:?}, attacker's bounds {low}..{high} of {whole}"
+        );
+        checked += 1;
+    }
+    assert!(
+        checked >= 1,
+        "the women of the region are suppressed: {}",
+        json["targets"]
+    );
+    let sv = report(&region, &[]);
+    let targets = &sv[sv.find("Mål\n").unwrap()..sv.find("Målen mäts").unwrap()];
+    assert!(!targets.contains(".."), "intervals, not `..`: {targets}");
+    assert!(targets.contains('–') && targets.contains(" %"), "{targets}");
+}
