@@ -521,3 +521,104 @@ fn each_published_interval_equals_the_lp_attackers_bounds() {
     assert!(!targets.contains(".."), "intervals, not `..`: {targets}");
     assert!(targets.contains('–') && targets.contains(" %"), "{targets}");
 }
+
+/// Nya eXtra stöd i Gävleborg, as configured in configs/: eight kommuner, 545
+/// participants, at least 60 % women, foreign-born people and people with
+/// disabilities as target groups. The report shows the share of women against 60 %
+/// and both groups' outcomes side by side with everyone's.
+#[test]
+fn a_nya_extra_stod_shaped_region_shows_women_against_60_percent_and_its_groups() {
+    let configured = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/gavleborg-ung/hub.toml"),
+    )
+    .unwrap();
+    let section = &configured[configured.find("code = \"NYAEXTRA\"").unwrap()..];
+    let section = &section[..section.find("\n\n").unwrap()];
+    let field = |name: &str| {
+        section
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} =")))
+            .unwrap()
+            .to_owned()
+    };
+    let kommuner: Vec<String> = field("kommuner")
+        .split('"')
+        .filter(|s| s.len() == 4 && s.chars().all(|c| c.is_ascii_digit()))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(kommuner.len(), 8);
+    let codes: Vec<&str> = kommuner.iter().map(String::as_str).collect();
+    let (region, nodes) = shaped(
+        &codes,
+        &format!(
+            "{}\n{}\n{}\n{}\n[project.targets]\n{}\n{}\n",
+            field("name"),
+            field("start"),
+            field("end"),
+            field("target_groups"),
+            field("participants"),
+            field("share_women"),
+        ),
+    );
+    let mut rows = vec![String::new(); nodes.len()];
+    let (mut women, mut groups) = (0, [(0, 0); 3]);
+    for i in 0..545usize {
+        let gender = if i % 50 < 31 { "K" } else { "M" };
+        women += usize::from(gender == "K");
+        let (foreign, disability) = (i % 5 < 2, i % 10 < 3);
+        let (end, outcome) = match i % 4 {
+            0 => ("2025-05-31", "work"),
+            1 if i % 3 == 0 => ("2025-05-31", "studies"),
+            1 => ("2025-05-31", "job_seeking"),
+            _ => ("", ""),
+        };
+        for (g, member) in [(0, true), (1, foreign), (2, disability)] {
+            if member && !end.is_empty() {
+                groups[g].0 += 1;
+                groups[g].1 += usize::from(outcome != "job_seeking");
+            }
+        }
+        let yes = |b: bool| if b { "yes" } else { "no" };
+        rows[i % nodes.len()].push_str(&format!(
+            "{},UNG,2024-09-01,{end},{outcome},{gender},{},{}\n",
+            pnr(i, 1990),
+            yes(foreign),
+            yes(disability)
+        ));
+    }
+    for (node, rows) in nodes.iter().zip(&rows) {
+        submit(node, rows, &["2024-01-01..2026-12-31"]);
+    }
+    let json = json(&region, &[]);
+    assert_eq!(
+        json["target_groups"],
+        serde_json::json!(["foreign_born", "disability"])
+    );
+    let share = target(&json, "share_women");
+    assert_eq!(
+        (share["part"].clone(), share["whole"].clone()),
+        (women.into(), 545.into())
+    );
+    assert!(close(&share["target"], 0.6), "{share}");
+    let sv = report(&region, &[]);
+    let section = &sv[sv.find("Målgrupper\n").unwrap()..];
+    let expected = format!(
+        "Andel kvinnor: {:.1} % ({women} av 545) (mål minst 60,0 %)",
+        women as f64 / 545.0 * 100.0
+    )
+    .replace('.', ",");
+    assert!(section.contains(&expected), "{expected:?} in {section}");
+    for (label, (leavers, to)) in ["Alla", "Utrikes född", "Funktionsnedsättning"]
+        .iter()
+        .zip(groups)
+    {
+        let line = section.lines().find(|l| l.starts_with(label)).unwrap();
+        let share = format!("{:.1} % ({to})", to as f64 / leavers as f64 * 100.0).replace('.', ",");
+        assert!(
+            line.contains(&share) && line.contains(&leavers.to_string()),
+            "{share} in {line}"
+        );
+    }
+    let html = report(&region, &["--format", "html"]);
+    assert!(html.contains("<h2>Målgrupper</h2>") && html.contains(&expected));
+}
