@@ -1,6 +1,8 @@
 //! Benchmark of a regional report over 290 kommuner: reading the latest submissions
 //! from the hub's store, disclosure control of every table with distinct people and
-//! overlaps, and rendering each format.
+//! overlaps, targets measured from the project's start, cumulative enrolment, the
+//! ESF+ indicators, the LP bounds (intervals) of the headline shares, and rendering
+//! each format.
 //!
 //! Run with `cargo bench -p samla-hub --bench report`.
 
@@ -75,7 +77,12 @@ fn kommun(index: usize, n: usize) -> Statistics {
             start,
             end,
             outcome: end.map(|_| Outcome::ALL[person % Outcome::ALL.len()]),
-            gender: Some(Gender::ALL[person % 2]),
+            // A few people of gender X, too few in any kommun to show.
+            gender: Some(if person % 997 == 0 {
+                Gender::Other
+            } else {
+                Gender::ALL[person % 2]
+            }),
             flags,
             status_at_entry: Some(EntryStatus::ALL[person % 5]),
             education: Some(Education::ALL[person % 4]),
@@ -123,9 +130,9 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     let toml = format!(
         "listen = \"127.0.0.1:0\"\ndatabase = \"hub.db\"\nregion_ca = \"ca.crt\"\n\
          certificate = \"hub.crt\"\nprivate_key = \"hub.key\"\nreceipt_key = \"receipt.key\"\n\
-         [[project]]\ncode = \"UNG\"\nname = \"UNG nationally\"\nstart = \"2023-09-01\"\n\
+         [[project]]\ncode = \"UNG\"\nname = \"UNG nationally\"\nstart = \"2025-01-01\"\n\
          end = \"2026-08-31\"\nlinkage_domain = \"national\"\nkommuner = [{}]\n\
-         [project.targets]\nparticipants = 60000\nshare_work_or_studies = 0.4\n",
+         [project.targets]\nparticipants = 60000\nshare_women = 0.5\nshare_work_or_studies = 0.4\n",
         kommuner.join(", ")
     );
     let config = HubConfig::parse(&toml, &dir.path().join("hub.toml")).unwrap();
@@ -168,4 +175,25 @@ fn render_290_kommuner(bencher: Bencher, format: &str) {
         _ => Format::Px,
     };
     bencher.bench(|| report::render(black_box(&built), format, TableName::Participants).unwrap());
+}
+
+/// The LP bounds of the region's women and of leavers to work or studies over the
+/// 290-kommun report's published cells, as an interval for a suppressed figure takes
+/// them (computed here whether or not the figure itself is suppressed).
+#[divan::bench(sample_count = 5)]
+fn intervals_290_kommuner(bencher: Bencher) {
+    use samla_common::report::intervals::lp_bounds;
+    let built = build();
+    let figures = built.figures();
+    let participants = figures.table(TableName::Participants).unwrap();
+    let outcomes = figures.table(TableName::OutcomeByBackground).unwrap();
+    bencher.bench(|| {
+        (
+            lp_bounds(black_box(participants), &[&["total", "K", "total"]]),
+            lp_bounds(
+                black_box(outcomes),
+                &[&["total", "all", "work"], &["total", "all", "studies"]],
+            ),
+        )
+    });
 }

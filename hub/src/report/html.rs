@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use samla_common::codes::{Gender, Outcome};
 use samla_common::disclosure::TOTAL;
-use samla_common::report::Measure;
+use samla_common::report::{Basis, Measure};
 use samla_common::statistics::{Dimension, TableName};
 
 use super::labels::rule_text;
@@ -389,6 +389,12 @@ fn gender_chart(report: &Report) -> String {
     };
     let cells = cells_by_key(table);
     let units = report.row_units();
+    // Women among the region's participants (table sums), or their interval.
+    let region_women = report
+        .progress
+        .iter()
+        .find(|p| p.measure == Measure::ShareWomen && p.basis == Basis::SumOverKommuner)
+        .and_then(|p| p.figure.map(|f| (f, f)).or(p.interval));
     let (label_w, bar_w, row_h) = (150.0, 330.0, 22.0);
     let height = row_h * units.len() as f64 + 34.0;
     let caption = lang.pick("Kön bland deltagarna", "Gender of participants");
@@ -432,14 +438,41 @@ fn gender_chart(report: &Report) -> String {
                     x += w;
                 }
             }
-            _ => {
-                let _ = write!(
-                    svg,
-                    "<text x=\"{}\" y=\"{}\" fill=\"#888\">..</text>",
-                    label_w + 4.0,
-                    y + 13.0
-                );
-            }
+            _ => match region_women.filter(|_| unit == TOTAL) {
+                // The region's women as the interval the published cells imply: the
+                // lower bound solid, the rest of the interval lighter.
+                Some((low, high)) => {
+                    let (w_low, w_high) = (bar_w * low, bar_w * (high - low));
+                    let _ = write!(
+                        svg,
+                        "<rect x=\"{label_w}\" y=\"{y}\" width=\"{w_low:.1}\" height=\"16\" fill=\"{}\"/>\
+                         <rect x=\"{:.1}\" y=\"{y}\" width=\"{w_high:.1}\" height=\"16\" fill=\"{}\" opacity=\"0.45\"/>\
+                         <text x=\"{:.1}\" y=\"{}\" fill=\"#fff\">{}</text>",
+                        COLOURS[0],
+                        label_w + w_low,
+                        COLOURS[0],
+                        label_w + 4.0,
+                        y + 13.0,
+                        escape(&format!(
+                            "{} {}",
+                            lang.value(Dimension::Gender, Gender::Woman.code()),
+                            if high > low {
+                                lang.percent_interval((low, high))
+                            } else {
+                                lang.percent(low)
+                            }
+                        ))
+                    );
+                }
+                None => {
+                    let _ = write!(
+                        svg,
+                        "<text x=\"{}\" y=\"{}\" fill=\"#888\">..</text>",
+                        label_w + 4.0,
+                        y + 13.0
+                    );
+                }
+            },
         }
     }
     let mut x = label_w;

@@ -80,13 +80,29 @@ pub(super) fn targets(report: &Report) -> Vec<Vec<String>> {
                 }
             },
         );
+        // Where the figure is an interval, so are its share of the target and gap.
+        let (of_target, gap) = match (p.interval, p.target) {
+            (Some((low, high)), Some(t)) if p.figure.is_none() && t > 0.0 => (
+                lang.percent_interval((low / t, high / t)),
+                lang.decimal(&format!(
+                    "{:+.1}–{:+.1} {}",
+                    (low - t) * 100.0,
+                    (high - t) * 100.0,
+                    lang.pick("procentenheter", "points")
+                )),
+            ),
+            _ => (
+                p.of_target()
+                    .map_or_else(|| "–".to_owned(), |s| lang.percent(s)),
+                gap,
+            ),
+        };
         rows.push(vec![
             lang.measure(p.measure).to_owned(),
             figure(lang, p),
             whole_label(lang, p).to_owned(),
             p.target.map_or_else(|| "–".to_owned(), value),
-            p.of_target()
-                .map_or_else(|| "–".to_owned(), |s| lang.percent(s)),
+            of_target,
             gap,
         ]);
     }
