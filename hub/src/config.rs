@@ -258,11 +258,7 @@ struct RawTargets {
 #[serde(untagged)]
 enum RawShare {
     Plain(f64),
-    Of {
-        share: f64,
-        #[serde(default)]
-        of: samla_common::report::Of,
-    },
+    Of { share: f64, of: Option<String> },
 }
 
 #[derive(Deserialize)]
@@ -373,7 +369,15 @@ impl HubConfig {
                     Some(RawShare::Plain(share)) => ShareTarget::of_participants(*share),
                     Some(RawShare::Of { share, of }) => ShareTarget {
                         share: *share,
-                        of: *of,
+                        of: match of.as_deref() {
+                            None | Some("participants") => samla_common::report::Of::Participants,
+                            Some("leavers") => samla_common::report::Of::Leavers,
+                            Some(other) => {
+                                return Err(at(&format!(
+                                    "targets.{name}: of = {other:?}; a share is of \"participants\" (the default) or \"leavers\""
+                                )))
+                            }
+                        },
                     },
                 };
                 if (0.0..=1.0).contains(&target.share) {

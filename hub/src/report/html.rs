@@ -27,6 +27,7 @@ figure{margin:0;border:1px solid #e3e7ec;border-radius:6px;padding:10px 12px}
 figcaption{font-weight:600;font-size:.95rem;margin-bottom:6px}
 table{border-collapse:collapse;font-size:.85rem;margin:6px 0 12px;font-variant-numeric:tabular-nums}
 th,td{padding:3px 8px;border-bottom:1px solid #edf0f3;text-align:right}
+td:not(:first-child){white-space:nowrap}
 th:first-child,td:first-child{text-align:left}
 thead th{background:#f1f4f8}
 tr.region td{font-weight:600;border-top:2px solid #c9d1da}
@@ -408,7 +409,11 @@ fn gender_chart(report: &Report) -> String {
             "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
             label_w - 6.0,
             y + 13.0,
-            escape(&report.unit_label(unit))
+            escape(&if unit == TOTAL {
+                lang.region().to_owned()
+            } else {
+                report.unit_label(unit)
+            })
         );
         let get = |g: &str| {
             let key = [unit.clone(), g.to_owned(), TOTAL.to_owned()];

@@ -89,6 +89,10 @@ impl Lang {
             Dimension::StatusAtEntry => EntryStatus::parse(code).map(|s| self.status(s)),
             Dimension::Education => Education::parse(code).map(|e| self.education(e)),
             Dimension::AgeBand => AgeBand::parse(code).map(|a| self.age(a)),
+            Dimension::Duration => {
+                let range = code.replace('-', "–");
+                return format!("{range} {}", self.pick("mån", "months"));
+            }
             Dimension::Kommun => code
                 .parse::<samla_common::codes::KommunCode>()
                 .ok()
@@ -180,9 +184,14 @@ impl Lang {
         }
     }
 
-    /// The region's row in per-kommun tables.
+    /// The region, where a figure is the region's own (distinct people, targets).
     pub fn region(self) -> &'static str {
         self.pick("Regionen", "Region")
+    }
+
+    /// The region's row in per-kommun tables: the sum of the kommuner's cells.
+    pub fn region_sum(self) -> &'static str {
+        self.pick("Regionen, summa över kommuner", "Region, sum over kommuner")
     }
 }
 

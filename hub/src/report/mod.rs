@@ -439,7 +439,7 @@ impl Report {
     /// A unit's label: the kommun's name, or the region.
     pub fn unit_label(&self, unit: &str) -> String {
         if unit == TOTAL {
-            self.lang.region().to_owned()
+            self.lang.region_sum().to_owned()
         } else {
             self.lang
                 .value(samla_common::statistics::Dimension::Kommun, unit)
