@@ -332,6 +332,22 @@ fn a_ung_shaped_region_with_movers_counts_distinct_people_cumulatively() {
             assert!(whole > 0.0 && truth > 0.0);
         }
     }
+    // 2024 has no submissions from the project's start to its end: the period's own
+    // figures, not compared with the project's targets, and labelled so.
+    let year = self::json(&region, &["--period", "2024"]);
+    assert_eq!(year["targets_scope"]["kind"], "period");
+    let p = target(&year, "participants");
+    assert!(
+        p["target"].is_null() && p["of_target"].is_null() && p["gap"].is_null(),
+        "{p}"
+    );
+    assert!(report(&region, &["--period", "2024"]).contains("Endast perioden"));
+    // A period reaching past the lifetime is clipped to it.
+    let clipped = self::json(&region, &["--period", "2023-09-01..2023-12-31"]);
+    assert_eq!(clipped["lifetime"], false);
+    let clipped = self::json(&region, &["--period", "2023"]);
+    assert_eq!(clipped["period"], "2023-09-01..2023-12-31");
+    assert_eq!(clipped["targets_scope"]["kind"], "cumulative");
     let sv = report(&region, &["--period", "2025"]);
     assert!(
         sv.contains("Från projektets start till och med 2025-12-31"),

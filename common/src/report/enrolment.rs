@@ -132,7 +132,90 @@ fn month_end(month: YearMonth) -> Date {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::personnummer::{luhn_check_digit, Personnummer};
+    use crate::pseudonym::{LinkageDomain, MasterSecret};
+    use crate::record::{FlagSet, ParticipantRecord, RecordFields};
+    use crate::statistics::Aggregator;
     use time::macros::date;
+
+    /// One kommun's statistics for `period`: people `0..n` starting on their start day.
+    fn kommun(code: &str, period: &str, people: &[(usize, Date)]) -> Statistics {
+        let master = MasterSecret::from_bytes([7; 32]);
+        let domain: LinkageDomain = "test-enrolment".parse().unwrap();
+        let key = master.domain_key(&domain);
+        let project: ProjectCode = "UNG".parse().unwrap();
+        let period: Period = period.parse().unwrap();
+        let mut a = Aggregator::new(
+            code.parse().unwrap(),
+            period,
+            domain,
+            master.key_id(),
+            vec![project.clone()],
+        );
+        for (i, start) in people {
+            let nine = format!("01{:02}{:02}{:03}", i % 12 + 1, i % 28 + 1, i + 1);
+            let pnr = format!("20{nine}{}", luhn_check_digit(nine.as_bytes()));
+            let record = ParticipantRecord::new(RecordFields {
+                personnummer: Personnummer::parse(&pnr, date!(2026 - 01 - 01)).unwrap(),
+                project: project.clone(),
+                start: *start,
+                end: None,
+                outcome: None,
+                gender: None,
+                flags: FlagSet::default(),
+                status_at_entry: None,
+                education: None,
+            })
+            .unwrap();
+            if period.is_active(record.start, record.end) {
+                a.add(key.pseudonym(&record.personnummer), &record).unwrap();
+            }
+        }
+        a.finish()
+    }
+
+    /// Two kommuner submitting monthly: a point per covered month, people counted
+    /// once however many months they are active, and a point that adds 1 to k-1
+    /// people to the last published one suppressed.
+    #[test]
+    fn the_series_counts_distinct_starters_and_hides_small_steps() {
+        let people: Vec<(usize, Date)> = (0..30)
+            .map(|i| (i, date!(2025 - 01 - 10)))
+            .chain((30..32).map(|i| (i, date!(2025 - 02 - 10))))
+            .chain((32..40).map(|i| (i, date!(2025 - 03 - 10))))
+            .collect();
+        let (a, b): (Vec<_>, Vec<_>) = people.iter().partition(|(i, _)| i % 2 == 0);
+        let mut all = Vec::new();
+        for month in ["2025-01", "2025-02", "2025-03"] {
+            all.push(kommun("2180", month, &a));
+            all.push(kommun("2181", month, &b));
+        }
+        // Sandviken has not submitted April: no point for it.
+        all.push(kommun("2180", "2025-04", &a));
+        let refs: Vec<&Statistics> = all.iter().collect();
+        let kommuner: Vec<KommunCode> = ["2180", "2181"]
+            .iter()
+            .map(|k| k.parse().unwrap())
+            .collect();
+        let series = cumulative_enrolment(
+            &"UNG".parse().unwrap(),
+            "2025".parse().unwrap(),
+            &kommuner,
+            &refs,
+            DisclosureRule { k: 5 },
+        );
+        let shown: Vec<(&str, Option<u64>)> =
+            series.iter().map(|p| (p.month.as_str(), p.count)).collect();
+        assert_eq!(
+            shown,
+            [
+                ("2025-01", Some(30)),
+                ("2025-02", None),
+                ("2025-03", Some(40))
+            ]
+        );
+        assert_eq!(series[2].up_to, date!(2025 - 03 - 31));
+    }
 
     #[test]
     fn coverage_needs_every_day_from_the_start() {
