@@ -332,15 +332,22 @@ fn a_ung_shaped_region_with_movers_counts_distinct_people_cumulatively() {
             assert!(whole > 0.0 && truth > 0.0);
         }
     }
-    // 2024 has no submissions from the project's start to its end: the period's own
-    // figures, not compared with the project's targets, and labelled so.
+    // 2024 has no submissions for the stretch from the project's start to its end:
+    // the shares are the period's own, not compared with the targets, and labelled
+    // so; distinct participants up to 2024-12-31 come from the periods that tile the
+    // stretch (2023-09-01..2023-12-31 and 2024), as in the enrolment series.
     let year = self::json(&region, &["--period", "2024"]);
     assert_eq!(year["targets_scope"]["kind"], "period");
-    let p = target(&year, "participants");
+    let women = target(&year, "share_women");
     assert!(
-        p["target"].is_null() && p["of_target"].is_null() && p["gap"].is_null(),
-        "{p}"
+        women["target"] == 0.4 && women["of_target"].is_null() && women["gap"].is_null(),
+        "{women}"
     );
+    let p = target(&year, "participants");
+    let by_2024 = starts.iter().filter(|s| s.as_str() <= "2024-12-31").count();
+    assert_eq!(p["part"], by_2024, "{p}");
+    assert_eq!(p["scope"]["up_to"], "2024-12-31", "{p}");
+    assert!(p["of_target"].is_number(), "{p}");
     assert!(report(&region, &["--period", "2024"]).contains("Endast perioden"));
     // A period reaching past the lifetime is clipped to it.
     let clipped = self::json(&region, &["--period", "2023-09-01..2023-12-31"]);

@@ -112,22 +112,29 @@ pub struct TargetProgress {
     /// Where `figure` is suppressed: the tightest interval the published cells of
     /// its table imply, as a figure (share or count).
     pub interval: Option<(f64, f64)>,
-    /// The target, if the project has one (`None` too for a period-only figure).
+    /// The project's target, if it has one (shown beside a period-only figure too,
+    /// but not compared with it).
     pub target: Option<f64>,
     /// The time the figure covers.
     pub scope: Scope,
 }
 
 impl TargetProgress {
-    /// The figure as a share of the target (1.0 = reached).
-    pub fn of_target(&self) -> Option<f64> {
-        let (f, t) = (self.figure?, self.target?);
-        (t > 0.0).then(|| f / t)
+    /// Whether the figure covers what the target speaks of (not a period alone).
+    pub fn comparable(&self) -> bool {
+        self.scope != Scope::PeriodOnly
     }
 
-    /// Figure minus target.
+    /// The figure as a share of the target (1.0 = reached); `None` for a period-only
+    /// figure.
+    pub fn of_target(&self) -> Option<f64> {
+        let (f, t) = (self.figure?, self.target?);
+        (t > 0.0 && self.comparable()).then(|| f / t)
+    }
+
+    /// Figure minus target; `None` for a period-only figure.
     pub fn gap(&self) -> Option<f64> {
-        Some(self.figure? - self.target?)
+        self.comparable().then_some(self.figure? - self.target?)
     }
 }
 
@@ -161,10 +168,9 @@ fn women_part(of: Of) -> Part {
 }
 
 /// Progress against each of the project's targets, from published cells only, over
-/// the time `scope` says the report covers. A period-only report sets no target
-/// beside its figures.
+/// the time `scope` says the report covers. A period-only figure is not compared
+/// with its target.
 pub fn progress(report: &RegionalReport, targets: &Targets, scope: Scope) -> Vec<TargetProgress> {
-    let compare = scope != Scope::PeriodOnly;
     let distinct = report
         .linkage
         .as_ref()
@@ -219,7 +225,7 @@ pub fn progress(report: &RegionalReport, targets: &Targets, scope: Scope) -> Vec
             whole,
             figure,
             interval,
-            target: target.filter(|_| compare).map(|t| t.share),
+            target: target.map(|t| t.share),
             scope,
         }
     };
@@ -237,7 +243,7 @@ pub fn progress(report: &RegionalReport, targets: &Targets, scope: Scope) -> Vec
             whole: None,
             figure: participants.map(|n| n as f64),
             interval: None,
-            target: targets.participants.filter(|_| compare).map(|n| n as f64),
+            target: targets.participants.map(|n| n as f64),
             scope,
         },
         share(Measure::ShareWomen, targets.share_women, &women_part),

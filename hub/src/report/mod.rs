@@ -283,6 +283,10 @@ pub fn build(
         }
     };
     let enrolment = enrolment(store, config, &project, cumulative, &matrix, &stored)?;
+    let mut progress = progress;
+    if scope == Scope::PeriodOnly {
+        distinct_from_enrolment(&mut progress, &enrolment, period);
+    }
     let shown = figures
         .kommuner
         .iter()
@@ -313,6 +317,30 @@ pub fn build(
         regional,
         project,
     })
+}
+
+/// Without submissions for the stretch from the project's start, distinct
+/// participants up to the period's end may still be known: the cumulative enrolment
+/// series has them where the kommuner's periods cover the stretch (a daemon's
+/// quarters, say). The shares stay the period's own.
+fn distinct_from_enrolment(
+    progress: &mut [TargetProgress],
+    enrolment: &[EnrolmentPoint],
+    period: Period,
+) {
+    let Some(point) = enrolment.last().filter(|p| p.up_to == period.to()) else {
+        return;
+    };
+    let Some(count) = point.count else { return };
+    for p in progress
+        .iter_mut()
+        .filter(|p| p.measure == samla_common::report::Measure::Participants)
+    {
+        p.part = Some(count);
+        p.figure = Some(count as f64);
+        p.basis = samla_common::report::Basis::DistinctPeople;
+        p.scope = Scope::Cumulative(point.up_to);
+    }
 }
 
 /// The statistics of the project's kommuner for exactly this period, as stored.
@@ -401,7 +429,7 @@ fn matrix(store: &Store, project: &ProjectDefinition) -> Result<SubmissionMatrix
                         .iter()
                         .find(|t| t.kommun == *k && &t.period == p)
                         .and_then(|t| OffsetDateTime::from_unix_timestamp(t.received_at).ok())
-                        .map(|at| at.date().to_string())
+                        .map(|at| samla_common::local_time::stockholm(at).date().to_string())
                 })
                 .collect();
             (*k, cells)

@@ -82,7 +82,7 @@ pub(super) fn targets(report: &Report) -> Vec<Vec<String>> {
         );
         // Where the figure is an interval, so are its share of the target and gap.
         let (of_target, gap) = match (p.interval, p.target) {
-            (Some((low, high)), Some(t)) if p.figure.is_none() && t > 0.0 => (
+            (Some((low, high)), Some(t)) if p.figure.is_none() && t > 0.0 && p.comparable() => (
                 lang.percent_interval((low / t, high / t)),
                 lang.decimal(&format!(
                     "{:+.1}–{:+.1} {}",
@@ -117,6 +117,13 @@ pub(super) fn targets_note(report: &Report) -> String {
         lang.pick("Målen mäts över", "Targets are measured over"),
         lang.scope(report.scope)
     );
+    for p in report.progress.iter().filter(|p| p.scope != report.scope) {
+        note.push_str(&format!(
+            " {}: {}.",
+            lang.measure(p.measure),
+            lang.scope(p.scope).to_lowercase()
+        ));
+    }
     if report.progress.iter().any(|p| p.interval.is_some()) {
         note.push(' ');
         note.push_str(lang.pick(
