@@ -10,7 +10,9 @@
 //! On the way, the errors a user meets are made to happen, and each must say what the
 //! doc's "What you may meet on the way" says (its `text` blocks, in order): the hub not
 //! running, a wrong `server_name`, a misnamed header, and the hub's missing
-//! `region_ca`. A file in an inbox that is not an export is left there and logged.
+//! `region_ca`. The daemon moves the export with the misnamed header to `rejected/`
+//! with the fix beside it, and a file in an inbox that is not an export is left there
+//! and logged.
 
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
@@ -317,11 +319,21 @@ fn a_new_user_stands_up_a_four_kommun_region_from_the_operations_doc() {
             Kind::Background => {
                 match backgrounds {
                     0 => errors_before_the_hub(&walk, &promised),
-                    _ => std::fs::write(
-                        walk.root().join("kommuner/0765/inbox/README.md"),
-                        "Exporter från Procapita läggs här.\n",
-                    )
-                    .unwrap(),
+                    _ => {
+                        let root = walk.root();
+                        std::fs::write(
+                            root.join("kommuner/0765/inbox/README.md"),
+                            "Exporter från Procapita läggs här.\n",
+                        )
+                        .unwrap();
+                        // The export with the misnamed header, dropped into Alvesta's
+                        // inbox: the daemon must not submit it.
+                        std::fs::rename(
+                            root.join("kon.csv"),
+                            root.join("kommuner/0764/inbox/kon-0764.csv"),
+                        )
+                        .unwrap();
+                    }
                 }
                 for line in script.lines().filter(|l| !l.trim().is_empty()) {
                     walk.start(line);
@@ -358,6 +370,15 @@ fn a_new_user_stands_up_a_four_kommun_region_from_the_operations_doc() {
                         .join(format!("processed/fasetten-{kommun}.csv"))
                         .exists());
                 }
+                let rejected = walk.root().join("kommuner/0764/inbox/rejected");
+                wait_for(
+                    Duration::from_secs(30),
+                    "the misnamed export rejected",
+                    || rejected.join("kon-0764.csv.error.txt").exists(),
+                );
+                assert!(rejected.join("kon-0764.csv").exists());
+                let why = std::fs::read_to_string(rejected.join("kon-0764.csv.error.txt")).unwrap();
+                assert!(why.contains(&promised[2]), "{why}");
                 let o = walk.sh(script);
                 assert!(o.status.success(), "{script}\n{}", text(&o));
                 let report = String::from_utf8_lossy(&o.stdout).into_owned();
