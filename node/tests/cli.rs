@@ -361,6 +361,34 @@ fn init_writes_each_lifetime_and_a_daemon_with_its_inbox() {
     assert!(registration.starts_with("[[node]]\nkommun = \"0765\"\nsigning_keys = [\""));
     assert!(stdout(&o).ends_with(&registration), "{}", stdout(&o));
 
+    // Nothing init wrote is overwritten, and nothing is written when one is there.
+    let again = [
+        "--project",
+        "FASETTEN:kronoberg-fasetten-2021:2021-01-04..2023-02-28",
+    ];
+    let o = init(dir.path(), "a", &again);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "samla-node: refusing to overwrite existing config a/samla-node.toml\n"
+    );
+    std::fs::rename(
+        dir.path().join("a/samla-node.toml"),
+        dir.path().join("a/kept.toml"),
+    )
+    .unwrap();
+    let o = init(dir.path(), "a", &again);
+    assert_eq!(
+        stderr(&o),
+        "samla-node: refusing to overwrite existing signing key a/node-signing.key\n"
+    );
+    assert!(!dir.path().join("a/samla-node.toml").exists());
+    std::fs::rename(
+        dir.path().join("a/kept.toml"),
+        dir.path().join("a/samla-node.toml"),
+    )
+    .unwrap();
+
     // With one project `--period lifetime` needs no --project.
     let o = node(
         dir.path(),

@@ -16,6 +16,9 @@ use samla_common::signing::SigningKey;
 
 use super::args::{InitArgs, InitProject};
 
+/// The signing key's file name, in the config's directory.
+const SIGNING_KEY: &str = "node-signing.key";
+
 /// A checked `samla-node init`: the config text to write, and where.
 pub(super) struct Init {
     dir: PathBuf,
@@ -55,11 +58,15 @@ impl Init {
             }
         }
         let config_path = args.dir.join("samla-node.toml");
-        if config_path.exists() {
-            bail!(
-                "refusing to overwrite existing config {}",
-                config_path.display()
-            );
+        let registration_path = args.dir.join(format!("register-{}.toml", args.kommun));
+        for (path, what) in [
+            (&config_path, "config"),
+            (&args.dir.join(SIGNING_KEY), "signing key"),
+            (&registration_path, "registration"),
+        ] {
+            if path.exists() {
+                bail!("refusing to overwrite existing {what} {}", path.display());
+            }
         }
         Ok(Init {
             dir: args.dir.clone(),
@@ -82,7 +89,7 @@ impl Init {
             hub_name,
         } = self;
         files::create_dir(&dir)?;
-        let signing_path = dir.join("node-signing.key");
+        let signing_path = dir.join(SIGNING_KEY);
         let document = SigningKey::generate_pkcs8(&ring::rand::SystemRandom::new())?;
         let signing = SigningKey::from_pkcs8(&document)?;
         files::write_private(&signing_path, &document)?;
