@@ -93,6 +93,20 @@ fn node_bad_config() {
 }
 
 #[test]
+fn node_missing_region_ca() {
+    let (region, node, _) = region_with_node();
+    std::fs::remove_file(region.root().join("ca/ca.crt")).unwrap();
+    let o = node.run(&["send"]);
+    fails_with(
+        &o,
+        2,
+        "samla-node: [hub] region_ca = ../ca/ca.crt: cannot be read: No such file or directory (os error 2)\n\n\
+         region_ca is the region CA's certificate (ca.crt), given by the region with this \
+         node's certificate; a relative path is relative to the config's directory.\n",
+    );
+}
+
+#[test]
 fn node_unreadable_export() {
     let (_region, node, _) = region_with_node();
     let o = node.run(&["check", "missing.csv"]);
