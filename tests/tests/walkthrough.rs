@@ -384,7 +384,7 @@ fn a_new_user_stands_up_a_four_kommun_region_from_the_operations_doc() {
                 let report = String::from_utf8_lossy(&o.stdout).into_owned();
                 assert!(
                     report.contains(
-                        "Fasetten för arbete & studier (FASETTEN), period 2021-01-04..2023-02-28"
+                        "Fasetten för arbete & studier (FASETTEN), Hela projekttiden (2021-01-04–2023-02-28)"
                     ) && report.contains("Kommuner som lämnat in: 4 / 4"),
                     "{report}"
                 );
