@@ -20,6 +20,11 @@ use crate::signing::VerifyingKey;
 use crate::translog::{Checkpoint, EntryKind, LogEntry, MemoryHashes};
 use crate::wire::{SignedReceipt, SubmissionId};
 
+pub mod content;
+pub mod html;
+pub mod node_checks;
+pub mod person;
+
 /// The bundle format version.
 pub const BUNDLE_VERSION: u32 = 1;
 
@@ -87,6 +92,10 @@ pub struct NodeBundle {
     pub submissions: Vec<NodeSubmission>,
     /// The hub checkpoints the node saw and checked, oldest first.
     pub checkpoints: Vec<String>,
+    /// The node's signing key when the bundle was made (its log heads are signed
+    /// with it); absent in bundles from before signed heads.
+    #[serde(default)]
+    pub node_key: Option<VerifyingKey>,
 }
 
 /// Something wrong, found by a verification or cross-check.
@@ -177,6 +186,10 @@ pub enum Finding {
         /// The submission it names, if any.
         submission: Option<SubmissionId>,
     },
+    /// The node's signed heads or stored submissions do not hold.
+    Node(node_checks::NodeFinding),
+    /// What the node sent and what the hub stored differ (bundle content files).
+    Content(content::ContentFinding),
 }
 
 impl fmt::Display for Finding {
@@ -220,6 +233,8 @@ impl fmt::Display for Finding {
                 Some(id) => write!(f, "hub entry {index}: names submission {id}, which this node never sent"),
                 None => write!(f, "hub entry {index}: logs a transfer for this kommun that this node never sent"),
             },
+            Finding::Node(finding) => finding.fmt(f),
+            Finding::Content(finding) => finding.fmt(f),
         }
     }
 }
@@ -330,6 +345,13 @@ pub fn verify_node_log(bundle: &NodeBundle) -> Result<u64, Vec<Finding>> {
             break;
         }
         previous = hash;
+    }
+    if findings.is_empty() {
+        findings.extend(
+            node_checks::verify_heads(&bundle.log, bundle.node_key.as_ref())
+                .into_iter()
+                .map(Finding::Node),
+        );
     }
     let logged = |id: SubmissionId, kind: &str| {
         bundle

@@ -41,10 +41,18 @@ fn setup() -> Setup {
     let o = run(
         "samla-hub",
         &root,
-        &["audit", "export", "--config", "hub/hub.toml", "hub-bundle"],
+        &[
+            "audit",
+            "--lang",
+            "en",
+            "export",
+            "--config",
+            "hub/hub.toml",
+            "hub-bundle",
+        ],
     );
     assert!(o.status.success(), "{}", text(&o));
-    let o = a.run(&["audit", "export", "../node-bundle"]);
+    let o = a.run(&["audit", "--lang", "en", "export", "../node-bundle"]);
     assert!(o.status.success(), "{}", text(&o));
     Setup {
         hub_bundle: root.join("hub-bundle"),
@@ -70,7 +78,14 @@ fn verify_hub(dir: &Path, bundle: &Path) -> (Option<i32>, String) {
     let o = run(
         "samla-node",
         dir,
-        &["audit", "verify", "--hub-bundle", bundle.to_str().unwrap()],
+        &[
+            "audit",
+            "--lang",
+            "en",
+            "verify",
+            "--hub-bundle",
+            bundle.to_str().unwrap(),
+        ],
     );
     (
         o.status.code(),
@@ -106,7 +121,14 @@ fn clean_logs_verify_and_agree_on_both_sides() {
     let o = run(
         "samla-hub",
         root,
-        &["audit", "verify", "--config", "hub/hub.toml"],
+        &[
+            "audit",
+            "--lang",
+            "en",
+            "verify",
+            "--config",
+            "hub/hub.toml",
+        ],
     );
     assert!(o.status.success(), "{}", text(&o));
     assert!(
@@ -118,10 +140,10 @@ fn clean_logs_verify_and_agree_on_both_sides() {
     let o = run(
         "samla-hub",
         root,
-        &["audit", "verify", "--bundle", "hub-bundle"],
+        &["audit", "--lang", "en", "verify", "--bundle", "hub-bundle"],
     );
     assert!(o.status.success(), "{}", text(&o));
-    let o = s.a.run(&["audit", "verify"]);
+    let o = s.a.run(&["audit", "--lang", "en", "verify"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("2 receipts verify"),
@@ -132,7 +154,14 @@ fn clean_logs_verify_and_agree_on_both_sides() {
         let o = run(
             program,
             root,
-            &["audit", "cross-check", "node-bundle", "hub-bundle"],
+            &[
+                "audit",
+                "--lang",
+                "en",
+                "cross-check",
+                "node-bundle",
+                "hub-bundle",
+            ],
         );
         assert!(o.status.success(), "{program}: {}", text(&o));
         assert!(String::from_utf8_lossy(&o.stdout)
@@ -241,6 +270,8 @@ fn a_forked_or_padded_hub_log_fails_the_cross_check() {
         dir,
         &[
             "audit",
+            "--lang",
+            "en",
             "cross-check",
             "node-bundle",
             forked.to_str().unwrap(),
@@ -276,6 +307,8 @@ fn a_forked_or_padded_hub_log_fails_the_cross_check() {
         dir,
         &[
             "audit",
+            "--lang",
+            "en",
             "cross-check",
             "node-bundle",
             padded.to_str().unwrap(),
@@ -292,7 +325,14 @@ fn a_forked_or_padded_hub_log_fails_the_cross_check() {
     let o = run(
         "samla-node",
         dir,
-        &["audit", "cross-check", "node-bundle", "hub-bundle"],
+        &[
+            "audit",
+            "--lang",
+            "en",
+            "cross-check",
+            "node-bundle",
+            "hub-bundle",
+        ],
     );
     assert!(o.status.success(), "{}", text(&o));
 }
@@ -311,7 +351,7 @@ fn a_cut_node_log_is_caught_by_what_the_outbox_still_holds() {
     s.a.db()
         .execute("DELETE FROM transfer_log WHERE entry >= ?1", [last])
         .unwrap();
-    let o = s.a.run(&["audit", "verify"]);
+    let o = s.a.run(&["audit", "--lang", "en", "verify"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("has no `receipt` entry for it"),
@@ -329,7 +369,7 @@ fn a_changed_node_log_entry_is_named() {
             [],
         )
         .unwrap();
-    let o = s.a.run(&["audit", "verify"]);
+    let o = s.a.run(&["audit", "--lang", "en", "verify"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("FAIL node log entry 2:"),
@@ -373,7 +413,17 @@ fn show_never_prints_a_personnummer_or_a_pseudonym_and_payload_shows_only_pseudo
     let payload = run(
         "samla-hub",
         dir,
-        &["audit", "payload", "--config", "hub/hub.toml", &id],
+        &[
+            "audit",
+            "--lang",
+            "en",
+            "payload",
+            "--config",
+            "hub/hub.toml",
+            &id,
+            "--format",
+            "json",
+        ],
     );
     assert!(payload.status.success(), "{}", text(&payload));
     let payload_text = String::from_utf8_lossy(&payload.stdout).into_owned();
@@ -389,7 +439,8 @@ fn show_never_prints_a_personnummer_or_a_pseudonym_and_payload_shows_only_pseudo
         payload_text.contains(&pseudonyms[0]),
         "payload shows the submission on purpose"
     );
-    let node_payload = s.a.run(&["audit", "payload", &id]);
+    let node_payload =
+        s.a.run(&["audit", "--lang", "en", "payload", &id, "--format", "json"]);
     assert_eq!(
         String::from_utf8_lossy(&node_payload.stdout),
         payload_text,
@@ -403,6 +454,8 @@ fn show_never_prints_a_personnummer_or_a_pseudonym_and_payload_shows_only_pseudo
             dir,
             &[
                 "audit",
+                "--lang",
+                "en",
                 "show",
                 "--config",
                 "hub/hub.toml",
@@ -411,7 +464,8 @@ fn show_never_prints_a_personnummer_or_a_pseudonym_and_payload_shows_only_pseudo
             ],
         );
         assert!(hub.status.success(), "{}", text(&hub));
-        let node = s.a.run(&["audit", "show", "--format", format]);
+        let node =
+            s.a.run(&["audit", "--lang", "en", "show", "--format", format]);
         assert!(node.status.success(), "{}", text(&node));
         for shown in [&hub, &node] {
             let out = String::from_utf8_lossy(&shown.stdout);

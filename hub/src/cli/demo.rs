@@ -179,6 +179,7 @@ fn run(demo: Demo) -> Result<()> {
         let signing = keyfile::load_signing_key(&link.signing_key)?;
         let mut outbox = Outbox::open(&node.database)?;
         outbox.record_signing_key(&signing.verifying_key(), now.unix_timestamp())?;
+        outbox.sign_heads_with(keyfile::load_signing_key(&link.signing_key)?);
         let project: ProjectCode = PROJECT.parse()?;
         for period in ["2025".parse()?, LIFETIME.parse()?] {
             let built = pipeline::build(
@@ -208,6 +209,7 @@ fn run(demo: Demo) -> Result<()> {
             Duration::from_secs(20),
             |_| {},
         ))?;
+        outbox.seal(time::OffsetDateTime::now_utc().unix_timestamp())?;
         if delivery.pending > 0 || !delivery.refused.is_empty() {
             bail!(
                 "kommun {kommun}: {} pending, {} refused ({})",
@@ -270,7 +272,8 @@ fn run(demo: Demo) -> Result<()> {
     for (kommun, node_dir, _) in &nodes {
         let node = NodeConfig::load(&node_dir.join("samla-node.toml"))?;
         let link = node.hub.clone().context("a [hub] section")?;
-        let bundle = Outbox::open(&node.database)?.bundle(*kommun, &link)?;
+        let node_key = keyfile::load_signing_key(&link.signing_key)?.verifying_key();
+        let bundle = Outbox::open(&node.database)?.bundle(*kommun, &link, Some(node_key))?;
         let findings = samla_common::audit::cross_check(&bundle, &hub_bundle);
         if !findings.is_empty() {
             bail!("kommun {kommun}: the node's log and the hub's disagree: {findings:?}");
