@@ -69,6 +69,27 @@ pub fn number(n: u64, lang: Lang) -> String {
     out
 }
 
+/// A period as people write it: `2025`, `2025-H1`, `2025-Q2`, `2025-07`, or
+/// `from..to` when it is none of these.
+pub fn period_label(period: &crate::period::Period) -> String {
+    let (from, to) = (period.from(), period.to());
+    let year = from.year();
+    let starts = from.day() == 1;
+    let ends_month = to.day() == to.month().length(to.year());
+    if year != to.year() || !starts || !ends_month {
+        return period.to_string();
+    }
+    let (a, b) = (u8::from(from.month()), u8::from(to.month()));
+    match (a, b) {
+        (1, 12) => year.to_string(),
+        (1, 6) => format!("{year}-H1"),
+        (7, 12) => format!("{year}-H2"),
+        (a, b) if b == a + 2 && a % 3 == 1 => format!("{year}-Q{}", a / 3 + 1),
+        (a, b) if a == b => format!("{year}-{a:02}"),
+        _ => period.to_string(),
+    }
+}
+
 /// The people a submission counts: distinct pseudonyms over its linkage sets.
 pub fn people(statistics: &Statistics) -> usize {
     let mut all: Vec<_> = statistics
@@ -197,7 +218,7 @@ pub fn summary_line(
             (true, Lang::En) => "table",
             (false, Lang::En) => "tables",
         },
-        s.period
+        period_label(&s.period)
     );
     line += match standing {
         Standing::ReceiptVerified => lang.pick("kvitto verifierat", "receipt verified"),
@@ -241,6 +262,40 @@ pub fn hub_from_sent_detail(detail: &str) -> Option<HubName> {
     })
 }
 
+/// A node log entry's detail as a person reads it in a table: Unix times after
+/// `stored at` in local time, and a signed head shortened to what it vouches for.
+/// (The stored detail, which the chain hashes, is shown whole in JSON and CSV.)
+pub fn node_detail(kind: &str, detail: &str, lang: Lang) -> String {
+    if kind == super::node_checks::HEAD_KIND {
+        if let Some(head) = super::node_checks::SignedHead::parse(detail) {
+            let key = head.key.to_string();
+            return match lang {
+                Lang::Sv => format!(
+                    "poster 1..{} signerade med nodens nyckel {}…",
+                    head.entries,
+                    &key[..16]
+                ),
+                Lang::En => format!(
+                    "entries 1..{} signed with the node's key {}…",
+                    head.entries,
+                    &key[..16]
+                ),
+            };
+        }
+    }
+    if let Some((before, after)) = detail.split_once("stored at ") {
+        let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+        if let Ok(at) = digits.parse::<i64>() {
+            return format!(
+                "{before}stored at {}{}",
+                local_second(at),
+                &after[digits.len()..]
+            );
+        }
+    }
+    detail.to_owned()
+}
+
 /// A node log entry's kind word, in the reader's language.
 pub fn node_kind(kind: &str, lang: Lang) -> String {
     let sv = match kind {
@@ -282,7 +337,10 @@ pub fn payload_tables(id: SubmissionId, submission: &Submission, lang: Lang) -> 
     let _ = writeln!(out, "{} {id}", lang.pick("Inlämning", "Submission"));
     let rows = [
         (lang.pick("kommun", "kommun"), s.kommun.to_string()),
-        ("period", s.period.to_string()),
+        (
+            "period",
+            format!("{} ({})", period_label(&s.period), s.period),
+        ),
         (
             lang.pick("länkningsdomän", "linkage domain"),
             s.linkage_domain.to_string(),
@@ -517,6 +575,18 @@ mod tests {
         // 2025-07-01 07:12 UTC is 09:12 in Swedish summer time.
         assert_eq!(local_minute(1_751_353_920), "2025-07-01 09:12 +02:00");
         assert_eq!(local_minute(1_736_931_600), "2025-01-15 10:00 +01:00");
+    }
+
+    #[test]
+    fn periods_are_shown_as_people_write_them() {
+        for text in [
+            "2025", "2025-H1", "2025-H2", "2025-Q2", "2025-Q4", "2025-07",
+        ] {
+            let period: crate::period::Period = text.parse().unwrap();
+            assert_eq!(period_label(&period), text);
+        }
+        let odd: crate::period::Period = "2023-09-01..2026-08-31".parse().unwrap();
+        assert_eq!(period_label(&odd), "2023-09-01..2026-08-31");
     }
 
     #[test]

@@ -229,7 +229,7 @@ pub(super) enum CaCommand {
     },
     /// Issue the hub's server certificate.
     #[command(
-        after_help = "Example:\n  samla-hub ca issue-hub --ca-dir ca --name samla.regiongavleborg.se --out-dir hub"
+        after_help = "Example:\n  samla-hub ca issue-hub --ca-dir ca --name samla.regiongavleborg.se --organisation \"Region Gävleborg\" --out-dir hub"
     )]
     IssueHub {
         /// The CA directory.
@@ -238,6 +238,10 @@ pub(super) enum CaCommand {
         /// Host names or IP addresses the hub is reached by (repeat for several).
         #[arg(long = "name", required = true)]
         names: Vec<String>,
+        /// The organisation that runs the hub, e.g. "Region Gävleborg": written into
+        /// the certificate, and named in every node's log of what it sent.
+        #[arg(long)]
+        organisation: Option<String>,
         /// Where to write hub.crt and hub.key.
         #[arg(long)]
         out_dir: PathBuf,

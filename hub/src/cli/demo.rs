@@ -93,9 +93,10 @@ fn run(demo: Demo) -> Result<()> {
         "Region Gävleborg samla CA (demo)",
         validity,
     )?;
-    ca::issue_hub(
+    ca::issue_hub_for(
         &dir.join("ca"),
         &["localhost".to_owned()],
+        Some("Region Gävleborg"),
         &dir.join("hub"),
         validity,
     )?;

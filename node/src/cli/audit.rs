@@ -179,12 +179,17 @@ impl NodeView {
                         short(s)
                     }
                 });
+                let detail = if full {
+                    e.detail.clone()
+                } else {
+                    person::node_detail(&e.kind, &e.detail, lang)
+                };
                 let mut row = vec![
                     e.entry.to_string(),
                     person::local_second(e.at),
                     person::node_kind(&e.kind, lang),
                     id,
-                    e.detail.clone(),
+                    detail,
                 ];
                 if full {
                     row.push(e.hash.clone());
