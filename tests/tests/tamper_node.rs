@@ -311,3 +311,45 @@ fn removing_the_signed_heads_and_recomputing_is_caught() {
         "{out}"
     );
 }
+
+#[test]
+fn a_hub_that_signs_with_another_key_is_a_changed_history_and_stops_the_node() {
+    let (mut region, node) = sent_twice();
+    let stored = region.count("submissions");
+    region.stop_hub();
+    // The hub now signs with a key the node was never given.
+    let rng = ring::rand::SystemRandom::new();
+    let document = samla_common::signing::SigningKey::generate_pkcs8(&rng).unwrap();
+    let path = region.root().join("hub/receipt.key");
+    std::fs::remove_file(&path).unwrap();
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .unwrap();
+        file.write_all(&document).unwrap();
+    }
+    region.start_hub();
+    let export = node.dir.join("export.csv");
+    let o = node.run(&["submit", export.to_str().unwrap(), "--period", "2025-H2"]);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert!(
+        text(&o).contains("the hub's transfer log was rewritten"),
+        "{}",
+        text(&o)
+    );
+    let logged: i64 = node
+        .db()
+        .query_row(
+            "SELECT COUNT(*) FROM transfer_log WHERE kind = 'hub history changed'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(logged, 1, "the documented entry");
+    assert_eq!(region.count("submissions"), stored, "nothing more was sent");
+}

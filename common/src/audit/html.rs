@@ -51,7 +51,7 @@ h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin-top:1.6em;borde
 .meta{color:#555}.verdict{padding:.8em 1em;border-radius:4px;font-weight:600;margin:1em 0}\
 .ok{background:#e6f4ea;border:1px solid #2e7d32;color:#1b5e20}.fail{background:#fdecea;border:1px solid #c62828;color:#8e0000}\
 ul{padding-left:1.2em}li{margin:.25em 0}table{border-collapse:collapse;font-size:.85em;width:100%}\
-th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}th{background:#f2f2f2}\
+th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}td:nth-child(-n+4){white-space:nowrap}th{background:#f2f2f2}\
 tr:nth-child(even) td{background:#fafafa}code,.id{font-family:ui-monospace,Consolas,monospace;font-size:.95em}\
 footer{margin-top:2em;color:#555;font-size:.85em}";
 

@@ -447,8 +447,9 @@ fn ok_line(node: &NodeBundle, lang: Lang) -> String {
         .count();
     match lang {
         Lang::Sv => format!(
-            "ok: {} loggposter hänger ihop, {heads} signerade logglägen stämmer; {} inlämningar stämmer med sina id och nodens signatur; {receipts} kvitton stämmer",
+            "ok: {} loggposter hänger ihop, {heads} {} stämmer; {} inlämningar stämmer med sina id och nodens signatur; {receipts} kvitton stämmer",
             node.log.len(),
+            if heads == 1 { "signerat loggläge" } else { "signerade logglägen" },
             node.submissions.len()
         ),
         Lang::En => format!(
