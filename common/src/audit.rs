@@ -545,6 +545,14 @@ To check it: `samla-node audit verify --bundle DIR`. To check it against the hub
 
 The chain: entry n's `hash` is BLAKE3(hash of entry n-1 || bytes), with 32 zero bytes
 before entry 1, and bytes `entry N\\nat T\\nkind K\\nsubmission ID-or--\\ndetail D\\n`.
+A `signed head` entry (detail `entries N, head H, key K, signature S`) is the node's
+Ed25519 signature by K of \"samla/node-log-head/v1\" || 0x00 || BLAKE3(\"samla node log
+head v1\\nentries N\\nhead H\\n\"): it vouches for entries 1..N. `node_key` is the
+node's signing key; compare it with the hub's registration of the kommun.
+
+`content.json` has, per submission, the BLAKE3 digest of its stored signed bytes
+(equal to its id unless they were changed) and a summary; with `--with-content` also
+its tables. Cross-check compares it with the hub's `content.json`.
 ";
 
 /// How `audit show` prints.

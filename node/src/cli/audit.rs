@@ -399,11 +399,7 @@ impl Audit {
                 let (verification, clean) = samla_cli_common::audit::lines_in(&findings, &ok, lang);
                 let report = AuditReport {
                     lang,
-                    subject: format!(
-                        "samla-node, {} {}",
-                        lang.pick("kommun", "kommun"),
-                        view.bundle.kommun
-                    ),
+                    subject: format!("samla-node, {}", person::kommun_name(view.bundle.kommun)),
                     made_at: time::OffsetDateTime::now_utc().unix_timestamp(),
                     clean,
                     verification,
