@@ -33,6 +33,9 @@ pub enum TlsError {
     /// A certificate could not be parsed.
     #[error("certificate could not be read: {0}")]
     Certificate(String),
+    /// A private key could not be parsed.
+    #[error("{0}")]
+    PrivateKey(String),
     /// The certificate names no kommun and is not pinned.
     #[error("the client certificate names no kommun (URI SAN {KOMMUN_URI_PREFIX}NNNN) and is not pinned in the hub config")]
     NoKommun,
@@ -65,7 +68,7 @@ pub fn certificates_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>,
 pub fn private_key_from_pem(pem: &[u8]) -> Result<PrivateKeyDer<'static>, TlsError> {
     use rustls::pki_types::pem::PemObject;
     PrivateKeyDer::from_pem_slice(pem)
-        .map_err(|e| TlsError::Certificate(format!("not a PEM private key: {e}")))
+        .map_err(|e| TlsError::PrivateKey(format!("not a PEM private key: {e}")))
 }
 
 /// A certificate's serial number (its raw big-endian bytes), as revoked in configs.

@@ -258,10 +258,7 @@ fn exports_are_submitted_exactly_once_through_hub_and_node_crashes() {
 fn a_scheduled_export_is_submitted_once_per_content() {
     let mut region = Region::new();
     let node = region.add_node("2180", "ca", &[]);
-    let config = node.dir.join("samla-node.toml");
-    let mut text_ = std::fs::read_to_string(&config).unwrap();
-    text_.push_str("\n[daemon]\nexport = \"current-2025.csv\"\nevery_minutes = 1\n");
-    std::fs::write(&config, text_).unwrap();
+    node.set_daemon_section("export = \"current-2025.csv\"\nevery_minutes = 1\n");
     region.start_hub();
     let once = || {
         let o = node.run(&["run", "--once"]);

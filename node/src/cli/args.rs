@@ -70,7 +70,7 @@ pub(super) enum Command {
     Preview(PreviewArgs),
     /// Create this node's signing key and config, and print what the region registers.
     #[command(
-        after_help = "Example:\n  samla-node init --dir /etc/samla --kommun 2180 --project UNG:gavleborg-ung-2023 \\\n    --hub samla.region.se:4433 --hub-name samla.region.se --region-ca ca.crt \\\n    --certificate node-2180.crt --private-key node-2180.key --receipt-key <hex>"
+        after_help = "Example:\n  samla-node init --dir /etc/samla --kommun 2180 --project UNG:gavleborg-ung-2023:2023-09-01..2026-08-31 \\\n    --hub samla.region.se:4433 --hub-name samla.region.se --region-ca ca.crt \\\n    --certificate node-2180.crt --private-key node-2180.key --receipt-key <hex>"
     )]
     Init(InitArgs),
     /// Build, sign and send a submission for a period; it waits in the outbox until the
@@ -238,9 +238,20 @@ pub(super) struct InitArgs {
     /// The kommun's SCB code.
     #[arg(long)]
     pub kommun: KommunCode,
-    /// A project and its linkage domain, as CODE:DOMAIN (repeat for several).
-    #[arg(long = "project", required = true, value_parser = project_domain)]
-    pub projects: Vec<(ProjectCode, LinkageDomain)>,
+    /// A project, its linkage domain and its lifetime, as CODE:DOMAIN:START..END
+    /// (e.g. FASETTEN:kronoberg-fasetten-2021:2021-01-04..2023-02-28), or CODE:DOMAIN
+    /// with --start and --end; repeat for several.
+    #[arg(long = "project", required = true, value_parser = init_project)]
+    pub projects: Vec<InitProject>,
+    /// The first day of the project's lifetime (with one --project CODE:DOMAIN).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = date, requires = "end")]
+    pub start: Option<time::Date>,
+    /// The last day of the project's lifetime (with one --project CODE:DOMAIN).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = date, requires = "start")]
+    pub end: Option<time::Date>,
+    /// The inbox the daemon watches for exports (created; relative to --dir)
+    #[arg(long, default_value = "inbox")]
+    pub inbox: PathBuf,
     /// The region's pseudonym master key file.
     #[arg(long, default_value = "master.key")]
     pub key_file: PathBuf,
@@ -414,16 +425,36 @@ fn ages(text: &str) -> Result<(u8, u8), String> {
         .ok_or_else(|| "write the youngest and oldest age, e.g. 15-24".to_owned())
 }
 
-/// `CODE:DOMAIN` of `init --project`, for clap's `value_parser`.
-fn project_domain(text: &str) -> Result<(ProjectCode, LinkageDomain), String> {
-    let (code, domain) = text
-        .split_once(':')
-        .ok_or("write CODE:LINKAGE-DOMAIN, e.g. UNG:gavleborg-ung-2023")?;
-    Ok((
-        code.parse()
+/// One `init --project`: the project's code, linkage domain and, if given, lifetime.
+#[derive(Clone)]
+pub(super) struct InitProject {
+    pub code: ProjectCode,
+    pub domain: LinkageDomain,
+    pub lifetime: Option<Period>,
+}
+
+/// `CODE:DOMAIN` or `CODE:DOMAIN:START..END` of `init --project`, for clap's
+/// `value_parser`.
+fn init_project(text: &str) -> Result<InitProject, String> {
+    const FORM: &str = "write CODE:LINKAGE-DOMAIN:START..END, e.g. FASETTEN:kronoberg-fasetten-2021:2021-01-04..2023-02-28 (or CODE:LINKAGE-DOMAIN with --start and --end)";
+    let mut parts = text.splitn(3, ':');
+    let (Some(code), Some(domain)) = (parts.next(), parts.next()) else {
+        return Err(FORM.to_owned());
+    };
+    let lifetime = parts
+        .next()
+        .map(|p| {
+            p.parse::<Period>()
+                .map_err(|e| format!("the lifetime {p:?}: {e}; {FORM}"))
+        })
+        .transpose()?;
+    Ok(InitProject {
+        code: code
+            .parse()
             .map_err(|e: samla_common::codes::CodeError| e.to_string())?,
-        domain
+        domain: domain
             .parse()
             .map_err(|e: samla_common::pseudonym::LinkageDomainError| e.to_string())?,
-    ))
+        lifetime,
+    })
 }
