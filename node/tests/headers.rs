@@ -311,6 +311,7 @@ fn date_time_cells_at_midnight_are_dates_and_other_times_are_refused() {
         summary.rejections[0].to_string(),
         "line 3, column 2 (Startdatum): start_date: \"2022-08-06 13:45:00\" has a time of day: write the date alone, 2022-08-06"
     );
+}
 
 /// Every form of a personnummer as it may be written.
 fn forms(long: &str) -> [String; 4] {
