@@ -124,6 +124,17 @@ fn a_flipped_byte_in_a_sent_submission_is_named_by_verify() {
         "{out}"
     );
     assert_eq!(out.lines().count(), 1, "only the changed one: {out}");
+    // In Swedish, the default.
+    let o = node.run(&["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.starts_with(&format!(
+            "FEL inlämning {id} i utkorgen: de signerade byten ger BLAKE3 "
+        )),
+        "{out}"
+    );
+    assert!(out.ends_with(", inte inlämningens id\n"), "{out}");
 }
 
 #[test]

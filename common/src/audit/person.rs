@@ -490,6 +490,27 @@ pub fn finding_line(finding: &super::Finding, lang: Lang) -> String {
     }
 }
 
+/// Why a stored submission does not match what the node signed, in Swedish.
+fn problem_sv(problem: &super::node_checks::ContentProblem) -> String {
+    use super::node_checks::ContentProblem as P;
+    match problem {
+        P::Undecodable => "de lagrade byten går inte att läsa som en signerad inlämning".to_owned(),
+        P::IdMismatch { computed } => {
+            format!("de signerade byten ger BLAKE3 {computed}, inte inlämningens id")
+        }
+        P::UnknownSigner { signer } => format!(
+            "den är signerad med nyckel {signer}, som inte är någon av nodens signeringsnycklar"
+        ),
+        P::BadSignature => "signaturen stämmer inte med byten".to_owned(),
+        P::NotASubmission => "de signerade byten är ingen inlämning".to_owned(),
+        P::Column {
+            field,
+            stored,
+            signed,
+        } => format!("den är lagrad med {field} {stored} men signerad med {signed}"),
+    }
+}
+
 /// A finding in Swedish (kinds without a Swedish text are shown as they are).
 fn finding_sv(finding: &super::Finding) -> String {
     use super::content::ContentFinding as C;
@@ -547,7 +568,8 @@ fn finding_sv(finding: &super::Finding) -> String {
             "nodens loggposter från {from} och framåt omfattas inte av något signerat loggläge (tillagda efter nodens senaste signering, eller så har det senaste signerade loggläget tagits bort)"
         ),
         F::Node(N::Content { submission, problem }) => format!(
-            "inlämning {submission} i utkorgen: stämmer inte med sitt id och nodens signatur ({problem})"
+            "inlämning {submission} i utkorgen: {}",
+            problem_sv(problem)
         ),
         F::Content(C::Unverified { submission, side }) => format!(
             "inlämning {submission}: {} lagrade innehåll stämmer inte med sitt id och sin signatur",

@@ -68,6 +68,8 @@ enum Work {
 struct HubView {
     bundle: HubBundle,
     received: Vec<Received>,
+    /// Whether the store was read (not for a bundle).
+    stored: bool,
 }
 
 /// One `accepted` entry and what the store holds for it.
@@ -75,6 +77,8 @@ struct Received {
     id: SubmissionId,
     kommun: Option<KommunCode>,
     at: i64,
+    /// The entry's summary (sequence, period, linkage domain, size).
+    summary: String,
     /// The stored signed bytes, if the store has them.
     bytes: Option<Vec<u8>>,
 }
@@ -108,10 +112,15 @@ impl HubView {
                 id,
                 kommun: entry.kommun,
                 at: entry.at,
+                summary: entry.summary,
                 bytes,
             });
         }
-        Ok(HubView { bundle, received })
+        Ok(HubView {
+            bundle,
+            received,
+            stored: store.is_some(),
+        })
     }
 
     fn from_source(source: &Source) -> Result<HubView> {
@@ -141,6 +150,13 @@ impl HubView {
                             Standing::Stored,
                             lang
                         )
+                    ),
+                    (None, kommun) if !self.stored => format!(
+                        "{} {} {}: {}  [{short}]",
+                        person::local_minute(r.at),
+                        lang.pick("mottagen från", "received from"),
+                        kommun.map_or("-".to_owned(), person::kommun_name),
+                        r.summary
                     ),
                     (None, kommun) => {
                         let from = kommun.map_or("-".to_owned(), person::kommun_name);
