@@ -283,17 +283,41 @@ pub fn node_detail(kind: &str, detail: &str, lang: Lang) -> String {
             };
         }
     }
+    let mut shown = detail.to_owned();
     if let Some((before, after)) = detail.split_once("stored at ") {
         let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
         if let Ok(at) = digits.parse::<i64>() {
-            return format!(
+            shown = format!(
                 "{before}stored at {}{}",
                 local_second(at),
                 &after[digits.len()..]
             );
         }
     }
-    detail.to_owned()
+    if lang == Lang::Sv {
+        // The stored words of the node's own details, in Swedish; anything else (a
+        // hub's refusal, an error) is shown as it was logged.
+        for (en, sv) in [
+            ("signing key ", "signeringsnyckel "),
+            ("sequence ", "sekvens "),
+            (", linkage domain ", ", länkningsdomän "),
+            (" bytes", " byte"),
+            (", hub certificate ", ", hubbens certifikat "),
+            ("hub log index ", "hubbens loggindex "),
+            (", stored at ", ", lagrad "),
+            (
+                ", consistent with the last one seen",
+                ", stämmer med den senast sedda",
+            ),
+            ("hub log size ", "hubbens logg: storlek "),
+        ] {
+            shown = shown.replace(en, sv);
+        }
+        if kind == "sent" {
+            shown = shown.replacen(" to ", " till ", 1);
+        }
+    }
+    shown
 }
 
 /// A node log entry's kind word, in the reader's language.
@@ -609,6 +633,26 @@ mod tests {
         }
         let odd: crate::period::Period = "2023-09-01..2026-08-31".parse().unwrap();
         assert_eq!(period_label(&odd), "2023-09-01..2026-08-31");
+    }
+
+    #[test]
+    fn the_nodes_details_read_in_swedish_with_local_times() {
+        assert_eq!(
+            node_detail("receipt", "hub log index 3, stored at 1751353920", Lang::Sv),
+            "hubbens loggindex 3, lagrad 2025-07-01 09:12:00 +02:00"
+        );
+        assert_eq!(
+            node_detail(
+                "sent",
+                "sequence 2 to 10.0.0.1:4433, hub certificate samla.example (Region X), sha256 ab",
+                Lang::Sv
+            ),
+            "sekvens 2 till 10.0.0.1:4433, hubbens certifikat samla.example (Region X), sha256 ab"
+        );
+        assert_eq!(
+            node_detail("receipt", "hub log index 3, stored at 1751353920", Lang::En),
+            "hub log index 3, stored at 2025-07-01 09:12:00 +02:00"
+        );
     }
 
     #[test]
