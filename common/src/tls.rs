@@ -77,6 +77,39 @@ pub fn serial(certificate: &CertificateDer<'_>) -> Option<Vec<u8>> {
     Some(cert.raw_serial().to_vec())
 }
 
+/// Who a (verified) certificate names: its first DNS name (or, failing that, its
+/// subject's common name) and its subject's organisation, for what people read.
+pub fn certificate_names(certificate: &CertificateDer<'_>) -> (Option<String>, Option<String>) {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(certificate.as_ref()) else {
+        return (None, None);
+    };
+    let dns = cert
+        .subject_alternative_name()
+        .ok()
+        .flatten()
+        .and_then(|san| {
+            san.value.general_names.iter().find_map(|name| match name {
+                x509_parser::extensions::GeneralName::DNSName(dns) => Some((*dns).to_owned()),
+                _ => None,
+            })
+        });
+    let subject = cert.subject();
+    let common_name = subject
+        .iter_common_name()
+        .next()
+        .and_then(|a| a.as_str().ok())
+        .map(crate::text::shown);
+    let organisation = subject
+        .iter_organization()
+        .next()
+        .and_then(|a| a.as_str().ok())
+        .map(crate::text::shown);
+    (
+        dns.map(|d| crate::text::shown(&d)).or(common_name),
+        organisation,
+    )
+}
+
 /// SHA-256 of a certificate's DER, as pinned and revoked in configs.
 pub fn fingerprint(certificate: &CertificateDer<'_>) -> [u8; 32] {
     let digest = ring::digest::digest(&ring::digest::SHA256, certificate.as_ref());

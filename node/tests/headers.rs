@@ -312,3 +312,54 @@ fn date_time_cells_at_midnight_are_dates_and_other_times_are_refused() {
         "line 3, column 2 (Startdatum): start_date: \"2022-08-06 13:45:00\" has a time of day: write the date alone, 2022-08-06"
     );
 }
+
+/// Every form of a personnummer as it may be written.
+fn forms(long: &str) -> [String; 4] {
+    [
+        long.to_owned(),
+        long[2..].to_owned(),
+        format!("{}-{}", &long[..8], &long[8..]),
+        format!("{}-{}", &long[2..8], &long[8..]),
+    ]
+}
+
+#[test]
+fn a_personnummer_used_as_a_column_header_is_withheld_in_every_message() {
+    // One header is a personnummer: a dropped column, a column mapped to a field whose
+    // values are refused, and a column where a required one should be.
+    for (from, to, mapped) in [
+        ("Psykisk ohälsa", "19980731-9935", None),
+        ("Startdatum", "199807319935", Some("start_date")),
+        ("Startdatum", "9807319935", None),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        export_with(dir.path(), from, to);
+        if let Some(field) = mapped {
+            let config = format!("{CONFIG}[columns]\n\"{to}\" = \"{field}\"\n");
+            std::fs::write(dir.path().join("samla-node.toml"), config).unwrap();
+            // A refused value in that column names its column.
+            let text = std::fs::read_to_string(dir.path().join("export.csv")).unwrap();
+            let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+            let header: Vec<&str> = lines[0].split(';').collect();
+            let at = header.iter().position(|h| *h == to).unwrap();
+            let mut row: Vec<String> = lines[1].split(';').map(str::to_owned).collect();
+            row[at] = "not a date".to_owned();
+            lines[1] = row.join(";");
+            std::fs::write(dir.path().join("export.csv"), lines.join("\n") + "\n").unwrap();
+        }
+        let runs = [
+            node(dir.path(), &["check", "export.csv"]),
+            node(dir.path(), &["preview", "export.csv", "--period", "2022"]),
+        ];
+        for o in &runs {
+            let all = stdout(o) + &stderr(o);
+            assert!(
+                all.contains("digits, not shown"),
+                "{to}: the header is named as withheld: {all}"
+            );
+            for form in forms("199807319935") {
+                assert!(!all.contains(&form), "{to}: {form} in\n{all}");
+            }
+        }
+    }
+}

@@ -56,7 +56,14 @@ fn the_demo_prints_a_regional_report_and_writes_what_it_names() {
     let o = run(
         "samla-hub",
         &region,
-        &["audit", "verify", "--config", "hub/hub.toml"],
+        &[
+            "audit",
+            "--lang",
+            "en",
+            "verify",
+            "--config",
+            "hub/hub.toml",
+        ],
     );
     assert!(o.status.success(), "{}", text(&o));
     let o = run(
@@ -79,7 +86,14 @@ fn the_demo_prints_a_regional_report_and_writes_what_it_names() {
     let o = run(
         "samla-node",
         &region.join("nodes/2180-gavle"),
-        &["--config", "samla-node.toml", "audit", "verify"],
+        &[
+            "--config",
+            "samla-node.toml",
+            "audit",
+            "--lang",
+            "en",
+            "verify",
+        ],
     );
     assert!(o.status.success(), "{}", text(&o));
 

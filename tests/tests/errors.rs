@@ -223,7 +223,17 @@ fn hub_missing_key_file() {
 fn hub_unreadable_database() {
     let region = Region::new();
     std::fs::create_dir(region.root().join("hub/hub.db")).unwrap();
-    let o = hub(&region, &["audit", "verify", "--config", "hub/hub.toml"]);
+    let o = hub(
+        &region,
+        &[
+            "audit",
+            "--lang",
+            "en",
+            "verify",
+            "--config",
+            "hub/hub.toml",
+        ],
+    );
     fails_with(
         &o,
         2,

@@ -93,9 +93,10 @@ fn run(demo: Demo) -> Result<()> {
         "Region Gävleborg samla CA (demo)",
         validity,
     )?;
-    ca::issue_hub(
+    ca::issue_hub_for(
         &dir.join("ca"),
         &["localhost".to_owned()],
+        Some("Region Gävleborg"),
         &dir.join("hub"),
         validity,
     )?;
@@ -179,6 +180,7 @@ fn run(demo: Demo) -> Result<()> {
         let signing = keyfile::load_signing_key(&link.signing_key)?;
         let mut outbox = Outbox::open(&node.database)?;
         outbox.record_signing_key(&signing.verifying_key(), now.unix_timestamp())?;
+        outbox.sign_heads_with(keyfile::load_signing_key(&link.signing_key)?);
         let project: ProjectCode = PROJECT.parse()?;
         // The year, the lifetime, and the stretch from the project's start to each
         // quarter's end up to 2025 (what cumulative targets and enrolment read).
@@ -225,6 +227,7 @@ fn run(demo: Demo) -> Result<()> {
             Duration::from_secs(20),
             |_| {},
         ))?;
+        outbox.seal(time::OffsetDateTime::now_utc().unix_timestamp())?;
         if delivery.pending > 0 || !delivery.refused.is_empty() {
             bail!(
                 "kommun {kommun}: {} pending, {} refused ({})",
@@ -288,7 +291,8 @@ fn run(demo: Demo) -> Result<()> {
     for (kommun, node_dir, _) in &nodes {
         let node = NodeConfig::load(&node_dir.join("samla-node.toml"))?;
         let link = node.hub.clone().context("a [hub] section")?;
-        let bundle = Outbox::open(&node.database)?.bundle(*kommun, &link)?;
+        let node_key = keyfile::load_signing_key(&link.signing_key)?.verifying_key();
+        let bundle = Outbox::open(&node.database)?.bundle(*kommun, &link, Some(node_key))?;
         let findings = samla_common::audit::cross_check(&bundle, &hub_bundle);
         if !findings.is_empty() {
             bail!("kommun {kommun}: the node's log and the hub's disagree: {findings:?}");

@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use samla_cli_common::args::{date, ShowFormatArg};
+use samla_cli_common::args::{date, LangArg, PayloadFormatArg, ReportFormatArg, ShowFormatArg};
 use samla_common::codes::{KommunCode, ProjectCode};
 use samla_common::period::Period;
 use samla_common::pseudonym::LinkageDomain;
@@ -92,9 +92,9 @@ pub(super) enum Command {
     /// List every submission: sent, acknowledged by the hub, or refused.
     #[command(after_help = "Example:\n  samla-node status")]
     Status,
-    /// Audit this node's transfer log: verify, show, payload, export, cross-check.
-    #[command(subcommand)]
-    Audit(AuditCommand),
+    /// Audit this node's transfer log: verify, show, payload, export, report,
+    /// cross-check. Swedish by default; --lang en for English.
+    Audit(AuditArgs),
     /// Run the whole offline pipeline on synthetic data in a fresh directory.
     #[command(after_help = "Example:\n  samla-node demo --dir /tmp/samla-demo")]
     Demo(DemoArgs),
@@ -316,11 +316,22 @@ pub(super) struct RunArgs {
     pub once: bool,
 }
 
+/// `samla-node audit`.
+#[derive(Args)]
+pub(super) struct AuditArgs {
+    #[command(subcommand)]
+    pub command: AuditCommand,
+    /// Language of what is printed: sv (Swedish) or en (English).
+    #[arg(long, value_enum, global = true, default_value_t = LangArg::Sv)]
+    pub lang: LangArg,
+}
+
 #[derive(Subcommand)]
 pub(super) enum AuditCommand {
-    /// Check the node's log: the hash chain, and every receipt it holds.
+    /// Check the node's log and outbox: the hash chain, the log's signed heads, every
+    /// stored submission against its id and the node's signature, and every receipt.
     #[command(
-        after_help = "Examples:\n  samla-node audit verify\n  samla-node audit verify --bundle /media/usb/node-bundle\n  samla-node audit verify --hub-bundle /media/usb/hub-bundle\n\nExit status: 0 the log verifies, 1 findings (each names the entry at fault), 2 could not run."
+        after_help = "Examples:\n  samla-node audit verify\n  samla-node audit verify --bundle /media/usb/node-bundle\n  samla-node audit verify --hub-bundle /media/usb/hub-bundle\n\nExit status: 0 the log verifies, 1 findings (each names the entry or submission at fault), 2 could not run."
     )]
     Verify {
         /// An exported node bundle instead of this node's database.
@@ -330,29 +341,60 @@ pub(super) enum AuditCommand {
         #[arg(long)]
         hub_bundle: Option<PathBuf>,
     },
-    /// List the node's transfer log (no personal data).
-    #[command(after_help = "Example:\n  samla-node audit show --format csv")]
+    /// List the submissions (one summary line each) and the node's transfer log, in
+    /// local time (no personal data).
+    #[command(
+        after_help = "Examples:\n  samla-node audit show\n  samla-node audit show --format csv > logg.csv"
+    )]
     Show {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ShowFormatArg::Table)]
         format: ShowFormatArg,
     },
-    /// Print exactly what one submission contained, decoded: its tables and the
-    /// pseudonyms of its linkage sets.
-    #[command(after_help = "Example:\n  samla-node audit payload 3f5a…e1 > submission.json")]
+    /// Show exactly what one submission contained: its tables, and (with --format
+    /// json) the pseudonyms of its linkage sets.
+    #[command(
+        after_help = "Examples:\n  samla-node audit payload 3f5a0c1e\n  samla-node audit payload 3f5a0c1e --format json > submission.json"
+    )]
     Payload {
-        /// The submission id (64 hex characters), as `samla-node status` lists it.
-        id: samla_common::wire::SubmissionId,
+        /// The submission id, or a unique prefix of at least 8 hex characters (as
+        /// `samla-node audit show` lists them).
+        id: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = PayloadFormatArg::Table)]
+        format: PayloadFormatArg,
     },
     /// Write a self-contained bundle of the node's log for a privacy officer.
-    #[command(after_help = "Example:\n  samla-node audit export /media/usb/node-bundle")]
+    #[command(
+        after_help = "Examples:\n  samla-node audit export /media/usb/node-bundle\n  samla-node audit export --with-content /media/usb/node-bundle"
+    )]
     Export {
-        /// Directory to write node-bundle.json and README.md into.
+        /// Directory to write node-bundle.json, content.json and README.md into.
         dir: PathBuf,
+        /// Also write each submission's aggregate tables (no pseudonyms).
+        #[arg(long)]
+        with_content: bool,
+        /// Also write the linkage sets' pseudonyms (personal data: only when asked).
+        #[arg(long, requires = "with_content")]
+        with_pseudonyms: bool,
+    },
+    /// Write an audit report to archive: what was checked and found, one line per
+    /// submission, and the whole log.
+    #[command(
+        after_help = "Example:\n  samla-node audit report --format html --out granskning-2025.html"
+    )]
+    Report {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormatArg::Text)]
+        format: ReportFormatArg,
+        /// File to write (never overwritten) [default: standard output].
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Check a node bundle against a hub bundle: every submission this node holds a
-    /// receipt for is in the hub's log with the same digest, and the hub's log holds
-    /// nothing for this kommun that the node did not send.
+    /// receipt for is in the hub's log with the same digest (and, when both bundles
+    /// carry content, the same content), and the hub's log holds nothing for this
+    /// kommun that the node did not send.
     #[command(
         after_help = "Example:\n  samla-node audit cross-check node-bundle hub-bundle\n\nExit status: 0 they agree, 1 findings, 2 could not run."
     )]
