@@ -52,11 +52,17 @@ pub enum LogKind {
     /// A submission the hub refused as a replay (the node database was restored from
     /// an older copy) was re-signed with a new sequence.
     Resequenced,
+    /// Custodian mode: a batch of people was evaluated by t custodians (the detail
+    /// names the domain, the count and the custodians, never a person).
+    CustodianBatch,
+    /// Custodian mode: the custodians could not make the pseudonyms (down, busy or
+    /// over this kommun's limit); nothing was built, the export waits.
+    CustodianUnavailable,
 }
 
 impl LogKind {
     /// Every kind.
-    pub const ALL: [LogKind; 11] = [
+    pub const ALL: [LogKind; 13] = [
         LogKind::Built,
         LogKind::Sent,
         LogKind::SendFailed,
@@ -68,6 +74,8 @@ impl LogKind {
         LogKind::KeyChange,
         LogKind::Tampered,
         LogKind::Resequenced,
+        LogKind::CustodianBatch,
+        LogKind::CustodianUnavailable,
     ];
 
     /// The word stored for this kind.
@@ -84,6 +92,8 @@ impl LogKind {
             LogKind::KeyChange => "key change",
             LogKind::Tampered => "tampered",
             LogKind::Resequenced => "resequenced",
+            LogKind::CustodianBatch => "custodian batch",
+            LogKind::CustodianUnavailable => "custodian unavailable",
         }
     }
 }
