@@ -99,8 +99,8 @@ fn setup() -> Setup {
         );
     }
     let reference = time::macros::date!(2026 - 01 - 01);
-    let people: Vec<Personnummer> = (0..MAX_BATCH)
-        .filter_map(|i| {
+    let people: Vec<Personnummer> = (0..)
+        .filter_map(|i: usize| {
             let base = format!(
                 "19{:02}{:02}{:02}{:03}",
                 60 + i % 40,
@@ -112,6 +112,7 @@ fn setup() -> Setup {
                 .map(|check| format!("{base}{check}"))
                 .find_map(|s| Personnummer::parse(&s, reference).ok())
         })
+        .take(MAX_BATCH)
         .collect();
     assert_eq!(people.len(), MAX_BATCH);
     Setup {
