@@ -253,10 +253,33 @@ pub struct LogSummary {
 /// Verifies a hub log: every entry canonical, every checkpoint signed, and the tree
 /// rebuilt from the entries matching every checkpoint.
 pub fn verify_hub_log(bundle: &HubBundle) -> Result<LogSummary, Vec<Finding>> {
+    verify_signed_log(
+        &bundle.origin,
+        &bundle.hub_key,
+        &bundle.entries,
+        &bundle.checkpoints,
+        |entry| {
+            LogEntry::from_bytes(entry)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        },
+    )
+}
+
+/// Verifies any RFC 6962 log of samla's (the hub's transfer log, a key custodian's
+/// log): every entry canonical as `parse` judges it, every checkpoint signed by `key`
+/// under `origin`, and the tree rebuilt from the entries matching every checkpoint.
+pub fn verify_signed_log(
+    origin: &str,
+    key: &VerifyingKey,
+    entries: &[String],
+    checkpoints: &[String],
+    parse: impl Fn(&[u8]) -> Result<(), String>,
+) -> Result<LogSummary, Vec<Finding>> {
     let mut findings = Vec::new();
     let mut heads: BTreeMap<u64, Checkpoint> = BTreeMap::new();
-    for (position, note) in bundle.checkpoints.iter().enumerate() {
-        match Checkpoint::open(note.as_bytes(), &bundle.origin, &bundle.hub_key) {
+    for (position, note) in checkpoints.iter().enumerate() {
+        match Checkpoint::open(note.as_bytes(), origin, key) {
             Ok(head) => {
                 if let Some(other) = heads.get(&head.size) {
                     if other.root != head.root {
@@ -277,13 +300,10 @@ pub fn verify_hub_log(bundle: &HubBundle) -> Result<LogSummary, Vec<Finding>> {
     let mut tree = MemoryHashes::default();
     let mut last_good = 0;
     let mut fault_reported = false;
-    for (index, entry) in bundle.entries.iter().enumerate() {
+    for (index, entry) in entries.iter().enumerate() {
         let index = index as u64;
-        if let Err(e) = LogEntry::from_bytes(entry.as_bytes()) {
-            findings.push(Finding::MalformedEntry {
-                index,
-                reason: e.to_string(),
-            });
+        if let Err(reason) = parse(entry.as_bytes()) {
+            findings.push(Finding::MalformedEntry { index, reason });
         }
         if tree.append(entry.as_bytes()).is_err() {
             findings.push(Finding::MalformedEntry {
@@ -307,7 +327,7 @@ pub fn verify_hub_log(bundle: &HubBundle) -> Result<LogSummary, Vec<Finding>> {
             }
         }
     }
-    let entries = bundle.entries.len() as u64;
+    let entries = entries.len() as u64;
     if let Some((&size, _)) = heads.iter().next_back() {
         if size > entries {
             findings.push(Finding::Truncated {

@@ -142,6 +142,18 @@ pub fn server_config(
     region_ca: &[CertificateDer<'static>],
     pinned: Vec<PinnedCertificate>,
 ) -> Result<quinn_proto::ServerConfig, TlsError> {
+    server_config_for(ALPN, chain, key, region_ca, pinned)
+}
+
+/// A QUIC server configuration for protocol `alpn` (the hub's, or a key custodian's
+/// `samla-custodian/1`), with the same client certificate rules as the hub's.
+pub fn server_config_for(
+    alpn: &[u8],
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    region_ca: &[CertificateDer<'static>],
+    pinned: Vec<PinnedCertificate>,
+) -> Result<quinn_proto::ServerConfig, TlsError> {
     let roots = root_store(region_ca)?;
     let region = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
         .build()
@@ -153,7 +165,7 @@ pub fn server_config(
         .with_client_cert_verifier(verifier)
         .with_single_cert(chain, key)
         .map_err(config_error)?;
-    tls.alpn_protocols = vec![ALPN.to_vec()];
+    tls.alpn_protocols = vec![alpn.to_vec()];
     let quic =
         quinn_proto::crypto::rustls::QuicServerConfig::try_from(tls).map_err(config_error)?;
     Ok(quinn_proto::ServerConfig::with_crypto(Arc::new(quic)))
@@ -165,6 +177,17 @@ pub fn client_config(
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
 ) -> Result<quinn_proto::ClientConfig, TlsError> {
+    client_config_for(ALPN, region_ca, chain, key)
+}
+
+/// A QUIC client configuration for protocol `alpn`: trusts the region CA, shows its
+/// certificate (a node's to the hub or a custodian, the coordinator's to a custodian).
+pub fn client_config_for(
+    alpn: &[u8],
+    region_ca: &[CertificateDer<'static>],
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<quinn_proto::ClientConfig, TlsError> {
     let roots = root_store(region_ca)?;
     let mut tls = rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
@@ -172,7 +195,7 @@ pub fn client_config(
         .with_root_certificates(roots)
         .with_client_auth_cert(chain, key)
         .map_err(config_error)?;
-    tls.alpn_protocols = vec![ALPN.to_vec()];
+    tls.alpn_protocols = vec![alpn.to_vec()];
     let quic =
         quinn_proto::crypto::rustls::QuicClientConfig::try_from(tls).map_err(config_error)?;
     Ok(quinn_proto::ClientConfig::new(Arc::new(quic)))

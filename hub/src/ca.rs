@@ -208,3 +208,69 @@ pub fn issue_hub_for(
     issue(ca_dir, params, validity, &out)?;
     Ok(out)
 }
+
+/// The URI SAN of a setup coordinator's certificate (custodians pin it by fingerprint).
+pub const COORDINATOR_URI: &str = "urn:samla:custodian-coordinator";
+
+/// Issues a key custodian's server certificate from its certificate request
+/// (`custodian.csr` from `samla-custodian init`; the custodian's key never leaves its
+/// machine): the request's public key, with the names, usage and validity the CA
+/// gives, whatever the request asked for (`custodian.crt` in `out_dir`).
+pub fn issue_custodian(
+    ca_dir: &Path,
+    csr: &Path,
+    names: &[String],
+    out_dir: &Path,
+    validity: Validity,
+) -> Result<PathBuf, CaError> {
+    if names.is_empty() {
+        return Err(CaError::Argument("give at least one --name".to_owned()));
+    }
+    let pem = files::read_small(csr, MAX_KEY_BYTES, "certificate request")?;
+    let text = std::str::from_utf8(&pem).map_err(|_| CaError::NotPem {
+        path: csr.to_owned(),
+    })?;
+    let mut request = rcgen::CertificateSigningRequestParams::from_pem(text).map_err(|source| {
+        CaError::CaFile {
+            path: csr.to_owned(),
+            source,
+        }
+    })?;
+    let mut params = CertificateParams::new(names.to_vec())?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, format!("samla-custodian {}", names[0]));
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.not_before = validity.not_before;
+    params.not_after = validity.not_after;
+    request.params = params;
+    let issuer = load_issuer(ca_dir)?;
+    let cert = request.signed_by(&issuer)?;
+    files::create_dir(out_dir)?;
+    let path = out_dir.join("custodian.crt");
+    files::write_public(&path, cert.pem().as_bytes())?;
+    Ok(path)
+}
+
+/// Issues the region's setup coordinator a client certificate (`coordinator.crt`,
+/// `coordinator.key` in `out_dir`); each custodian pins its fingerprint.
+pub fn issue_coordinator(
+    ca_dir: &Path,
+    out_dir: &Path,
+    validity: Validity,
+) -> Result<Written, CaError> {
+    files::create_dir(out_dir)?;
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "samla custodian setup coordinator");
+    params.subject_alt_names = vec![SanType::URI(COORDINATOR_URI.try_into()?)];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let out = Written {
+        certificate: out_dir.join("coordinator.crt"),
+        private_key: out_dir.join("coordinator.key"),
+    };
+    issue(ca_dir, params, validity, &out)?;
+    Ok(out)
+}

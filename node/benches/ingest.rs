@@ -38,7 +38,8 @@ fn csv_to_statistics(bencher: Bencher) {
         &dir.path().join("node.toml"),
     )
     .expect("valid config");
-    let master = MasterSecret::from_bytes([1; 32]);
+    let master =
+        samla_node::pseudonyms::Pseudonymiser::SharedKey(MasterSecret::from_bytes([1; 32]));
     let files = [path];
     bencher
         .counter(divan::counter::ItemsCount::new(report.rows as usize))

@@ -25,8 +25,8 @@ pub struct NodeConfig {
     pub path: PathBuf,
     /// This node's kommun.
     pub kommun: KommunCode,
-    /// The pseudonym master key file.
-    pub key_file: PathBuf,
+    /// Where pseudonyms come from: the shared master key file, or the custodians.
+    pub pseudonyms: PseudonymMode,
     /// The projects this kommun takes part in.
     pub projects: Vec<ProjectConfig>,
     /// Extra header names mapped to fields or ignored (lowercased header → column).
@@ -39,6 +39,18 @@ pub struct NodeConfig {
     pub hub: Option<HubLink>,
     /// What `samla-node run` does, if configured.
     pub daemon: Option<DaemonConfig>,
+}
+
+/// Where a node's pseudonyms come from (DESIGN.md §4, §4a).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PseudonymMode {
+    /// Shared-key mode: `key_file`, the region's master secret.
+    SharedKey {
+        /// The master key file.
+        key_file: PathBuf,
+    },
+    /// Custodian mode: the `[custodian]` section; the node holds no key.
+    Custodian(crate::custodian::CustodianMode),
 }
 
 /// The `[daemon]` section: what `samla-node run` watches and submits.
@@ -137,7 +149,8 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     kommun: String,
-    key_file: PathBuf,
+    key_file: Option<PathBuf>,
+    custodian: Option<crate::custodian::config::RawCustodianMode>,
     #[serde(default, rename = "project")]
     projects: Vec<RawProject>,
     #[serde(default)]
@@ -316,13 +329,43 @@ impl NodeConfig {
             .daemon
             .map(|d| daemon_config(d, base, &value_err))
             .transpose()?;
+        let pseudonyms = match (raw.key_file, raw.custodian) {
+            (Some(key_file), None) => PseudonymMode::SharedKey {
+                key_file: base.join(key_file),
+            },
+            (None, Some(custodian)) => {
+                if hub.is_none() {
+                    return Err(value_err(
+                        "custodian",
+                        "custodian mode needs the [hub] section: the node shows the custodians its certificate (certificate, private_key, region_ca)".to_owned(),
+                    ));
+                }
+                PseudonymMode::Custodian(
+                    custodian
+                        .check(base)
+                        .map_err(|(key, message)| value_err(&key, message))?,
+                )
+            }
+            (Some(_), Some(_)) => {
+                return Err(value_err(
+                    "key_file",
+                    "give key_file (shared-key mode) or a [custodian] section (custodian mode), not both".to_owned(),
+                ))
+            }
+            (None, None) => {
+                return Err(value_err(
+                    "key_file",
+                    "missing: give key_file (the region's master key, from `samla-node key generate`) or a [custodian] section".to_owned(),
+                ))
+            }
+        };
         Ok(NodeConfig {
+            pseudonyms,
             daemon,
             database: base.join(raw.database.unwrap_or_else(|| PathBuf::from("node.db"))),
             hub,
             path: path.to_owned(),
             kommun,
-            key_file: base.join(&raw.key_file),
             projects,
             columns,
             disclosure: DisclosureRule {

@@ -12,6 +12,7 @@
 
 pub mod client;
 pub mod config;
+pub mod custodian;
 pub mod daemon;
 pub mod ingest;
 pub mod keyfile;
@@ -19,4 +20,5 @@ pub mod node_log;
 pub mod outbox;
 pub mod output;
 pub mod pipeline;
+pub mod pseudonyms;
 pub mod synth;

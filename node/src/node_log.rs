@@ -56,11 +56,17 @@ pub enum LogKind {
     Resequenced,
     /// The node signed the head of its log with its signing key.
     SignedHead,
+    /// Custodian mode: a batch of people was evaluated by t custodians (the detail
+    /// names the domain, the count and the custodians, never a person).
+    CustodianBatch,
+    /// Custodian mode: the custodians could not make the pseudonyms (down, busy or
+    /// over this kommun's limit); nothing was built, the export waits.
+    CustodianUnavailable,
 }
 
 impl LogKind {
     /// Every kind.
-    pub const ALL: [LogKind; 12] = [
+    pub const ALL: [LogKind; 14] = [
         LogKind::Built,
         LogKind::Sent,
         LogKind::SendFailed,
@@ -73,6 +79,8 @@ impl LogKind {
         LogKind::Tampered,
         LogKind::Resequenced,
         LogKind::SignedHead,
+        LogKind::CustodianBatch,
+        LogKind::CustodianUnavailable,
     ];
 
     /// The word stored for this kind.
@@ -90,6 +98,8 @@ impl LogKind {
             LogKind::Tampered => "tampered",
             LogKind::Resequenced => "resequenced",
             LogKind::SignedHead => node_checks::HEAD_KIND,
+            LogKind::CustodianBatch => "custodian batch",
+            LogKind::CustodianUnavailable => "custodian unavailable",
         }
     }
 }

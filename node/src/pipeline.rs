@@ -9,13 +9,26 @@ use std::path::{Path, PathBuf};
 
 use samla_common::codes::ProjectCode;
 use samla_common::period::Period;
-use samla_common::pseudonym::{DomainKey, LinkageDomain, MasterSecret};
+use samla_common::pseudonym::{DomainKey, LinkageDomain, Pseudonym};
 use samla_common::statistics::{Aggregator, Statistics};
 
 use crate::config::NodeConfig;
+use crate::custodian::{BatchLogged, CustodianError};
+use crate::pseudonyms::Pseudonymiser;
 use samla_common::record::ParticipantRecord;
 
 use crate::ingest::{read_file_parallel, FileSummary, IngestError, IngestSettings, RecordSink};
+
+/// Why nothing was built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// An export could not be read.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    /// The custodians could not make the pseudonyms (custodian mode).
+    #[error(transparent)]
+    Custodians(#[from] CustodianError),
+}
 
 /// What the pipeline read and built.
 pub struct Built {
@@ -25,6 +38,8 @@ pub struct Built {
     pub files: Vec<FileSummary>,
     /// Accepted records that were not active in the period.
     pub outside_period: u64,
+    /// In custodian mode, each batch the custodians evaluated (for the node log).
+    pub custodian_batches: Vec<BatchLogged>,
 }
 
 impl Built {
@@ -70,9 +85,12 @@ pub fn check(
         .collect()
 }
 
-/// One reading thread's share of the work: pseudonymise, then aggregate per domain.
+/// One reading thread's share of the work: pseudonymise, then aggregate per domain
+/// (shared-key mode), or keep the records for the custodians' pseudonyms (custodian
+/// mode, `keys` is `None`).
 struct DomainSink<'a> {
-    keys: &'a BTreeMap<LinkageDomain, DomainKey>,
+    keys: Option<&'a BTreeMap<LinkageDomain, DomainKey>>,
+    collected: BTreeMap<LinkageDomain, Vec<ParticipantRecord>>,
     domain_of: &'a BTreeMap<ProjectCode, LinkageDomain>,
     aggregators: BTreeMap<LinkageDomain, Aggregator>,
     /// Records whose project has no aggregator: impossible while the reader checks
@@ -82,8 +100,19 @@ struct DomainSink<'a> {
 
 impl RecordSink for DomainSink<'_> {
     fn accept(&mut self, record: ParticipantRecord) {
+        let Some(keys) = self.keys else {
+            match self.domain_of.get(&record.project) {
+                Some(domain) => self
+                    .collected
+                    .entry(domain.clone())
+                    .or_default()
+                    .push(record),
+                None => self.unplaced += 1,
+            }
+            return;
+        };
         let placed = self.domain_of.get(&record.project).and_then(|domain| {
-            let key = self.keys.get(domain)?;
+            let key = keys.get(domain)?;
             let aggregator = self.aggregators.get_mut(domain)?;
             aggregator
                 .add(key.pseudonym(&record.personnummer), &record)
@@ -102,12 +131,12 @@ impl RecordSink for DomainSink<'_> {
 /// the input.
 pub fn build(
     config: &NodeConfig,
-    master: &MasterSecret,
+    pseudonymiser: &Pseudonymiser,
     files: &[PathBuf],
     period: Period,
     projects: &[ProjectCode],
     reference_date: time::Date,
-) -> Result<Built, IngestError> {
+) -> Result<Built, BuildError> {
     let selected: Vec<_> = config
         .projects
         .iter()
@@ -117,32 +146,37 @@ pub fn build(
         .iter()
         .map(|p| (p.code.clone(), p.linkage_domain.clone()))
         .collect();
-    let keys: BTreeMap<LinkageDomain, DomainKey> = domain_of
-        .values()
-        .map(|d| (d.clone(), master.domain_key(d)))
-        .collect();
+    let keys: BTreeMap<LinkageDomain, DomainKey> = match pseudonymiser {
+        Pseudonymiser::SharedKey(master) => domain_of
+            .values()
+            .map(|d| (d.clone(), master.domain_key(d)))
+            .collect(),
+        Pseudonymiser::Custodians(_) => BTreeMap::new(),
+    };
+    let domains: std::collections::BTreeSet<LinkageDomain> = domain_of.values().cloned().collect();
+    let key_id = pseudonymiser.key_id();
     let new_aggregators = || -> BTreeMap<LinkageDomain, Aggregator> {
-        keys.keys()
+        domains
+            .iter()
             .map(|domain| {
                 let in_domain = selected
                     .iter()
                     .filter(|p| &p.linkage_domain == domain)
                     .map(|p| p.code.clone())
                     .collect();
-                let aggregator = Aggregator::new(
-                    config.kommun,
-                    period,
-                    domain.clone(),
-                    master.key_id(),
-                    in_domain,
-                );
+                let aggregator =
+                    Aggregator::new(config.kommun, period, domain.clone(), key_id, in_domain);
                 (domain.clone(), aggregator)
             })
             .collect()
     };
     let mut sinks: Vec<DomainSink<'_>> = (0..reading_threads())
         .map(|_| DomainSink {
-            keys: &keys,
+            keys: match pseudonymiser {
+                Pseudonymiser::SharedKey(_) => Some(&keys),
+                Pseudonymiser::Custodians(_) => None,
+            },
+            collected: BTreeMap::new(),
             domain_of: &domain_of,
             aggregators: new_aggregators(),
             unplaced: 0,
@@ -152,10 +186,12 @@ pub fn build(
     let settings = ingest_settings(config, &codes, reference_date);
     let mut summaries = Vec::new();
     for file in files {
-        summaries.push(read_file_parallel(file, &settings, &mut sinks)?);
+        summaries
+            .push(read_file_parallel(file, &settings, &mut sinks).map_err(BuildError::Ingest)?);
     }
     let mut joined = new_aggregators();
     let mut unplaced = 0;
+    let mut collected: BTreeMap<LinkageDomain, Vec<ParticipantRecord>> = BTreeMap::new();
     for sink in sinks {
         unplaced += sink.unplaced;
         for (domain, aggregator) in sink.aggregators {
@@ -163,17 +199,48 @@ pub fn build(
                 target.absorb(aggregator);
             }
         }
+        for (domain, records) in sink.collected {
+            collected.entry(domain).or_default().extend(records);
+        }
+    }
+    let mut custodian_batches = Vec::new();
+    if let Pseudonymiser::Custodians(client) = pseudonymiser {
+        for (domain, records) in collected {
+            let people: Vec<_> = records
+                .iter()
+                .map(|r| r.personnummer)
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let made = client.pseudonymise(config.kommun, &domain, &people)?;
+            let of: std::collections::HashMap<_, Pseudonym> =
+                people.into_iter().zip(made.pseudonyms).collect();
+            custodian_batches.extend(made.batches);
+            let Some(aggregator) = joined.get_mut(&domain) else {
+                unplaced += records.len() as u64;
+                continue;
+            };
+            for record in &records {
+                let placed = of
+                    .get(&record.personnummer)
+                    .and_then(|p| aggregator.add(*p, record).ok());
+                if placed.is_none() {
+                    unplaced += 1;
+                }
+            }
+        }
     }
     if unplaced > 0 {
-        return Err(IngestError::Internal {
+        return Err(BuildError::Ingest(IngestError::Internal {
             message: format!("{unplaced} accepted records matched no linkage domain"),
-        });
+        }));
     }
     let outside_period = joined.values().map(Aggregator::outside_period).sum();
     Ok(Built {
         statistics: joined.into_values().map(Aggregator::finish).collect(),
         files: summaries,
         outside_period,
+        custodian_batches,
     })
 }
 

@@ -54,7 +54,8 @@ fn synth(dir: &Path, name: &str, style: Style, seed: u64, bad_rows: f64) -> (Pat
 fn every_messy_form_reads_the_same() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path());
-    let master = MasterSecret::from_bytes([3; 32]);
+    let master =
+        samla_node::pseudonyms::Pseudonymiser::SharedKey(MasterSecret::from_bytes([3; 32]));
     let build = |path: &Path| {
         pipeline::build(
             &config,

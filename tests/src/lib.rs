@@ -2,7 +2,8 @@
 //! process ([`region`]), real `samla-node` processes ([`node`]), the binaries run as
 //! processes ([`process`]), a raw QUIC client for sending what a well-behaved node
 //! never would ([`raw_client`]), a relay that injects network faults ([`relay`]), and
-//! statistics built in memory ([`statistics`]).
+//! statistics built in memory ([`statistics`]), and a region's key custodians as real
+//! `samla-custodian` processes ([`custodians`]).
 //!
 //! Every helper is also reachable at the crate root (`samla_tests::Region`, …), the
 //! paths tests have always used.
@@ -13,6 +14,7 @@
     reason = "test helpers: a failed unwrap is a failed test"
 )]
 
+pub mod custodians;
 pub mod node;
 pub mod process;
 pub mod raw_client;
@@ -20,6 +22,7 @@ pub mod region;
 pub mod relay;
 pub mod statistics;
 
+pub use custodians::Custodians;
 pub use node::Node;
 pub use process::{binary, free_port, run, text, wait_for};
 pub use raw_client::RawClient;

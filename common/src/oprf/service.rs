@@ -93,6 +93,20 @@ pub struct Admitted {
     request: EvaluateRequest,
 }
 
+impl Admitted {
+    /// The kommun's rate window with this batch counted: a binary that evaluates
+    /// several batches of one kommun at once holds this as the kommun's window for
+    /// the next admission, before this batch's answer is stored.
+    pub fn window(&self) -> RateWindow {
+        self.window
+    }
+
+    /// Elements in the batch.
+    pub fn count(&self) -> usize {
+        self.request.blinded.len()
+    }
+}
+
 /// One custodian: its key share, the domains set up, its slot ledger and its limit.
 pub struct Custodian {
     public: PublicKeySet,
@@ -131,6 +145,16 @@ impl Custodian {
             self.add_domain(record)?;
         }
         Ok(())
+    }
+
+    /// Which custodian of the key set this is.
+    pub fn custodian(&self) -> super::shamir::CustodianIndex {
+        self.secret.custodian()
+    }
+
+    /// The linkage domains set up here.
+    pub fn domains(&self) -> impl Iterator<Item = &LinkageDomain> {
+        self.domains.keys()
     }
 
     /// The key id of the key this custodian holds a share of.

@@ -248,6 +248,40 @@ pub(super) enum CaCommand {
         #[command(flatten)]
         validity: ValidityArgs,
     },
+    /// Issue a key custodian's server certificate from its certificate request.
+    #[command(
+        after_help = "Example:\n  samla-hub ca issue-custodian --ca-dir ca --csr custodian-1/custodian.csr --name custodian-1.region.example --out-dir custodian-1"
+    )]
+    IssueCustodian {
+        /// The CA directory.
+        #[arg(long)]
+        ca_dir: PathBuf,
+        /// The request from `samla-custodian init` (custodian.csr).
+        #[arg(long)]
+        csr: PathBuf,
+        /// Host names or IP addresses the custodian is reached by (repeat for several).
+        #[arg(long = "name", required = true)]
+        names: Vec<String>,
+        /// Where to write custodian.crt.
+        #[arg(long)]
+        out_dir: PathBuf,
+        #[command(flatten)]
+        validity: ValidityArgs,
+    },
+    /// Issue the custodians' setup coordinator its client certificate.
+    #[command(
+        after_help = "Example:\n  samla-hub ca issue-coordinator --ca-dir ca --out-dir coordinator\n\nEach custodian pins it: `samla-hub ca fingerprint coordinator/coordinator.crt` into\ncoordinators in custodian.toml."
+    )]
+    IssueCoordinator {
+        /// The CA directory.
+        #[arg(long)]
+        ca_dir: PathBuf,
+        /// Where to write coordinator.crt and coordinator.key.
+        #[arg(long)]
+        out_dir: PathBuf,
+        #[command(flatten)]
+        validity: ValidityArgs,
+    },
     /// Print the SHA-256 fingerprint of a certificate, for pinning a node whose
     /// certificate comes from another PKI (certificate_sha256 in the hub config).
     #[command(after_help = "Example:\n  samla-hub ca fingerprint siths-2180.crt")]

@@ -33,6 +33,18 @@ pub(super) enum CaJob {
         out_dir: PathBuf,
         validity: Validity,
     },
+    IssueCustodian {
+        ca_dir: PathBuf,
+        csr: PathBuf,
+        names: Vec<String>,
+        out_dir: PathBuf,
+        validity: Validity,
+    },
+    IssueCoordinator {
+        ca_dir: PathBuf,
+        out_dir: PathBuf,
+        validity: Validity,
+    },
     Fingerprint(CertificateDer<'static>),
     RevokeLine(CertificateDer<'static>),
 }
@@ -71,6 +83,28 @@ impl CaJob {
                 ca_dir,
                 names,
                 organisation,
+                out_dir,
+                validity: validity.validity(now),
+            },
+            CaCommand::IssueCustodian {
+                ca_dir,
+                csr,
+                names,
+                out_dir,
+                validity,
+            } => CaJob::IssueCustodian {
+                ca_dir,
+                csr,
+                names,
+                out_dir,
+                validity: validity.validity(now),
+            },
+            CaCommand::IssueCoordinator {
+                ca_dir,
+                out_dir,
+                validity,
+            } => CaJob::IssueCoordinator {
+                ca_dir,
                 out_dir,
                 validity: validity.validity(now),
             },
@@ -134,6 +168,41 @@ impl CaJob {
                     "wrote {} and {}",
                     w.certificate.display(),
                     w.private_key.display()
+                )?;
+            }
+            CaJob::IssueCustodian {
+                ca_dir,
+                csr,
+                names,
+                out_dir,
+                validity,
+            } => {
+                let path = ca::issue_custodian(&ca_dir, &csr, &names, &out_dir, validity)?;
+                writeln!(out, "wrote {}", path.display())?;
+                writeln!(
+                    out,
+                    "Give it to the custodian with {}.",
+                    ca_dir.join(ca::CA_CERT).display()
+                )?;
+            }
+            CaJob::IssueCoordinator {
+                ca_dir,
+                out_dir,
+                validity,
+            } => {
+                let w = ca::issue_coordinator(&ca_dir, &out_dir, validity)?;
+                writeln!(
+                    out,
+                    "wrote {} and {}",
+                    w.certificate.display(),
+                    w.private_key.display()
+                )?;
+                writeln!(
+                    out,
+                    "Each custodian adds its fingerprint to coordinators in custodian.toml: {}",
+                    hex::encode(samla_common::tls::fingerprint(&first_certificate(
+                        &w.certificate
+                    )?))
                 )?;
             }
             CaJob::Fingerprint(certificate) => {

@@ -110,7 +110,9 @@ fn run(demo: Demo) -> Result<()> {
         "ca/, hub/",
     )?;
 
-    let master = keyfile::generate(&dir.join("master.key"))?;
+    let master = samla_node::pseudonyms::Pseudonymiser::SharedKey(keyfile::generate(
+        &dir.join("master.key"),
+    )?);
     let port = free_udp_port()?;
     let mut registrations = String::new();
     let mut nodes = Vec::new();

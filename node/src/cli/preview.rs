@@ -11,12 +11,11 @@ use samla_cli_common::Threads;
 use samla_common::codes::ProjectCode;
 use samla_common::disclosure::{disclose, DisclosureRule};
 use samla_common::period::Period;
-use samla_common::pseudonym::MasterSecret;
 use samla_node::config::NodeConfig;
 use samla_node::ingest::IngestError;
-use samla_node::keyfile;
 use samla_node::output::{write_file_summary, write_previews, Format, Preview as Shown};
 use samla_node::pipeline;
+use samla_node::pseudonyms::Pseudonymiser;
 
 use super::args::{BuildArgs, PreviewArgs};
 use super::check::finish_rejects;
@@ -24,7 +23,7 @@ use super::check::finish_rejects;
 /// What to build a submission from, checked against the config, with the key loaded.
 pub(super) struct Build {
     pub config: NodeConfig,
-    pub master: MasterSecret,
+    pub pseudonymiser: Pseudonymiser,
     pub files: Vec<PathBuf>,
     pub projects: Vec<ProjectCode>,
     pub period: Period,
@@ -39,7 +38,7 @@ impl Build {
         let config = super::load_config(config)?;
         let (projects, period) = select(&config, &args.projects, &args.period)?;
         Ok(Build {
-            master: keyfile::load(&config.key_file)?,
+            pseudonymiser: Pseudonymiser::load(&config)?,
             config,
             files: args.files,
             projects,
@@ -51,16 +50,22 @@ impl Build {
 
     /// Reads the exports and builds the statistics; the master key is dropped (and
     /// zeroed) as soon as they are built.
-    pub(super) fn build(self) -> (NodeConfig, PathBuf, Result<pipeline::Built, IngestError>) {
+    pub(super) fn build(
+        self,
+    ) -> (
+        NodeConfig,
+        PathBuf,
+        Result<pipeline::Built, pipeline::BuildError>,
+    ) {
         let built = pipeline::build(
             &self.config,
-            &self.master,
+            &self.pseudonymiser,
             &self.files,
             self.period,
             &self.projects,
             self.reference,
         );
-        drop(self.master);
+        drop(self.pseudonymiser);
         (self.config, self.rejects, built)
     }
 }
@@ -96,7 +101,7 @@ impl Preview {
         let (_, rejects, built) = self.build.build();
         let built = match built {
             Ok(built) => built,
-            Err(e @ IngestError::Io { .. }) => return Err(e.into()),
+            Err(e @ pipeline::BuildError::Ingest(IngestError::Io { .. })) => return Err(e.into()),
             Err(e) => {
                 samla_cli_common::error::warn("samla-node", &e);
                 return Ok(ExitCode::from(2));

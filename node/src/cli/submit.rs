@@ -36,12 +36,12 @@ impl Submit {
         let link = super::hub_link(&config)?;
         let (projects, period) = select(&config, &args.build.projects, &args.build.period)?;
         let signing = keyfile::load_signing_key(&link.signing_key)?;
-        let master = keyfile::load(&config.key_file)?;
+        let pseudonymiser = samla_node::pseudonyms::Pseudonymiser::load(&config)?;
         let send = Send::new(&config, link, &args.send);
         Ok(Submit {
             build: Build {
                 config,
-                master,
+                pseudonymiser,
                 files: args.build.files,
                 projects,
                 period,
@@ -71,6 +71,14 @@ impl Submit {
         }
         drop(err);
         let mut outbox = self.send.open_outbox()?;
+        for batch in &built.custodian_batches {
+            outbox.record(
+                samla_node::node_log::LogKind::CustodianBatch,
+                None,
+                &samla_node::daemon::batch_detail(batch),
+                batch.at,
+            )?;
+        }
         let mut out = std::io::stdout().lock();
         for statistics in built.statistics {
             let (period, domain) = (

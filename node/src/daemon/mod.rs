@@ -31,7 +31,10 @@ use samla_cli_common::error::Chain;
 use crate::client::{ClientError, Driver, Event};
 use crate::config::{DaemonConfig, HubLink, NodeConfig};
 use crate::ingest::FileSummary;
+use crate::node_log::LogKind;
 use crate::outbox::{Outbox, OutboxError, PendingBuild, Source};
+use crate::pipeline::BuildError;
+use crate::pseudonyms::Pseudonymiser;
 use crate::{keyfile, pipeline};
 use inbox::{file_name, log_name, move_into, settled};
 
@@ -58,6 +61,9 @@ pub enum DaemonError {
     /// A key could not be read.
     #[error(transparent)]
     Key(#[from] keyfile::KeyError),
+    /// The pseudonym key, or the custodians' key set.
+    #[error(transparent)]
+    Pseudonymiser(#[from] crate::pseudonyms::PseudonymiserError),
 }
 
 /// What became of one export.
@@ -264,15 +270,42 @@ impl Daemon {
         }
         let mut statistics = Vec::new();
         for (period, projects) in &plan.submit {
-            let master = keyfile::load(&self.config.key_file)?;
+            let pseudonymiser = Pseudonymiser::load(&self.config)?;
             let files = [file.to_owned()];
-            let built =
-                match pipeline::build(&self.config, &master, &files, *period, projects, today) {
-                    Ok(built) => built,
-                    Err(e) => {
-                        return self.reject(file, in_inbox, &source, &Chain(&e).to_string(), None)
-                    }
-                };
+            let built = match pipeline::build(
+                &self.config,
+                &pseudonymiser,
+                &files,
+                *period,
+                projects,
+                today,
+            ) {
+                Ok(built) => built,
+                Err(BuildError::Custodians(e)) if e.is_temporary() => {
+                    // Nothing is built without pseudonyms: the export waits where it
+                    // is and is read again at the next poll.
+                    tracing::warn!(file = %name, error = %Chain(&e), "the key custodians could not make the pseudonyms; the export waits");
+                    self.outbox.record(
+                        LogKind::CustodianUnavailable,
+                        None,
+                        &format!("export {}: {}", source.name, custodian_reason(&e)),
+                        now(),
+                    )?;
+                    return Ok(Export::Later);
+                }
+                Err(e) => {
+                    return self.reject(file, in_inbox, &source, &Chain(&e).to_string(), None)
+                }
+            };
+            drop(pseudonymiser);
+            for batch in &built.custodian_batches {
+                self.outbox.record(
+                    LogKind::CustodianBatch,
+                    None,
+                    &batch_detail(batch),
+                    batch.at,
+                )?;
+            }
             let (rows, headers) = (built.rejected(), built.header_warnings());
             if (rows > 0 || headers > 0) && !self.daemon.accept_rejects {
                 let what = match (rows, headers) {
@@ -406,4 +439,27 @@ fn log_event(event: Event<'_>) {
 
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A custodian batch as the node log records it: domain, count, custodians.
+pub fn batch_detail(batch: &crate::custodian::BatchLogged) -> String {
+    format!(
+        "domain {}, {} people, custodians {}",
+        batch.domain,
+        batch.count,
+        batch.custodians.join(", ")
+    )
+}
+
+/// Why the custodians could not help, short, for the node log.
+fn custodian_reason(error: &crate::custodian::CustodianError) -> String {
+    match error {
+        crate::custodian::CustodianError::Unavailable { usable, needed, .. } => {
+            format!("{usable} of {needed} custodians usable")
+        }
+        crate::custodian::CustodianError::RateLimited { custodian, .. } => {
+            format!("custodian {custodian} refused: rate limit")
+        }
+        other => other.to_string(),
+    }
 }
