@@ -34,6 +34,7 @@ fn kommun(index: usize, n: usize) -> Statistics {
     let master = MasterSecret::from_bytes([1; 32]);
     let domain: LinkageDomain = "national".parse().expect("valid");
     let key = master.domain_key(&domain);
+    let record_keys = samla_common::cell_key::RecordKeyer::new(&master, &domain);
     let project: ProjectCode = "UNG".parse().expect("valid");
     let code: KommunCode = format!("{:04}", 114 + index).parse().expect("valid");
     let mut aggregator = Aggregator::new(
@@ -88,7 +89,8 @@ fn kommun(index: usize, n: usize) -> Statistics {
             education: Some(Education::ALL[person % 4]),
         })
         .expect("consistent");
-        let _ = aggregator.add(key.pseudonym(&record.personnummer), &record);
+        let r = record_keys.record_key(&record.personnummer, code, &project);
+        let _ = aggregator.add(key.pseudonym(&record.personnummer), r, &record);
     }
     aggregator.finish()
 }

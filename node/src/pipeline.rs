@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use samla_common::codes::ProjectCode;
+use samla_common::cell_key::RecordKeyer;
+use samla_common::codes::{KommunCode, ProjectCode};
 use samla_common::period::Period;
 use samla_common::pseudonym::{DomainKey, LinkageDomain, MasterSecret};
 use samla_common::statistics::{Aggregator, Statistics};
@@ -70,9 +71,13 @@ pub fn check(
         .collect()
 }
 
-/// One reading thread's share of the work: pseudonymise, then aggregate per domain.
+/// One reading thread's share of the work: pseudonymise, derive the record key (from
+/// the master and the personnummer, never from the pseudonym), then aggregate per
+/// domain.
 struct DomainSink<'a> {
     keys: &'a BTreeMap<LinkageDomain, DomainKey>,
+    record_keys: &'a BTreeMap<LinkageDomain, RecordKeyer>,
+    kommun: KommunCode,
     domain_of: &'a BTreeMap<ProjectCode, LinkageDomain>,
     aggregators: BTreeMap<LinkageDomain, Aggregator>,
     /// Records whose project has no aggregator: impossible while the reader checks
@@ -84,9 +89,14 @@ impl RecordSink for DomainSink<'_> {
     fn accept(&mut self, record: ParticipantRecord) {
         let placed = self.domain_of.get(&record.project).and_then(|domain| {
             let key = self.keys.get(domain)?;
+            let record_key = self.record_keys.get(domain)?.record_key(
+                &record.personnummer,
+                self.kommun,
+                &record.project,
+            );
             let aggregator = self.aggregators.get_mut(domain)?;
             aggregator
-                .add(key.pseudonym(&record.personnummer), &record)
+                .add(key.pseudonym(&record.personnummer), record_key, &record)
                 .ok()
         });
         if placed.is_none() {
@@ -121,6 +131,10 @@ pub fn build(
         .values()
         .map(|d| (d.clone(), master.domain_key(d)))
         .collect();
+    let record_keys: BTreeMap<LinkageDomain, RecordKeyer> = domain_of
+        .values()
+        .map(|d| (d.clone(), RecordKeyer::new(master, d)))
+        .collect();
     let new_aggregators = || -> BTreeMap<LinkageDomain, Aggregator> {
         keys.keys()
             .map(|domain| {
@@ -143,6 +157,8 @@ pub fn build(
     let mut sinks: Vec<DomainSink<'_>> = (0..reading_threads())
         .map(|_| DomainSink {
             keys: &keys,
+            record_keys: &record_keys,
+            kommun: config.kommun,
             domain_of: &domain_of,
             aggregators: new_aggregators(),
             unplaced: 0,
