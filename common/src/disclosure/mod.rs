@@ -28,6 +28,7 @@ use crate::codes::KommunCode;
 use crate::period::Period;
 use crate::statistics::{Dimension, SchemaError, Statistics, TableName};
 
+pub mod cell_key;
 mod elimination;
 mod grid;
 mod parallel;
