@@ -44,8 +44,11 @@ pub struct HubConfig {
     pub max_frame_bytes: u32,
     /// The transfer log's name: the first line of its checkpoints.
     pub log_origin: String,
-    /// The disclosure rule every report applies.
+    /// The disclosure rule every report applies under suppression.
     pub disclosure: DisclosureRule,
+    /// The perturbation table when `[disclosure] method = "cell-key"`: every report
+    /// then applies the cell key method instead of suppression.
+    pub cell_key: Option<samla_common::cell_key::Ptable>,
     /// Registered nodes by kommun.
     pub nodes: BTreeMap<KommunCode, NodeEntry>,
     /// Revoked client certificates.
@@ -227,6 +230,43 @@ struct RawLimits {
 #[serde(deny_unknown_fields)]
 struct RawDisclosure {
     k: Option<u64>,
+    method: Option<String>,
+    max_noise: Option<u32>,
+    variance: Option<f64>,
+    js: Option<u32>,
+}
+
+impl RawDisclosure {
+    /// The perturbation table if the method is the cell key method; an error naming
+    /// the setting otherwise wrong.
+    fn cell_key(&self) -> Result<Option<samla_common::cell_key::Ptable>, String> {
+        let ckm_only = self.max_noise.is_some() || self.variance.is_some() || self.js.is_some();
+        match self.method.as_deref() {
+            None | Some("suppression") => {
+                if ckm_only {
+                    return Err("[disclosure] max_noise, variance and js belong to method = \"cell-key\"; set that method or remove them".to_owned());
+                }
+                Ok(None)
+            }
+            Some("cell-key") => {
+                if self.k.is_some() {
+                    return Err("[disclosure] k belongs to method = \"suppression\"; remove it for method = \"cell-key\"".to_owned());
+                }
+                let defaults = samla_common::cell_key::PtableParams::default();
+                let params = samla_common::cell_key::PtableParams {
+                    max_noise: self.max_noise.unwrap_or(defaults.max_noise),
+                    variance: self.variance.unwrap_or(defaults.variance),
+                    js: self.js.unwrap_or(defaults.js),
+                };
+                samla_common::cell_key::Ptable::new(params)
+                    .map(Some)
+                    .map_err(|e| format!("[disclosure] {e}"))
+            }
+            Some(other) => Err(format!(
+                "[disclosure] method = {other:?} is not a method; use \"suppression\" (the default) or \"cell-key\""
+            )),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -492,6 +532,7 @@ impl HubConfig {
             private_key: base.join(raw.private_key),
             receipt_key: base.join(raw.receipt_key),
             max_frame_bytes,
+            cell_key: raw.disclosure.cell_key().map_err(invalid)?,
             disclosure: match raw.disclosure.k {
                 None => DisclosureRule::default(),
                 Some(0) => return Err(invalid("[disclosure] k must be at least 1".to_owned())),

@@ -14,10 +14,12 @@
 use serde::Serialize;
 
 use super::grid::{inner_members, published_coordinates};
-use super::regional::{atoms, regional_grid, PublishedLinkage, RegionalError, RegionalInput};
-use super::{Disclosed, DisclosureError, PublishedCount, PublishedTable, SolvedCell};
+use super::regional::{atoms, regional_grid, RegionalError, RegionalInput, RegionalReport};
+use super::{
+    Disclosed, DisclosureError, DisclosureRule, PublishedCount, PublishedTable, SolvedCell,
+};
 use crate::cell_key::{perturb, CellKey, Ptable, PtableParams};
-use crate::codes::{KommunCode, ProjectCode};
+use crate::codes::KommunCode;
 use crate::period::Period;
 use crate::statistics::{Dimension, Grid, SchemaError, Statistics, TableName, SCHEMA_VERSION_V1};
 
@@ -31,11 +33,25 @@ pub struct CellKeyMethodInfo {
 }
 
 impl CellKeyMethodInfo {
-    fn of(table: &Ptable) -> CellKeyMethodInfo {
+    /// The method as `table` applies it.
+    pub fn of(table: &Ptable) -> CellKeyMethodInfo {
         CellKeyMethodInfo {
             params: table.params(),
             fingerprint: table.fingerprint().to_string(),
         }
+    }
+
+    /// What was done, in words (English; outputs have their own labels).
+    pub fn describe(&self) -> String {
+        let p = self.params;
+        format!(
+            "Cell key method: every cell and total is published, moved by at most {} \
+             (variance {}); zeros stay zero; no published count is in 1..={} (none if 0). \
+             The same people give the same value in every output. Parts need not add up \
+             to totals; shares and targets are computed from the published counts. \
+             Perturbation table {}.",
+            p.max_noise, p.variance, p.js, self.fingerprint
+        )
     }
 }
 
@@ -78,25 +94,6 @@ pub struct PerturbedStatistics {
     pub tables: Vec<PublishedTable>,
     /// Distinct people per project, each keyed with its participants total.
     pub distinct_people: Vec<PublishedCount>,
-}
-
-/// A project's regional figures under the cell key method.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PerturbedRegional {
-    /// The project.
-    pub project: ProjectCode,
-    /// The period.
-    pub period: Period,
-    /// The table used.
-    pub method: CellKeyMethodInfo,
-    /// The kommuner counted, in table order.
-    pub kommuner: Vec<KommunCode>,
-    /// The project's kommuner with no submission for the period.
-    pub missing: Vec<KommunCode>,
-    /// Every table: first dimension the kommun, `total` for the region.
-    pub tables: Vec<PublishedTable>,
-    /// Distinct people and overlaps, or why they could not be counted.
-    pub linkage: Result<PublishedLinkage, String>,
 }
 
 /// A table's cell keys in the layout of [`Statistics::grid`].
@@ -221,12 +218,13 @@ fn published(label: String, count: u64) -> PublishedCount {
     }
 }
 
-/// A project's regional report under the cell key method: the tables of
-/// [`super::regional::regional_report`] with every cell published.
+/// A project's regional report under the cell key method: the tables, distinct counts
+/// and overlaps of [`super::regional::regional_report`], every one published, with
+/// [`RegionalReport::cell_key`] set.
 pub fn perturb_regional(
     input: RegionalInput<'_>,
     table: &Ptable,
-) -> Result<Disclosed<PerturbedRegional>, CellKeyError> {
+) -> Result<Disclosed<RegionalReport>, CellKeyError> {
     let mut submissions = input.submissions.to_vec();
     submissions.sort_by_key(|s| s.kommun);
     for pair in submissions.windows(2) {
@@ -300,10 +298,13 @@ pub fn perturb_regional(
         }
         Err(e) => Err(e.to_string()),
     };
-    Ok(Disclosed(PerturbedRegional {
+    Ok(Disclosed(RegionalReport {
         project: input.project.clone(),
         period: input.period,
-        method: CellKeyMethodInfo::of(table),
+        // k = 1 suppresses nothing, which is what happened.
+        rule: DisclosureRule { k: 1 },
+        rule_text: CellKeyMethodInfo::of(table).describe(),
+        cell_key: Some(CellKeyMethodInfo::of(table)),
         missing: crate::report::missing(input.expected, &kommuner),
         kommuner,
         tables,

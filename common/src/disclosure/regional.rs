@@ -44,6 +44,11 @@ pub struct RegionalReport {
     pub tables: Vec<PublishedTable>,
     /// Distinct people and overlaps, or why they could not be counted.
     pub linkage: Result<PublishedLinkage, String>,
+    /// Set when the figures were protected by the cell key method instead of
+    /// suppression (`super::cell_key`): nothing is suppressed, every cell and total is
+    /// perturbed, and parts need not add up to totals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cell_key: Option<super::cell_key::CellKeyMethodInfo>,
 }
 
 impl RegionalReport {
@@ -173,6 +178,7 @@ pub fn regional_report(
         kommuner,
         tables,
         linkage,
+        cell_key: None,
     }))
 }
 

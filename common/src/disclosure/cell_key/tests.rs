@@ -8,7 +8,7 @@ use time::Duration;
 
 use super::*;
 use crate::cell_key::RecordKeyer;
-use crate::codes::{Gender, Outcome};
+use crate::codes::{Gender, Outcome, ProjectCode};
 use crate::disclosure::regional::regional_report;
 use crate::disclosure::{DisclosureRule, PublishedTable, Sequential};
 use crate::personnummer::{luhn_check_digit, Personnummer};
@@ -120,7 +120,7 @@ fn truth(input: RegionalInput<'_>) -> super::super::regional::RegionalReport {
         .clone()
 }
 
-fn linkage_counts(l: &PublishedLinkage) -> Vec<(String, Option<u64>)> {
+fn linkage_counts(l: &super::super::regional::PublishedLinkage) -> Vec<(String, Option<u64>)> {
     std::iter::once(&l.distinct_people)
         .chain(std::iter::once(&l.in_several_kommuner))
         .chain(&l.per_kommun)
@@ -255,7 +255,7 @@ fn the_same_cell_has_the_same_value_in_full_subset_and_kommun_outputs_and_on_a_s
         compared += in_full.len();
     }
     assert!(compared > 100);
-    let per_kommun = |l: &PublishedLinkage| {
+    let per_kommun = |l: &super::super::regional::PublishedLinkage| {
         l.per_kommun
             .iter()
             .find(|c| c.label == kommun)
