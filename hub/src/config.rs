@@ -237,35 +237,16 @@ struct RawDisclosure {
 }
 
 impl RawDisclosure {
-    /// The perturbation table if the method is the cell key method; an error naming
-    /// the setting otherwise wrong.
+    /// The perturbation table if the method is the cell key method.
     fn cell_key(&self) -> Result<Option<samla_common::cell_key::Ptable>, String> {
-        let ckm_only = self.max_noise.is_some() || self.variance.is_some() || self.js.is_some();
-        match self.method.as_deref() {
-            None | Some("suppression") => {
-                if ckm_only {
-                    return Err("[disclosure] max_noise, variance and js belong to method = \"cell-key\"; set that method or remove them".to_owned());
-                }
-                Ok(None)
-            }
-            Some("cell-key") => {
-                if self.k.is_some() {
-                    return Err("[disclosure] k belongs to method = \"suppression\"; remove it for method = \"cell-key\"".to_owned());
-                }
-                let defaults = samla_common::cell_key::PtableParams::default();
-                let params = samla_common::cell_key::PtableParams {
-                    max_noise: self.max_noise.unwrap_or(defaults.max_noise),
-                    variance: self.variance.unwrap_or(defaults.variance),
-                    js: self.js.unwrap_or(defaults.js),
-                };
-                samla_common::cell_key::Ptable::new(params)
-                    .map(Some)
-                    .map_err(|e| format!("[disclosure] {e}"))
-            }
-            Some(other) => Err(format!(
-                "[disclosure] method = {other:?} is not a method; use \"suppression\" (the default) or \"cell-key\""
-            )),
+        samla_common::disclosure::cell_key::DisclosureSettings {
+            method: self.method.as_deref(),
+            k: self.k,
+            max_noise: self.max_noise,
+            variance: self.variance,
+            js: self.js,
         }
+        .cell_key()
     }
 }
 

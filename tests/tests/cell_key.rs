@@ -106,8 +106,13 @@ fn every_cell_is_published_near_the_truth_and_the_same_cell_keeps_its_value() {
     set_disclosure(&region, DISCLOSURE, PROJECT);
     region.start_hub();
     let mut exact = Vec::new();
+    let mut previews = Vec::new();
     let mut before_hofors = None;
     for (i, (node, size)) in nodes.iter().zip([120, 60, 7]).enumerate() {
+        let config = node.dir.join("samla-node.toml");
+        let mut text_of_config = std::fs::read_to_string(&config).unwrap();
+        text_of_config.push_str(&format!("\n[disclosure]\n{DISCLOSURE}"));
+        std::fs::write(&config, text_of_config).unwrap();
         let export = node.export("export.csv", size, i as u64 + 1);
         let preview = node.run(&["preview", &export, "--period", "2025", "--format", "json"]);
         assert!(preview.status.success(), "{}", text(&preview));
@@ -116,6 +121,9 @@ fn every_cell_is_published_near_the_truth_and_the_same_cell_keeps_its_value() {
             serde_json::from_value(json["submissions"][0]["submission"].clone()).unwrap();
         assert_eq!(submission.schema_version, 2);
         exact.push(submission);
+        previews.push(json["submissions"][0]["disclosed"].clone());
+        let shown = node.run(&["preview", &export, "--period", "2025"]);
+        assert!(text(&shown).contains("Cell key method"), "{}", text(&shown));
         let submit = node.run(&["submit", &export, "--period", "2025"]);
         assert!(submit.status.success(), "{}", text(&submit));
         if i == 1 {

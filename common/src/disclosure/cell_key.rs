@@ -11,20 +11,20 @@
 //!
 //! Sans-IO and pure: the same statistics and table always give the same output.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::grid::{inner_members, published_coordinates};
 use super::regional::{atoms, regional_grid, RegionalError, RegionalInput, RegionalReport};
 use super::{
-    Disclosed, DisclosureError, DisclosureRule, PublishedCount, PublishedTable, SolvedCell,
+    Disclosed, DisclosureError, DisclosureRule, PublishedCount, PublishedStatistics,
+    PublishedTable, SolvedCell,
 };
 use crate::cell_key::{perturb, CellKey, Ptable, PtableParams};
 use crate::codes::KommunCode;
-use crate::period::Period;
 use crate::statistics::{Dimension, Grid, SchemaError, Statistics, TableName, SCHEMA_VERSION_V1};
 
 /// How an output was protected under the cell key method, for it to say so.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CellKeyMethodInfo {
     /// The table's parameters.
     pub params: PtableParams,
@@ -55,6 +55,54 @@ impl CellKeyMethodInfo {
     }
 }
 
+/// A config's `[disclosure]` settings (hub and node read the same ones).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DisclosureSettings<'a> {
+    /// `method`: `"suppression"` (the default) or `"cell-key"`.
+    pub method: Option<&'a str>,
+    /// `k`, suppression's threshold.
+    pub k: Option<u64>,
+    /// `max_noise`, the cell key method's D.
+    pub max_noise: Option<u32>,
+    /// `variance`, the cell key method's V.
+    pub variance: Option<f64>,
+    /// `js`: no published count in `1..=js`.
+    pub js: Option<u32>,
+}
+
+impl DisclosureSettings<'_> {
+    /// The perturbation table if the method is the cell key method, `None` for
+    /// suppression; or a message naming the setting that is wrong and what to do.
+    pub fn cell_key(&self) -> Result<Option<Ptable>, String> {
+        let ckm_only = self.max_noise.is_some() || self.variance.is_some() || self.js.is_some();
+        match self.method {
+            None | Some("suppression") => {
+                if ckm_only {
+                    return Err("[disclosure] max_noise, variance and js belong to method = \"cell-key\"; set that method or remove them".to_owned());
+                }
+                Ok(None)
+            }
+            Some("cell-key") => {
+                if self.k.is_some() {
+                    return Err("[disclosure] k belongs to method = \"suppression\"; remove it for method = \"cell-key\"".to_owned());
+                }
+                let defaults = PtableParams::default();
+                let params = PtableParams {
+                    max_noise: self.max_noise.unwrap_or(defaults.max_noise),
+                    variance: self.variance.unwrap_or(defaults.variance),
+                    js: self.js.unwrap_or(defaults.js),
+                };
+                Ptable::new(params)
+                    .map(Some)
+                    .map_err(|e| format!("[disclosure] {e}"))
+            }
+            Some(other) => Err(format!(
+                "[disclosure] method = {other:?} is not a method; use \"suppression\" (the default) or \"cell-key\""
+            )),
+        }
+    }
+}
+
 /// Why an output could not be perturbed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CellKeyError {
@@ -79,21 +127,6 @@ impl From<DisclosureError> for CellKeyError {
     fn from(e: DisclosureError) -> CellKeyError {
         CellKeyError::Regional(RegionalError::Disclosure(e))
     }
-}
-
-/// A kommun's statistics under the cell key method: what its `preview` shows.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PerturbedStatistics {
-    /// The kommun.
-    pub kommun: KommunCode,
-    /// The period.
-    pub period: Period,
-    /// The table used.
-    pub method: CellKeyMethodInfo,
-    /// Every table, totals included, every cell published.
-    pub tables: Vec<PublishedTable>,
-    /// Distinct people per project, each keyed with its participants total.
-    pub distinct_people: Vec<PublishedCount>,
 }
 
 /// A table's cell keys in the layout of [`Statistics::grid`].
@@ -168,11 +201,12 @@ fn table_of(
     super::published_table(name, dimensions, domains, cells)
 }
 
-/// A kommun's own tables and distinct counts under the cell key method.
+/// A kommun's own tables and distinct counts under the cell key method: what its
+/// `preview` shows, with [`PublishedStatistics::cell_key`] set.
 pub fn perturb_kommun(
     stats: &Statistics,
     table: &Ptable,
-) -> Result<Disclosed<PerturbedStatistics>, CellKeyError> {
+) -> Result<Disclosed<PublishedStatistics>, CellKeyError> {
     let domains = |d: Dimension| d.values(&stats.projects, &stats.period);
     let mut tables = Vec::new();
     let mut participants_totals = vec![CellKey::EMPTY; stats.projects.len()];
@@ -201,10 +235,13 @@ pub fn perturb_kommun(
             published(project.as_str().to_owned(), perturb(n, *key, table).get())
         })
         .collect();
-    Ok(Disclosed(PerturbedStatistics {
+    Ok(Disclosed(PublishedStatistics {
         kommun: stats.kommun,
         period: stats.period,
-        method: CellKeyMethodInfo::of(table),
+        // k = 1 suppresses nothing, which is what happened.
+        rule: DisclosureRule { k: 1 },
+        rule_text: CellKeyMethodInfo::of(table).describe(),
+        cell_key: Some(CellKeyMethodInfo::of(table)),
         tables,
         distinct_people,
     }))
