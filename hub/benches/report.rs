@@ -165,6 +165,29 @@ fn build_290_kommuner(bencher: Bencher) {
     bencher.bench(build);
 }
 
+/// The same report under the cell key method (`[disclosure] method = "cell-key"`,
+/// the default table): every cell, total, distinct count and overlap perturbed
+/// instead of suppressed.
+#[divan::bench(sample_count = 5)]
+fn build_290_kommuner_cell_key(bencher: Bencher) {
+    LazyLock::force(&FIXTURE);
+    let mut config = FIXTURE.config.clone();
+    config.cell_key = Some(
+        samla_common::cell_key::Ptable::new(samla_common::cell_key::PtableParams::default())
+            .unwrap(),
+    );
+    bencher.bench(|| {
+        let store = Store::open(&config.database).unwrap();
+        report::build(
+            &store,
+            &config,
+            &request(),
+            time::OffsetDateTime::UNIX_EPOCH,
+        )
+        .unwrap()
+    });
+}
+
 /// Rendering the 290-kommun report in each format (PX: the participants table).
 #[divan::bench(sample_count = 5, args = ["table", "csv", "json", "html", "px"])]
 fn render_290_kommuner(bencher: Bencher, format: &str) {
