@@ -81,19 +81,22 @@ fn aggregate_100k(bencher: Bencher) {
     let domain: samla_common::pseudonym::LinkageDomain =
         "gavleborg-ung-2023".parse().expect("valid");
     let key = master.domain_key(&domain);
+    let record_keys = samla_common::cell_key::RecordKeyer::new(&master, &domain);
+    let kommun: samla_common::codes::KommunCode = "2180".parse().expect("valid");
     let records = records(100_000);
     bencher
         .counter(divan::counter::ItemsCount::new(records.len()))
         .bench(|| {
             let mut aggregator = Aggregator::new(
-                "2180".parse().expect("valid"),
+                kommun,
                 "2025".parse().expect("valid"),
                 domain.clone(),
                 master.key_id(),
                 vec!["UNG".parse().expect("valid")],
             );
             for record in &records {
-                let _ = aggregator.add(key.pseudonym(&record.personnummer), record);
+                let r = record_keys.record_key(&record.personnummer, kommun, &record.project);
+                let _ = aggregator.add(key.pseudonym(&record.personnummer), r, record);
             }
             aggregator.finish()
         });
@@ -106,15 +109,18 @@ fn disclose_submission(bencher: Bencher) {
     let domain: samla_common::pseudonym::LinkageDomain =
         "gavleborg-ung-2023".parse().expect("valid");
     let key = master.domain_key(&domain);
+    let record_keys = samla_common::cell_key::RecordKeyer::new(&master, &domain);
+    let kommun: samla_common::codes::KommunCode = "2180".parse().expect("valid");
     let mut aggregator = Aggregator::new(
-        "2180".parse().expect("valid"),
+        kommun,
         "2025".parse().expect("valid"),
         domain,
         master.key_id(),
         vec!["UNG".parse().expect("valid")],
     );
     for record in &records(400) {
-        let _ = aggregator.add(key.pseudonym(&record.personnummer), record);
+        let r = record_keys.record_key(&record.personnummer, kommun, &record.project);
+        let _ = aggregator.add(key.pseudonym(&record.personnummer), r, record);
     }
     let statistics = aggregator.finish();
     bencher.bench(|| {

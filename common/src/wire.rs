@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::codec::{self, CodecError};
 use crate::codes::KommunCode;
 use crate::signing::{Signature, SigningKey, VerifyingKey, SUBMISSION_CONTEXT};
-use crate::statistics::{Statistics, SCHEMA_VERSION};
+use crate::statistics::{Statistics, SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS};
 use crate::translog::LogHash;
 
 pub use crate::receipt::{Receipt, ReceiptError, SignedReceipt, VerifiedReceipt};
@@ -305,7 +305,7 @@ impl SignedSubmission {
         self.signer
             .verify(SUBMISSION_CONTEXT, &self.bytes, &self.signature)
             .map_err(|_| Refusal::BadSignature)?;
-        if statistics.schema_version != SCHEMA_VERSION {
+        if !SUPPORTED_SCHEMA_VERSIONS.contains(&statistics.schema_version) {
             return Err(Refusal::SchemaVersion {
                 found: statistics.schema_version,
                 supported: SCHEMA_VERSION,

@@ -31,9 +31,11 @@ fn statistics(people: &[[u16; 8]]) -> Statistics {
     let master = MasterSecret::from_bytes([7; 32]);
     let domain = "test-domain".parse().unwrap();
     let key = master.domain_key(&domain);
+    let record_keys = samla_common::cell_key::RecordKeyer::new(&master, &domain);
+    let kommun: samla_common::codes::KommunCode = "2180".parse().unwrap();
     let projects = vec!["UNG".parse().unwrap(), "OMSTART".parse().unwrap()];
     let mut aggregator = Aggregator::new(
-        "2180".parse().unwrap(),
+        kommun,
         "2025".parse().unwrap(),
         domain,
         master.key_id(),
@@ -75,8 +77,9 @@ fn statistics(people: &[[u16; 8]]) -> Statistics {
             education: Some(Education::ALL[usize::from(v[7] / 11) % Education::ALL.len()]),
         })
         .unwrap();
+        let r = record_keys.record_key(&record.personnummer, kommun, &record.project);
         aggregator
-            .add(key.pseudonym(&record.personnummer), &record)
+            .add(key.pseudonym(&record.personnummer), r, &record)
             .unwrap();
     }
     let stats = aggregator.finish();

@@ -34,6 +34,7 @@ fn kommun(index: usize, n: usize) -> Statistics {
     let master = MasterSecret::from_bytes([1; 32]);
     let domain: LinkageDomain = "national".parse().expect("valid");
     let key = master.domain_key(&domain);
+    let record_keys = samla_common::cell_key::RecordKeyer::new(&master, &domain);
     let project: ProjectCode = "UNG".parse().expect("valid");
     let code: KommunCode = format!("{:04}", 114 + index).parse().expect("valid");
     let mut aggregator = Aggregator::new(
@@ -88,7 +89,8 @@ fn kommun(index: usize, n: usize) -> Statistics {
             education: Some(Education::ALL[person % 4]),
         })
         .expect("consistent");
-        let _ = aggregator.add(key.pseudonym(&record.personnummer), &record);
+        let r = record_keys.record_key(&record.personnummer, code, &project);
+        let _ = aggregator.add(key.pseudonym(&record.personnummer), r, &record);
     }
     aggregator.finish()
 }
@@ -161,6 +163,29 @@ fn build() -> report::Report {
 fn build_290_kommuner(bencher: Bencher) {
     LazyLock::force(&FIXTURE);
     bencher.bench(build);
+}
+
+/// The same report under the cell key method (`[disclosure] method = "cell-key"`,
+/// the default table): every cell, total, distinct count and overlap perturbed
+/// instead of suppressed.
+#[divan::bench(sample_count = 5)]
+fn build_290_kommuner_cell_key(bencher: Bencher) {
+    LazyLock::force(&FIXTURE);
+    let mut config = FIXTURE.config.clone();
+    config.cell_key = Some(
+        samla_common::cell_key::Ptable::new(samla_common::cell_key::PtableParams::default())
+            .unwrap(),
+    );
+    bencher.bench(|| {
+        let store = Store::open(&config.database).unwrap();
+        report::build(
+            &store,
+            &config,
+            &request(),
+            time::OffsetDateTime::UNIX_EPOCH,
+        )
+        .unwrap()
+    });
 }
 
 /// Rendering the 290-kommun report in each format (PX: the participants table).

@@ -44,8 +44,11 @@ pub struct HubConfig {
     pub max_frame_bytes: u32,
     /// The transfer log's name: the first line of its checkpoints.
     pub log_origin: String,
-    /// The disclosure rule every report applies.
+    /// The disclosure rule every report applies under suppression.
     pub disclosure: DisclosureRule,
+    /// The perturbation table when `[disclosure] method = "cell-key"`: every report
+    /// then applies the cell key method instead of suppression.
+    pub cell_key: Option<samla_common::cell_key::Ptable>,
     /// Registered nodes by kommun.
     pub nodes: BTreeMap<KommunCode, NodeEntry>,
     /// Revoked client certificates.
@@ -227,6 +230,24 @@ struct RawLimits {
 #[serde(deny_unknown_fields)]
 struct RawDisclosure {
     k: Option<u64>,
+    method: Option<String>,
+    max_noise: Option<u32>,
+    variance: Option<f64>,
+    js: Option<u32>,
+}
+
+impl RawDisclosure {
+    /// The perturbation table if the method is the cell key method.
+    fn cell_key(&self) -> Result<Option<samla_common::cell_key::Ptable>, String> {
+        samla_common::disclosure::cell_key::DisclosureSettings {
+            method: self.method.as_deref(),
+            k: self.k,
+            max_noise: self.max_noise,
+            variance: self.variance,
+            js: self.js,
+        }
+        .cell_key()
+    }
 }
 
 #[derive(Deserialize)]
@@ -492,6 +513,7 @@ impl HubConfig {
             private_key: base.join(raw.private_key),
             receipt_key: base.join(raw.receipt_key),
             max_frame_bytes,
+            cell_key: raw.disclosure.cell_key().map_err(invalid)?,
             disclosure: match raw.disclosure.k {
                 None => DisclosureRule::default(),
                 Some(0) => return Err(invalid("[disclosure] k must be at least 1".to_owned())),

@@ -31,8 +31,11 @@ pub struct NodeConfig {
     pub projects: Vec<ProjectConfig>,
     /// Extra header names mapped to fields or ignored (lowercased header → column).
     pub columns: BTreeMap<String, Column>,
-    /// The disclosure rule for `preview`.
+    /// The disclosure rule for `preview` under suppression.
     pub disclosure: DisclosureRule,
+    /// The perturbation table when `[disclosure] method = "cell-key"`: `preview` then
+    /// applies the cell key method, as the hub's reports do with the same settings.
+    pub cell_key: Option<samla_common::cell_key::Ptable>,
     /// The node's own SQLite database: outbox and transfer log.
     pub database: PathBuf,
     /// How to reach the hub, if configured (`samla-node init` writes it).
@@ -201,14 +204,13 @@ struct RawProject {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(Default)]
 struct RawDisclosure {
-    k: u64,
-}
-
-impl Default for RawDisclosure {
-    fn default() -> Self {
-        RawDisclosure { k: DEFAULT_K }
-    }
+    k: Option<u64>,
+    method: Option<String>,
+    max_noise: Option<u32>,
+    variance: Option<f64>,
+    js: Option<u32>,
 }
 
 impl NodeConfig {
@@ -293,9 +295,19 @@ impl NodeConfig {
             })?;
             columns.insert(header.trim().to_lowercase(), field);
         }
-        if raw.disclosure.k == 0 {
+        if raw.disclosure.k == Some(0) {
             return Err(value_err("disclosure.k", "must be at least 1".to_owned()));
         }
+        let d = &raw.disclosure;
+        let cell_key = samla_common::disclosure::cell_key::DisclosureSettings {
+            method: d.method.as_deref(),
+            k: d.k,
+            max_noise: d.max_noise,
+            variance: d.variance,
+            js: d.js,
+        }
+        .cell_key()
+        .map_err(|message| value_err("disclosure", message))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let hub = raw
             .hub
@@ -369,8 +381,9 @@ impl NodeConfig {
             projects,
             columns,
             disclosure: DisclosureRule {
-                k: raw.disclosure.k,
+                k: raw.disclosure.k.unwrap_or(DEFAULT_K),
             },
+            cell_key,
         })
     }
 

@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use samla_common::codes::ProjectCode;
+use samla_common::cell_key::{PersonSecret, RecordKeyer};
+use samla_common::codes::{KommunCode, ProjectCode};
 use samla_common::period::Period;
 use samla_common::pseudonym::{DomainKey, LinkageDomain, Pseudonym};
 use samla_common::statistics::{Aggregator, Statistics};
@@ -85,12 +86,15 @@ pub fn check(
         .collect()
 }
 
-/// One reading thread's share of the work: pseudonymise, then aggregate per domain
-/// (shared-key mode), or keep the records for the custodians' pseudonyms (custodian
-/// mode, `keys` is `None`).
+/// One reading thread's share of the work: pseudonymise, derive the record key (from
+/// the master and the personnummer, never from the pseudonym), then aggregate per
+/// domain (shared-key mode); or keep the records for the custodians' pseudonyms and
+/// record keys (custodian mode, `keys` is `None`).
 struct DomainSink<'a> {
     keys: Option<&'a BTreeMap<LinkageDomain, DomainKey>>,
     collected: BTreeMap<LinkageDomain, Vec<ParticipantRecord>>,
+    record_keys: &'a BTreeMap<LinkageDomain, RecordKeyer>,
+    kommun: KommunCode,
     domain_of: &'a BTreeMap<ProjectCode, LinkageDomain>,
     aggregators: BTreeMap<LinkageDomain, Aggregator>,
     /// Records whose project has no aggregator: impossible while the reader checks
@@ -113,9 +117,14 @@ impl RecordSink for DomainSink<'_> {
         };
         let placed = self.domain_of.get(&record.project).and_then(|domain| {
             let key = keys.get(domain)?;
+            let record_key = self.record_keys.get(domain)?.record_key(
+                &record.personnummer,
+                self.kommun,
+                &record.project,
+            );
             let aggregator = self.aggregators.get_mut(domain)?;
             aggregator
-                .add(key.pseudonym(&record.personnummer), &record)
+                .add(key.pseudonym(&record.personnummer), record_key, &record)
                 .ok()
         });
         if placed.is_none() {
@@ -146,12 +155,21 @@ pub fn build(
         .iter()
         .map(|p| (p.code.clone(), p.linkage_domain.clone()))
         .collect();
-    let keys: BTreeMap<LinkageDomain, DomainKey> = match pseudonymiser {
-        Pseudonymiser::SharedKey(master) => domain_of
-            .values()
-            .map(|d| (d.clone(), master.domain_key(d)))
-            .collect(),
-        Pseudonymiser::Custodians(_) => BTreeMap::new(),
+    let (keys, record_keys): (
+        BTreeMap<LinkageDomain, DomainKey>,
+        BTreeMap<LinkageDomain, RecordKeyer>,
+    ) = match pseudonymiser {
+        Pseudonymiser::SharedKey(master) => (
+            domain_of
+                .values()
+                .map(|d| (d.clone(), master.domain_key(d)))
+                .collect(),
+            domain_of
+                .values()
+                .map(|d| (d.clone(), RecordKeyer::new(master, d)))
+                .collect(),
+        ),
+        Pseudonymiser::Custodians(_) => (BTreeMap::new(), BTreeMap::new()),
     };
     let domains: std::collections::BTreeSet<LinkageDomain> = domain_of.values().cloned().collect();
     let key_id = pseudonymiser.key_id();
@@ -177,6 +195,8 @@ pub fn build(
                 Pseudonymiser::Custodians(_) => None,
             },
             collected: BTreeMap::new(),
+            record_keys: &record_keys,
+            kommun: config.kommun,
             domain_of: &domain_of,
             aggregators: new_aggregators(),
             unplaced: 0,
@@ -213,17 +233,20 @@ pub fn build(
                 .into_iter()
                 .collect();
             let made = client.pseudonymise(config.kommun, &domain, &people)?;
-            let of: std::collections::HashMap<_, Pseudonym> =
-                people.into_iter().zip(made.pseudonyms).collect();
+            let of: std::collections::HashMap<_, (Pseudonym, PersonSecret)> = people
+                .into_iter()
+                .zip(made.pseudonyms.into_iter().zip(made.secrets))
+                .collect();
             custodian_batches.extend(made.batches);
             let Some(aggregator) = joined.get_mut(&domain) else {
                 unplaced += records.len() as u64;
                 continue;
             };
             for record in &records {
-                let placed = of
-                    .get(&record.personnummer)
-                    .and_then(|p| aggregator.add(*p, record).ok());
+                let placed = of.get(&record.personnummer).and_then(|(p, secret)| {
+                    let record_key = secret.record_key(config.kommun, &record.project);
+                    aggregator.add(*p, record_key, record).ok()
+                });
                 if placed.is_none() {
                     unplaced += 1;
                 }

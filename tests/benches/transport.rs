@@ -80,8 +80,10 @@ fn submission(sequence: u64, people: usize, pseudonyms: usize) -> Submission {
     let master = MasterSecret::from_bytes([9; 32]);
     let domain: samla_common::pseudonym::LinkageDomain = "bench".parse().unwrap();
     let key = master.domain_key(&domain);
+    let record_keys = samla_common::cell_key::RecordKeyer::new(&master, &domain);
+    let kommun: samla_common::codes::KommunCode = "2180".parse().unwrap();
     let mut aggregator = Aggregator::new(
-        "2180".parse().unwrap(),
+        kommun,
         "2025".parse().unwrap(),
         domain,
         master.key_id(),
@@ -108,8 +110,9 @@ fn submission(sequence: u64, people: usize, pseudonyms: usize) -> Submission {
                 education: None,
             })
             .unwrap();
+        let r = record_keys.record_key(&record.personnummer, kommun, &record.project);
         aggregator
-            .add(key.pseudonym(&record.personnummer), &record)
+            .add(key.pseudonym(&record.personnummer), r, &record)
             .unwrap();
     }
     let mut statistics = aggregator.finish();

@@ -14,6 +14,7 @@ pub fn kommun_statistics(kommun: KommunCode, index: usize, people: usize) -> Sta
     let master = MasterSecret::from_bytes([3; 32]);
     let domain: LinkageDomain = "national".parse().unwrap();
     let key = master.domain_key(&domain);
+    let record_keys = samla_common::cell_key::RecordKeyer::new(&master, &domain);
     let project: ProjectCode = "UNG".parse().unwrap();
     let mut a = Aggregator::new(
         kommun,
@@ -48,7 +49,9 @@ pub fn kommun_statistics(kommun: KommunCode, index: usize, people: usize) -> Sta
             education: None,
         })
         .unwrap();
-        a.add(key.pseudonym(&record.personnummer), &record).unwrap();
+        let r = record_keys.record_key(&record.personnummer, kommun, &project);
+        a.add(key.pseudonym(&record.personnummer), r, &record)
+            .unwrap();
     }
     a.finish()
 }

@@ -28,6 +28,7 @@ use crate::codes::KommunCode;
 use crate::period::Period;
 use crate::statistics::{Dimension, SchemaError, Statistics, TableName};
 
+pub mod cell_key;
 mod elimination;
 mod grid;
 mod parallel;
@@ -178,7 +179,7 @@ pub struct PublishedCount {
 }
 
 /// A kommun's statistics as they may be shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PublishedStatistics {
     /// The kommun.
     pub kommun: KommunCode,
@@ -192,6 +193,9 @@ pub struct PublishedStatistics {
     pub tables: Vec<PublishedTable>,
     /// Distinct people per project (the sizes of the linkage sets).
     pub distinct_people: Vec<PublishedCount>,
+    /// Set when the cell key method protected the figures instead of suppression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell_key: Option<cell_key::CellKeyMethodInfo>,
 }
 
 /// Applies disclosure control to one kommun's statistics; the independent problems
@@ -254,6 +258,7 @@ pub fn disclose(
         rule_text: rule.describe(),
         tables,
         distinct_people,
+        cell_key: None,
     }))
 }
 

@@ -17,6 +17,7 @@ use super::{
     published_sum, published_table, solve_schema, Disclosed, DisclosureError, DisclosureRule,
     Parallel, PublishedCount, PublishedTable, Sums,
 };
+use crate::cell_key::{CellKey, RecordKey};
 use crate::codes::{KommunCode, ProjectCode};
 use crate::linkage::LinkageError;
 use crate::period::Period;
@@ -43,6 +44,11 @@ pub struct RegionalReport {
     pub tables: Vec<PublishedTable>,
     /// Distinct people and overlaps, or why they could not be counted.
     pub linkage: Result<PublishedLinkage, String>,
+    /// Set when the figures were protected by the cell key method instead of
+    /// suppression (`super::cell_key`): nothing is suppressed, every cell and total is
+    /// perturbed, and parts need not add up to totals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cell_key: Option<super::cell_key::CellKeyMethodInfo>,
 }
 
 impl RegionalReport {
@@ -172,11 +178,12 @@ pub fn regional_report(
         kommuner,
         tables,
         linkage,
+        cell_key: None,
     }))
 }
 
 /// One table of the project with the kommun as first dimension.
-fn regional_grid(
+pub(super) fn regional_grid(
     name: TableName,
     submissions: &[&Statistics],
     columns: &[usize],
@@ -214,9 +221,10 @@ fn regional_grid(
 }
 
 /// People grouped by the kommuner they are in (in the project) and the other
-/// projects they are in.
-struct Atoms {
-    groups: BTreeMap<Signature, u64>,
+/// projects they are in: per group its size and the sum of its pseudonyms' public
+/// cell keys (for the cell key method, `super::cell_key`).
+pub(super) struct Atoms {
+    groups: BTreeMap<Signature, (u64, CellKey)>,
 }
 
 /// The kommuner (indices) a person is in, in the project, and their other projects.
@@ -226,8 +234,8 @@ impl Atoms {
     /// The published sums, in this order: distinct people, people in several
     /// kommuner, each kommun's people, each overlapping pair of kommuner, each
     /// overlapping project.
-    fn sums(&self, kommuner: usize) -> Sums {
-        let atoms: Vec<u64> = self.groups.values().copied().collect();
+    pub(super) fn sums(&self, kommuner: usize) -> Sums {
+        let atoms: Vec<u64> = self.groups.values().map(|g| g.0).collect();
         let keys: Vec<&Signature> = self.groups.keys().collect();
         let select = |f: &dyn Fn(&Signature) -> bool| -> Vec<usize> {
             (0..keys.len()).filter(|i| f(keys[*i])).collect()
@@ -272,8 +280,13 @@ impl Atoms {
         projects
     }
 
+    /// Each atom's key, in the order of [`Sums::atoms`].
+    pub(super) fn keys(&self) -> Vec<CellKey> {
+        self.groups.values().map(|g| g.1).collect()
+    }
+
     /// The solved sums, labelled, in the order of [`Atoms::sums`].
-    fn published(
+    pub(super) fn published(
         &self,
         kommuner: &[KommunCode],
         solved: Vec<super::SolvedCell>,
@@ -317,7 +330,10 @@ impl Atoms {
 
 /// Groups the people of `project` by their kommuner and other projects, refusing to
 /// link sets made under different keys or domains.
-fn atoms(project: &ProjectCode, submissions: &[&Statistics]) -> Result<Atoms, LinkageError> {
+pub(super) fn atoms(
+    project: &ProjectCode,
+    submissions: &[&Statistics],
+) -> Result<Atoms, LinkageError> {
     crate::linkage::same_key_and_domain(submissions.iter().map(|s| (s.key_id, &s.linkage_domain)))?;
     // (pseudonym, kommun index or u32::MAX, project): one sort groups each person.
     let mut all: Vec<(&Pseudonym, u32, &ProjectCode)> = Vec::new();
@@ -332,7 +348,7 @@ fn atoms(project: &ProjectCode, submissions: &[&Statistics]) -> Result<Atoms, Li
         }
     }
     all.sort_unstable();
-    let mut groups: BTreeMap<Signature, u64> = BTreeMap::new();
+    let mut groups: BTreeMap<Signature, (u64, CellKey)> = BTreeMap::new();
     for person in all.chunk_by(|a, b| a.0 == b.0) {
         let mut kommuner: Vec<u32> = person
             .iter()
@@ -350,7 +366,9 @@ fn atoms(project: &ProjectCode, submissions: &[&Statistics]) -> Result<Atoms, Li
             .collect();
         others.sort();
         others.dedup();
-        *groups.entry((kommuner, others)).or_default() += 1;
+        let group = groups.entry((kommuner, others)).or_default();
+        group.0 += 1;
+        group.1 = group.1.with(RecordKey::of_pseudonym(person[0].0));
     }
     Ok(Atoms { groups })
 }

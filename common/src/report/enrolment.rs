@@ -143,10 +143,12 @@ mod tests {
         let master = MasterSecret::from_bytes([7; 32]);
         let domain: LinkageDomain = "test-enrolment".parse().unwrap();
         let key = master.domain_key(&domain);
+        let record_keys = crate::cell_key::RecordKeyer::new(&master, &domain);
         let project: ProjectCode = "UNG".parse().unwrap();
         let period: Period = period.parse().unwrap();
+        let kommun: crate::codes::KommunCode = code.parse().unwrap();
         let mut a = Aggregator::new(
-            code.parse().unwrap(),
+            kommun,
             period,
             domain,
             master.key_id(),
@@ -168,7 +170,9 @@ mod tests {
             })
             .unwrap();
             if period.is_active(record.start, record.end) {
-                a.add(key.pseudonym(&record.personnummer), &record).unwrap();
+                let r = record_keys.record_key(&record.personnummer, kommun, &project);
+                a.add(key.pseudonym(&record.personnummer), r, &record)
+                    .unwrap();
             }
         }
         a.finish()

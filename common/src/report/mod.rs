@@ -224,6 +224,7 @@ mod tests {
         let master = MasterSecret::from_bytes([4; 32]);
         let domain: crate::pseudonym::LinkageDomain = "gavleborg-omstart-2019".parse().unwrap();
         let key = master.domain_key(&domain);
+        let record_keys = crate::cell_key::RecordKeyer::new(&master, &domain);
         let lifetime: crate::period::Period = "2019-01-01..2022-12-31".parse().unwrap();
         let mut aggregators: Vec<Aggregator> = kommuner
             .iter()
@@ -258,8 +259,11 @@ mod tests {
                 education: None,
             })
             .unwrap();
+            let k = kommuner[i % kommuner.len()];
+            let r = record_keys.record_key(&record.personnummer, k, &project);
             let a = &mut aggregators[i % kommuner.len()];
-            a.add(key.pseudonym(&record.personnummer), &record).unwrap();
+            a.add(key.pseudonym(&record.personnummer), r, &record)
+                .unwrap();
         }
         let stats: Vec<Statistics> = aggregators.into_iter().map(Aggregator::finish).collect();
         let refs: Vec<&Statistics> = stats.iter().take(8).collect();

@@ -1,6 +1,8 @@
 //! Aggregation: pseudonymised records into one kommun's tables for one period, each
-//! person counted once per cell.
+//! person counted once per cell, and each cell's key the sum of its distinct people's
+//! record keys (docs/formats.md, "Record keys and cell keys").
 
+use crate::cell_key::{CellKey, RecordKey};
 use crate::codes::{
     AgeBand, DurationBand, Education, EntryStatus, Flag, Gender, KommunCode, Outcome, ProjectCode,
 };
@@ -14,6 +16,9 @@ use super::{Cell, Dimension, Grid, LinkageSet, Statistics, Table, TableName, SCH
 #[derive(Debug, Clone, Copy)]
 struct Enrollment {
     project: u16,
+    /// The record key of this person's participation in the project (the same for
+    /// every enrolment of one person in one project).
+    record_key: RecordKey,
     gender: Gender,
     age_band: AgeBand,
     start: time::Date,
@@ -69,10 +74,14 @@ impl Aggregator {
         }
     }
 
-    /// Adds one record under its pseudonym. Returns whether it falls in the period.
+    /// Adds one record under its pseudonym, with the record key of the person's
+    /// participation in the record's project in this kommun
+    /// ([`crate::cell_key::RecordKeyer::record_key`]; never derived from the pseudonym).
+    /// Returns whether it falls in the period.
     pub fn add(
         &mut self,
         pseudonym: Pseudonym,
+        record_key: RecordKey,
         record: &ParticipantRecord,
     ) -> Result<bool, AggregateError> {
         let project = self
@@ -91,6 +100,7 @@ impl Aggregator {
             pseudonym,
             Enrollment {
                 project,
+                record_key,
                 gender: record.gender,
                 age_band: AgeBand::of_age(record.age_at_start()),
                 start: record.start,
@@ -138,7 +148,10 @@ impl Aggregator {
         let tables = TableName::ALL
             .iter()
             .zip(counter.grids)
-            .map(|(name, grid)| sparse_table(*name, &grid, &self.projects, &self.period))
+            .zip(counter.keys)
+            .map(|((name, grid), keys)| {
+                sparse_table(*name, &grid, &keys, &self.projects, &self.period)
+            })
             .collect();
         let linkage_sets = self
             .projects
@@ -162,7 +175,13 @@ impl Aggregator {
     }
 }
 
-fn sparse_table(name: TableName, grid: &Grid, projects: &[ProjectCode], period: &Period) -> Table {
+fn sparse_table(
+    name: TableName,
+    grid: &Grid,
+    keys: &[CellKey],
+    projects: &[ProjectCode],
+    period: &Period,
+) -> Table {
     let domains: Vec<Vec<String>> = name
         .dimensions()
         .iter()
@@ -181,15 +200,21 @@ fn sparse_table(name: TableName, grid: &Grid, projects: &[ProjectCode], period: 
                 .map(|(c, d)| d[*c].clone())
                 .collect(),
             count: *count,
+            cell_key: keys[index],
         })
         .collect();
     Table { name, cells }
 }
 
-/// Dense counters for all tables, fed one person at a time.
+/// Dense counters for all tables, fed one person at a time, with each cell's key.
 struct TableCounter {
     grids: Vec<Grid>,
-    scratch: Vec<Vec<usize>>,
+    /// Per table, per cell of its grid, the sum of the record keys counted there.
+    keys: Vec<Vec<CellKey>>,
+    /// Per table, the cells the current person falls in, with the record key of the
+    /// participation that put them there. Every cell lies in one project, so a cell's
+    /// entries all carry the same key and deduplicating by cell keeps one of them.
+    scratch: Vec<Vec<(usize, RecordKey)>>,
 }
 
 impl TableCounter {
@@ -207,11 +232,16 @@ impl TableCounter {
             Dimension::Month => months,
             Dimension::Kommun => 0,
         };
+        let grids: Vec<Grid> = TableName::ALL
+            .iter()
+            .map(|t| Grid::zeros(t.dimensions().iter().map(size).collect()))
+            .collect();
         TableCounter {
-            grids: TableName::ALL
+            keys: grids
                 .iter()
-                .map(|t| Grid::zeros(t.dimensions().iter().map(size).collect()))
+                .map(|g| vec![CellKey::EMPTY; g.counts.len()])
                 .collect(),
+            grids,
             scratch: vec![Vec::new(); TableName::ALL.len()],
         }
     }
@@ -230,13 +260,15 @@ impl TableCounter {
             many |= n > 0;
             self.cells_of(e, period);
         }
-        for (grid, cells) in self.grids.iter_mut().zip(&mut self.scratch) {
+        let tables = self.grids.iter_mut().zip(&mut self.keys);
+        for ((grid, keys), cells) in tables.zip(&mut self.scratch) {
             if many {
-                cells.sort_unstable();
-                cells.dedup();
+                cells.sort_unstable_by_key(|c| c.0);
+                cells.dedup_by_key(|c| c.0);
             }
-            for &i in cells.iter() {
+            for &(i, record_key) in cells.iter() {
                 grid.counts[i] += 1;
+                keys[i] = keys[i].with(record_key);
             }
         }
     }
@@ -247,7 +279,8 @@ impl TableCounter {
         let entrant = period.contains(e.start);
         let left = e.end.filter(|end| period.contains(*end)).and(e.outcome);
         let grids = &self.grids;
-        let at = |t: TableName, c: &[usize]| grids[t as usize].index(c);
+        let r = e.record_key;
+        let at = |t: TableName, c: &[usize]| (grids[t as usize].index(c), r);
         let s = &mut self.scratch;
         s[TableName::Participants as usize]
             .push(at(TableName::Participants, &[p, g, e.age_band.index()]));
@@ -282,5 +315,86 @@ impl TableCounter {
         for m in period.active_months(e.start, e.end) {
             s[TableName::MonthlyActive as usize].push(at(TableName::MonthlyActive, &[p, m]));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cell_key::RecordKeyer;
+    use crate::personnummer::Personnummer;
+    use crate::pseudonym::MasterSecret;
+    use crate::record::RecordFields;
+    use time::macros::date;
+
+    /// The three people of docs/formats.md's test vector, one of them enrolled twice:
+    /// the participants cell counts three and its key is the documented sum.
+    #[test]
+    fn a_cells_key_is_the_sum_of_its_distinct_peoples_record_keys() {
+        let mut bytes = [0u8; 32];
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        let master = MasterSecret::from_bytes(bytes);
+        let domain: LinkageDomain = "gavleborg-ung-2023".parse().unwrap();
+        let kommun: KommunCode = "2180".parse().unwrap();
+        let project: ProjectCode = "UNG".parse().unwrap();
+        let pseudonyms = master.domain_key(&domain);
+        let record_keys = RecordKeyer::new(&master, &domain);
+        let mut a = Aggregator::new(
+            kommun,
+            "2025".parse().unwrap(),
+            domain,
+            master.key_id(),
+            vec![project.clone()],
+        );
+        let people = [
+            "200503129884",
+            "199807319935",
+            "200701659955",
+            "200503129884",
+        ];
+        for (i, pnr) in people.iter().enumerate() {
+            let personnummer = Personnummer::parse(pnr, date!(2026 - 11 - 23)).unwrap();
+            let record = ParticipantRecord::new(RecordFields {
+                personnummer,
+                project: project.clone(),
+                start: if i == 3 {
+                    date!(2025 - 02 - 15)
+                } else {
+                    date!(2025 - 02 - 01)
+                },
+                end: None,
+                outcome: None,
+                // One gender for all, so every one of them is in one participants cell
+                // per age band; the test sums over the table.
+                gender: Some(Gender::Woman),
+                flags: FlagSet::default(),
+                status_at_entry: None,
+                education: None,
+            })
+            .unwrap();
+            let r = record_keys.record_key(&record.personnummer, kommun, &project);
+            a.add(pseudonyms.pseudonym(&record.personnummer), r, &record)
+                .unwrap();
+        }
+        let statistics = a.finish();
+        assert_eq!(statistics.schema_version, 2);
+        let monthly = &statistics.tables[TableName::MonthlyActive as usize];
+        // December 2025: all three people, the twice-enrolled one once.
+        let december = monthly
+            .cells
+            .iter()
+            .find(|c| c.key[1] == "2025-12")
+            .unwrap();
+        assert_eq!(december.count, 3);
+        assert_eq!(december.cell_key.bits(), 0xfe34_6930_d37f_3cb4);
+        // The participants cells (split by age band) add up to the same key.
+        let participants = &statistics.tables[TableName::Participants as usize];
+        let sum: CellKey = participants.cells.iter().map(|c| c.cell_key).sum();
+        assert_eq!(sum.bits(), 0xfe34_6930_d37f_3cb4);
+        // The key is not the pseudonyms' public key sum.
+        let linkage = &statistics.linkage_sets[0].pseudonyms;
+        assert_ne!(CellKey::of_pseudonyms(linkage), december.cell_key);
     }
 }

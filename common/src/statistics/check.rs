@@ -4,13 +4,15 @@
 
 use std::collections::BTreeSet;
 
-use super::{Grid, Statistics, Table, TableName, SCHEMA_VERSION};
+use super::{Grid, Statistics, Table, TableName, SUPPORTED_SCHEMA_VERSIONS};
 
 /// Why a decoded set of statistics does not follow the schema.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SchemaError {
     /// The schema version is not one this build knows.
-    #[error("schema version {found} is not supported (expected {SCHEMA_VERSION})")]
+    #[error(
+        "schema version {found} is not supported (this build reads {SUPPORTED_SCHEMA_VERSIONS:?})"
+    )]
     Version {
         /// The version found.
         found: u32,
@@ -47,7 +49,7 @@ pub enum SchemaError {
 impl Statistics {
     /// Checks everything the schema promises: version, tables, keys, order, sizes.
     pub fn check(&self) -> Result<(), SchemaError> {
-        if self.schema_version != SCHEMA_VERSION {
+        if !SUPPORTED_SCHEMA_VERSIONS.contains(&self.schema_version) {
             return Err(SchemaError::Version {
                 found: self.schema_version,
             });

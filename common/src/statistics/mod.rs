@@ -1,5 +1,6 @@
-//! Statistics schema v1 (DESIGN.md §5): the tables a submission carries, the linkage
-//! set, and aggregation of pseudonymised records into them.
+//! Statistics schema v2 (DESIGN.md §5): the tables a submission carries, each cell with
+//! its cell key, the linkage set, and aggregation of pseudonymised records into them.
+//! v1 submissions (cells without keys) stay readable (`versioned`).
 //!
 //! Every count is of distinct people: one pseudonym counts at most once per cell, so a
 //! person enrolled twice in a kommun counts once. Cells are sent sparse (zero cells are
@@ -8,9 +9,11 @@
 //!
 //! By concept: the schema's types and dimensions are here; `check` is what a decoded
 //! submission must satisfy (and how its tables become dense grids); `aggregate`
-//! builds the tables from pseudonymised records.
+//! builds the tables from pseudonymised records; `versioned` decodes v1 and v2.
 
 use serde::{Deserialize, Serialize};
+
+use crate::cell_key::CellKey;
 
 use crate::codes::{
     AgeBand, DurationBand, Education, EntryStatus, Flag, Gender, KommunCode, Outcome, ProjectCode,
@@ -20,20 +23,32 @@ use crate::pseudonym::{KeyId, LinkageDomain, Pseudonym};
 
 mod aggregate;
 mod check;
+mod versioned;
 
 pub use aggregate::{AggregateError, Aggregator};
 pub use check::SchemaError;
 
-/// The schema version this module builds and checks.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The schema version this module builds: v2, whose cells carry cell keys.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The first schema version, whose cells carry no cell keys; still decoded and checked.
+pub const SCHEMA_VERSION_V1: u32 = 1;
+
+/// Every schema version this build decodes and checks.
+pub const SUPPORTED_SCHEMA_VERSIONS: &[u32] = &[SCHEMA_VERSION_V1, SCHEMA_VERSION];
 
 /// The code of the extra value of the `flag_or_all` dimension: all leavers.
 pub const ALL_LEAVERS: &str = "all";
 
 /// One kommun's statistics for one period and linkage domain: the content of a submission.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Encoded in field order; decoding reads `schema_version` first and then the tables
+/// of that version (`versioned`), so v1 bytes decode with every cell key
+/// [`CellKey::EMPTY`] and re-encode as the same v1 bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statistics {
-    /// Always [`SCHEMA_VERSION`].
+    /// [`SCHEMA_VERSION`] for statistics built here; [`SCHEMA_VERSION_V1`] for old
+    /// submissions, whose cells carry no keys.
     pub schema_version: u32,
     /// The kommun the statistics describe.
     pub kommun: KommunCode,
@@ -60,13 +75,17 @@ pub struct Table {
     pub cells: Vec<Cell>,
 }
 
-/// One cell: one value per dimension of the table, and the number of distinct people.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+/// One cell: one value per dimension of the table, the number of distinct people and
+/// (schema v2) the cell key, the sum mod 2⁶⁴ of those people's record keys
+/// (docs/formats.md, "Record keys and cell keys").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cell {
     /// One code per dimension, in the table's dimension order.
     pub key: Vec<String>,
     /// Distinct people.
     pub count: u64,
+    /// The sum of the cell's people's record keys; [`CellKey::EMPTY`] in v1.
+    pub cell_key: CellKey,
 }
 
 /// The people of one project active in the period, as sorted pseudonyms.

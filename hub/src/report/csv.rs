@@ -11,7 +11,7 @@
 use samla_common::disclosure::TOTAL;
 use samla_common::report::{Measure, Scope, TargetProgress};
 
-use super::labels::{count, rule_text, Lang};
+use super::labels::{count, method_text, Lang};
 use super::sections::{esf_label, whole_label};
 use super::Report;
 
@@ -65,10 +65,18 @@ pub fn render(report: &Report) -> String {
         lang.pick("värde_2", "value_2"),
         lang.pick("antal", "count"),
     ]);
-    let k = figures.rule.k.to_string();
-    let rule = rule_text(lang, figures.rule.k);
+    let rule = method_text(lang, figures);
     let control = lang.pick("röjandekontroll", "disclosure_control");
-    row([control, "k", "", "", "", "", &rule, "", "", "", &k]);
+    match &figures.cell_key {
+        None => {
+            let k = figures.rule.k.to_string();
+            row([control, "k", "", "", "", "", &rule, "", "", "", &k]);
+        }
+        Some(method) => {
+            let d = method.params.max_noise.to_string();
+            row([control, "cell-key", "", "", "", "", &rule, "", "", "", &d]);
+        }
+    }
     let project = report.project.code.as_str();
     let period = figures.period.to_string();
     row([

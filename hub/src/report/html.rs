@@ -10,7 +10,7 @@ use samla_common::disclosure::TOTAL;
 use samla_common::report::{Basis, Measure};
 use samla_common::statistics::{Dimension, TableName};
 
-use super::labels::rule_text;
+use super::labels::method_text;
 use super::sections;
 use super::text::{distinct_rows, matrix_rows, outcome_rows, table_rows};
 use super::{cells_by_key, Report};
@@ -86,7 +86,7 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(
         out,
         "<p class=\"rule\">{}</p>",
-        escape(&rule_text(lang, figures.rule.k))
+        escape(&method_text(lang, figures))
     );
     let _ = writeln!(out, "<h2>{}</h2>", lang.pick("Mål", "Targets"));
     out.push_str(&html_table(&sections::targets(report), false));
@@ -151,9 +151,15 @@ pub fn render(report: &Report) -> String {
     out.push_str(&html_table(&matrix_rows(report), false));
     let _ = writeln!(
         out,
-        "<p class=\"note\">samla · {} {}</p></main></body></html>",
-        lang.pick("k =", "k ="),
-        figures.rule.k
+        "<p class=\"note\">samla · {}</p></main></body></html>",
+        match &figures.cell_key {
+            None => format!("k = {}", figures.rule.k),
+            Some(m) => format!(
+                "{} D = {}",
+                lang.pick("cellnyckelmetoden,", "cell key method,"),
+                m.params.max_noise
+            ),
+        }
     );
     out
 }

@@ -257,6 +257,47 @@ impl Lang {
     }
 }
 
+/// What protected the figures, in words, for the head of every output: the cell key
+/// method when the report used it, else the suppression rule.
+pub fn method_text(lang: Lang, figures: &samla_common::report::RegionalReport) -> String {
+    let Some(method) = &figures.cell_key else {
+        return rule_text(lang, figures.rule.k);
+    };
+    let p = method.params;
+    let variance = match lang {
+        Lang::Sv => p.variance.to_string().replace('.', ","),
+        Lang::En => p.variance.to_string(),
+    };
+    let js = match (lang, p.js) {
+        (Lang::Sv, 0) => String::new(),
+        (Lang::Sv, 1) => " Inget publicerat antal är 1.".to_owned(),
+        (Lang::Sv, js) => format!(" Inget publicerat antal ligger mellan 1 och {js}."),
+        (Lang::En, 0) => String::new(),
+        (Lang::En, 1) => " No published count is 1.".to_owned(),
+        (Lang::En, js) => format!(" No published count is between 1 and {js}."),
+    };
+    match lang {
+        Lang::Sv => format!(
+            "Röjandekontroll: cellnyckelmetoden (SCB:s metod). Varje cell och summa publiceras, \
+             förskjuten med högst {d} (varians {variance}); nollor förblir noll.{js} Samma \
+             personer ger samma värde i varje utdata. Delar behöver inte summera till \
+             totaler; andelar och mål räknas från de publicerade antalen. Ingen cell \
+             undertrycks. Störningstabell {fp}.",
+            d = p.max_noise,
+            fp = &method.fingerprint[..16]
+        ),
+        Lang::En => format!(
+            "Disclosure control: the cell key method (SCB's method). Every cell and total is \
+             published, moved by at most {d} (variance {variance}); zeros stay zero.{js} The \
+             same people give the same value in every output. Parts need not add up to \
+             totals; shares and targets are computed from the published counts. No cell is \
+             suppressed. Perturbation table {fp}.",
+            d = p.max_noise,
+            fp = &method.fingerprint[..16]
+        ),
+    }
+}
+
 /// What the disclosure rule did, in words, for the head of every output.
 pub fn rule_text(lang: Lang, k: u64) -> String {
     match lang {

@@ -102,6 +102,9 @@ pub enum ReportError {
     /// Building the figures failed.
     #[error(transparent)]
     Regional(#[from] RegionalError),
+    /// Building the figures under the cell key method failed.
+    #[error(transparent)]
+    CellKey(#[from] samla_common::disclosure::cell_key::CellKeyError),
     /// JSON encoding failed.
     #[error("encoding JSON")]
     Json(#[from] serde_json::Error),
@@ -365,13 +368,19 @@ fn disclosed(
     stored: &[Statistics],
 ) -> Result<Disclosed<RegionalReport>, ReportError> {
     let statistics: Vec<&Statistics> = stored.iter().collect();
+    let input = RegionalInput {
+        project: &project.code,
+        period,
+        expected: &project.kommuner,
+        submissions: &statistics,
+    };
+    if let Some(table) = &config.cell_key {
+        return Ok(samla_common::disclosure::cell_key::perturb_regional(
+            input, table,
+        )?);
+    }
     Ok(regional_report(
-        RegionalInput {
-            project: &project.code,
-            period,
-            expected: &project.kommuner,
-            submissions: &statistics,
-        },
+        input,
         config.disclosure,
         &samla_cli_common::Threads::available(),
     )?)

@@ -247,14 +247,20 @@ pub(super) fn counts_note(report: &Report) -> String {
     let entrants = figures
         .table(TableName::Entrants)
         .and_then(|t| t.count(&[TOTAL, TOTAL, TOTAL]));
+    let cell_key = figures.cell_key.is_some();
+    let parts = match (lang, cell_key) {
+        (Lang::Sv, false) => "undertryckta celler (`..`) gör att delar inte alltid summerar till totalen.",
+        (Lang::Sv, true) => "med cellnyckelmetoden är varje cell och summa störd för sig, så delar behöver inte summera till totalen.",
+        (Lang::En, false) => "suppressed cells (`..`) mean parts do not always add up to the total.",
+        (Lang::En, true) => "under the cell key method every cell and total is perturbed on its own, so parts need not add up to the total.",
+    };
     match lang {
         Lang::Sv => format!(
             "Deltagare betyder unika personer: {} i regionen. Tabellernas regionrad är \
              summan över kommuner ({}), där en person i två kommuner räknas i båda. Nya \
              deltagare ({}) är de som började under perioden; deltagare är alla som var \
              aktiva, också de som började tidigare. Tabeller efter status och utbildning \
-             vid start räknar nya deltagare; undertryckta celler (`..`) gör att delar \
-             inte alltid summerar till totalen.",
+             vid start räknar nya deltagare; {parts}",
             count(distinct),
             count(sum),
             count(entrants)
@@ -264,7 +270,7 @@ pub(super) fn counts_note(report: &Report) -> String {
              is the sum over kommuner ({}), where a person in two kommuner counts in both. \
              Entrants ({}) started in the period; participants are everyone active, also \
              those who started earlier. Tables by status and education at entry count \
-             entrants; suppressed cells (`..`) mean parts do not always add up to the total.",
+             entrants; {parts}",
             count(distinct),
             count(sum),
             count(entrants)

@@ -8,7 +8,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use samla_cli_common::Threads;
+use samla_common::cell_key::Ptable;
 use samla_common::codes::ProjectCode;
+use samla_common::disclosure::cell_key::perturb_kommun;
 use samla_common::disclosure::{disclose, DisclosureRule};
 use samla_common::period::Period;
 use samla_node::config::NodeConfig;
@@ -75,6 +77,8 @@ pub(super) struct Preview {
     build: Build,
     format: Format,
     rule: DisclosureRule,
+    /// The config's perturbation table under the cell key method.
+    cell_key: Option<Ptable>,
 }
 
 impl Preview {
@@ -85,7 +89,14 @@ impl Preview {
         args: PreviewArgs,
     ) -> Result<Preview> {
         let build = Build::prepare(config, reference, args.build)?;
+        if args.k.is_some() && build.config.cell_key.is_some() {
+            anyhow::bail!(
+                "--k is the threshold of suppression, but {} sets [disclosure] method = \"cell-key\"; leave out --k",
+                build.config.path.display()
+            );
+        }
         Ok(Preview {
+            cell_key: build.config.cell_key.clone(),
             rule: DisclosureRule {
                 k: args.k.unwrap_or(build.config.disclosure.k),
             },
@@ -111,8 +122,11 @@ impl Preview {
         let disclosed = built
             .statistics
             .iter()
-            .map(|s| disclose(s, self.rule, &threads))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|s| match &self.cell_key {
+                Some(table) => Ok(perturb_kommun(s, table)?),
+                None => Ok(disclose(s, self.rule, &threads)?),
+            })
+            .collect::<Result<Vec<_>>>()?;
         let previews: Vec<Shown<'_>> = built
             .statistics
             .iter()

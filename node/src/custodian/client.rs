@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use samla_common::cell_key::PersonSecret;
 use samla_common::codes::KommunCode;
 use samla_common::oprf::ceremony::PublicKeySet;
 use samla_common::oprf::domain::DomainKeys;
@@ -106,6 +107,10 @@ pub struct BatchLogged {
 pub struct Pseudonymised {
     /// One per person.
     pub pseudonyms: Vec<Pseudonym>,
+    /// One per person, in the same order: the secret their record keys of the cell key
+    /// method come from (`OprfOutput::record_key_seed`, never sent, never a function of
+    /// the pseudonym).
+    pub secrets: Vec<PersonSecret>,
     /// Each batch evaluated.
     pub batches: Vec<BatchLogged>,
 }
@@ -317,7 +322,7 @@ impl CustodianClient {
             .chunks(MAX_BATCH)
             .map(<[Personnummer]>::to_vec)
             .collect();
-        let mut results: Vec<Option<(Vec<Pseudonym>, BatchLogged)>> =
+        let mut results: Vec<Option<(Vec<(Pseudonym, PersonSecret)>, BatchLogged)>> =
             (0..chunks.len()).map(|_| None).collect();
         let semaphore = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
         let mut batches = tokio::task::JoinSet::new();
@@ -372,9 +377,13 @@ impl CustodianClient {
             return Err(e);
         }
         let mut pseudonyms = Vec::with_capacity(people.len());
+        let mut secrets = Vec::with_capacity(people.len());
         let mut logged = Vec::new();
         for r in results.into_iter().flatten() {
-            pseudonyms.extend(r.0);
+            for (pseudonym, secret) in r.0 {
+                pseudonyms.push(pseudonym);
+                secrets.push(secret);
+            }
             logged.push(r.1);
         }
         if pseudonyms.len() != people.len() {
@@ -382,6 +391,7 @@ impl CustodianClient {
         }
         Ok(Pseudonymised {
             pseudonyms,
+            secrets,
             batches: logged,
         })
     }
@@ -399,7 +409,7 @@ async fn batch(
     domain: &LinkageDomain,
     key_id: samla_common::oprf::output::CustodianKeyId,
     threshold: samla_common::oprf::shamir::Threshold,
-) -> Result<(Vec<Pseudonym>, BatchLogged), CustodianError> {
+) -> Result<(Vec<(Pseudonym, PersonSecret)>, BatchLogged), CustodianError> {
     let needed = usize::from(threshold.required());
     let mut failures = Vec::new();
     loop {
@@ -472,7 +482,13 @@ async fn batch(
                     .map_err(|_| CustodianError::Setup("combining failed".to_owned()))?;
             match finished {
                 Ok(outputs) => {
-                    let pseudonyms = outputs.iter().map(|o| o.pseudonym()).collect();
+                    let pseudonyms = outputs
+                        .iter()
+                        .map(|o| {
+                            let seed = o.record_key_seed();
+                            (o.pseudonym(), PersonSecret::from_bytes(*seed.as_bytes()))
+                        })
+                        .collect();
                     let logged = BatchLogged {
                         domain: domain.clone(),
                         count: people.len(),

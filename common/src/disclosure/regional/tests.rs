@@ -46,6 +46,7 @@ fn region(people: &[Person], kommuner: &[&str]) -> Vec<Statistics> {
     let master = MasterSecret::from_bytes([9; 32]);
     let domain: crate::pseudonym::LinkageDomain = "gavleborg".parse().unwrap();
     let key = master.domain_key(&domain);
+    let record_keys = crate::cell_key::RecordKeyer::new(&master, &domain);
     let projects: Vec<ProjectCode> = vec!["UNG".parse().unwrap(), "OMSTART".parse().unwrap()];
     kommuner
         .iter()
@@ -71,8 +72,10 @@ fn region(people: &[Person], kommuner: &[&str]) -> Vec<Statistics> {
                     education: None,
                 })
                 .unwrap();
+                let kommun = code.parse().unwrap();
+                let r = record_keys.record_key(&record.personnummer, kommun, &record.project);
                 aggregator
-                    .add(key.pseudonym(&record.personnummer), &record)
+                    .add(key.pseudonym(&record.personnummer), r, &record)
                     .unwrap();
             }
             aggregator.finish()
