@@ -115,6 +115,10 @@ pub struct Pseudonymised {
     pub batches: Vec<BatchLogged>,
 }
 
+/// One batch's pseudonyms and record-key secrets, in the order of its people, and its
+/// log line.
+type BatchMade = (Vec<(Pseudonym, PersonSecret)>, BatchLogged);
+
 struct Server {
     number: CustodianIndex,
     address: String,
@@ -322,8 +326,7 @@ impl CustodianClient {
             .chunks(MAX_BATCH)
             .map(<[Personnummer]>::to_vec)
             .collect();
-        let mut results: Vec<Option<(Vec<(Pseudonym, PersonSecret)>, BatchLogged)>> =
-            (0..chunks.len()).map(|_| None).collect();
+        let mut results: Vec<Option<BatchMade>> = (0..chunks.len()).map(|_| None).collect();
         let semaphore = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
         let mut batches = tokio::task::JoinSet::new();
         for (n, chunk) in chunks.into_iter().enumerate() {
@@ -409,7 +412,7 @@ async fn batch(
     domain: &LinkageDomain,
     key_id: samla_common::oprf::output::CustodianKeyId,
     threshold: samla_common::oprf::shamir::Threshold,
-) -> Result<(Vec<(Pseudonym, PersonSecret)>, BatchLogged), CustodianError> {
+) -> Result<BatchMade, CustodianError> {
     let needed = usize::from(threshold.required());
     let mut failures = Vec::new();
     loop {
