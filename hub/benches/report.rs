@@ -1,5 +1,6 @@
 //! Benchmark of a regional report over 290 kommuner: reading the latest submissions
-//! from the hub's store, disclosure control of every table with distinct people and
+//! from the hub's store with every check on (content against id, node signature
+//! against the registered key, receipt, log entry), disclosure control of every table with distinct people and
 //! overlaps, and rendering each format.
 //!
 //! Run with `cargo bench -p samla-hub --bench report`.
@@ -19,7 +20,7 @@ use samla_common::statistics::{Aggregator, Statistics};
 use samla_common::wire::{SignedSubmission, Submission};
 use samla_hub::config::HubConfig;
 use samla_hub::report::{self, Format, Lang, Request};
-use samla_hub::store::{LogSigner, Store};
+use samla_hub::store::{LogSigner, Store, Trust};
 use time::macros::date;
 use time::Duration;
 
@@ -91,6 +92,7 @@ fn kommun(index: usize, n: usize) -> Statistics {
 struct Fixture {
     _dir: tempfile::TempDir,
     config: HubConfig,
+    trust: Trust,
 }
 
 static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
@@ -103,6 +105,7 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     };
     let mut store = Store::open(&dir.path().join("hub.db")).unwrap();
     let mut kommuner = Vec::new();
+    let mut nodes = String::new();
     for i in 0..290 {
         let statistics = kommun(i, 20 + i * 37 % 500);
         kommuner.push(format!("\"{}\"", statistics.kommun));
@@ -119,17 +122,28 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         .unwrap();
         let verified = signed.verify(sender, &[key.verifying_key()]).unwrap();
         store.accept(&verified, 1_800_000_000, &log).unwrap();
+        nodes.push_str(&format!(
+            "[[node]]\nkommun = \"{sender}\"\nsigning_keys = [\"{}\"]\n",
+            key.verifying_key()
+        ));
     }
     let toml = format!(
         "listen = \"127.0.0.1:0\"\ndatabase = \"hub.db\"\nregion_ca = \"ca.crt\"\n\
          certificate = \"hub.crt\"\nprivate_key = \"hub.key\"\nreceipt_key = \"receipt.key\"\n\
          [[project]]\ncode = \"UNG\"\nname = \"UNG nationally\"\nstart = \"2023-09-01\"\n\
          end = \"2026-08-31\"\nlinkage_domain = \"national\"\nkommuner = [{}]\n\
-         [project.targets]\nparticipants = 60000\nshare_work_or_studies = 0.4\n",
+         [project.targets]\nparticipants = 60000\nshare_work_or_studies = 0.4\n{nodes}",
         kommuner.join(", ")
     );
     let config = HubConfig::parse(&toml, &dir.path().join("hub.toml")).unwrap();
-    Fixture { _dir: dir, config }
+    // Every stored submission is checked as the CLI checks it: content, node
+    // signature against the registered key, receipt and log entry.
+    let trust = Trust::of(&config, hub_key.verifying_key());
+    Fixture {
+        _dir: dir,
+        config,
+        trust,
+    }
 });
 
 fn request() -> Request {
@@ -138,13 +152,23 @@ fn request() -> Request {
         period: Some("2025".parse().unwrap()),
         kommuner: Vec::new(),
         lang: Lang::Sv,
+        exclude_unverified: false,
     }
 }
 
 fn build() -> report::Report {
     let config = &FIXTURE.config;
     let store = Store::open(&config.database).unwrap();
-    report::build(&store, config, &request(), time::OffsetDateTime::UNIX_EPOCH).unwrap()
+    let built = report::build(
+        &store,
+        config,
+        &FIXTURE.trust,
+        &request(),
+        time::OffsetDateTime::UNIX_EPOCH,
+    )
+    .unwrap();
+    assert!(built.excluded.is_empty());
+    built
 }
 
 /// Store to disclosed figures: the latest submission of each of 290 kommuner,

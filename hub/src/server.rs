@@ -238,10 +238,18 @@ impl Hub {
     async fn store(&self, kommun: KommunCode, verified: VerifiedSubmission, now: i64) -> Response {
         let id = verified.id();
         match self.writer.accept(verified, now).await {
-            Ok(receipt) => {
+            Ok(stored) if stored.new => {
                 self.counters.accepted.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(kommun = %kommun, submission = %id, "submission stored");
-                Response::Receipt(receipt)
+                Response::Receipt(stored.receipt)
+            }
+            Ok(stored) => {
+                tracing::info!(kommun = %kommun, submission = %id, "submission sent again: stored before, its receipt given again");
+                Response::Receipt(stored.receipt)
+            }
+            Err(StoreError::Damaged(why)) => {
+                tracing::error!(kommun = %kommun, submission = %id, damage = %why, "hub store damaged: no receipt given; run `samla-hub audit verify`");
+                Response::Refused(Refusal::Unavailable(crate::store::DAMAGED.to_owned()))
             }
             Err(StoreError::Refused(refusal)) => {
                 self.counters.refused.fetch_add(1, Ordering::Relaxed);
@@ -322,6 +330,10 @@ impl Hub {
     async fn checkpoint(&self, since: u64) -> Response {
         match self.writer.checkpoint(since).await {
             Ok((note, consistency)) => Response::Checkpoint { note, consistency },
+            Err(StoreError::Damaged(why)) => {
+                tracing::error!(damage = %why, "hub store damaged: no checkpoint given; run `samla-hub audit verify`");
+                Response::Refused(Refusal::Unavailable(crate::store::DAMAGED.to_owned()))
+            }
             Err(e) => {
                 tracing::error!(error = %Chain(&e), "checkpoint failed");
                 Response::Refused(Refusal::Unavailable(

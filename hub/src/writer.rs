@@ -11,10 +11,10 @@ use std::thread::JoinHandle;
 use samla_common::codes::KommunCode;
 use samla_common::signing::SigningKey;
 use samla_common::translog::LogHash;
-use samla_common::wire::{Refusal, SignedReceipt, SubmissionId, VerifiedSubmission};
+use samla_common::wire::{Refusal, SubmissionId, VerifiedSubmission};
 use tokio::sync::oneshot;
 
-use crate::store::{LogSigner, Store, StoreError, Write};
+use crate::store::{LogSigner, Store, StoreError, Stored, Write};
 
 /// The most writes in one transaction.
 const MAX_BATCH: usize = 256;
@@ -27,7 +27,7 @@ enum Job {
     Accept {
         submission: VerifiedSubmission,
         received_at: i64,
-        reply: oneshot::Sender<Result<SignedReceipt, StoreError>>,
+        reply: oneshot::Sender<Result<Stored, StoreError>>,
     },
     Refusal {
         at: i64,
@@ -72,12 +72,12 @@ impl StoreWriter {
         })
     }
 
-    /// Stores a verified submission; its receipt, or why not.
+    /// Stores a verified submission; its receipt (and whether it is new), or why not.
     pub async fn accept(
         &self,
         submission: VerifiedSubmission,
         received_at: i64,
-    ) -> Result<SignedReceipt, StoreError> {
+    ) -> Result<Stored, StoreError> {
         let (reply, outcome) = oneshot::channel();
         self.send(Job::Accept {
             submission,

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use samla_cli_common::args::ShowFormatArg;
 use samla_cli_common::audit::{read_bundle, report};
 use samla_common::audit::{self, HubBundle};
-use samla_common::wire::{Submission, SubmissionId};
+use samla_common::wire::SubmissionId;
 use samla_hub::config::HubConfig;
 use samla_hub::store::Store;
 
@@ -30,6 +30,7 @@ pub(super) enum Audit {
         format: ShowFormatArg,
     },
     Payload {
+        config: HubConfig,
         store: Store,
         id: SubmissionId,
     },
@@ -62,10 +63,11 @@ impl Audit {
                 bundle: hub_bundle(&source)?,
                 format,
             },
-            AuditCommand::Payload { config, id } => Audit::Payload {
-                store: super::open_store(&HubConfig::load(&config.config)?)?,
-                id,
-            },
+            AuditCommand::Payload { config, id } => {
+                let config = HubConfig::load(&config.config)?;
+                let store = super::open_store(&config)?;
+                Audit::Payload { config, store, id }
+            }
             AuditCommand::Export { config, dir } => {
                 let config = HubConfig::load(&config.config)?;
                 let store = super::open_store(&config)?;
@@ -93,13 +95,22 @@ impl Audit {
                 )?;
                 Ok(ExitCode::SUCCESS)
             }
-            Audit::Payload { store, id } => {
-                let bytes = store
-                    .signed_bytes(id)?
+            Audit::Payload { config, store, id } => {
+                let trust = samla_hub::audit::trust(&config)?;
+                let stored = store
+                    .stored(id, &trust)?
                     .with_context(|| format!("no submission {id} in the store"))?;
-                let submission: Submission = samla_common::codec::decode(&bytes)?;
-                writeln!(out, "{}", serde_json::to_string_pretty(&submission)?)?;
-                Ok(ExitCode::SUCCESS)
+                match stored {
+                    Ok(verified) => {
+                        let submission = verified.submission();
+                        writeln!(out, "{}", serde_json::to_string_pretty(submission)?)?;
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    Err(unverified) => {
+                        eprintln!("samla-hub: {unverified}\n\nThe stored submission is not shown: it is not what the kommun sent. Run `samla-hub audit verify`.");
+                        Ok(ExitCode::from(1))
+                    }
+                }
             }
             Audit::Export { config, store, dir } => {
                 let bundle = samla_hub::audit::bundle(&config, &store)?;
@@ -111,7 +122,16 @@ impl Audit {
                     bundle.checkpoints.len(),
                     dir.display()
                 )?;
-                Ok(ExitCode::SUCCESS)
+                let damaged = samla_hub::audit::submission_findings(&config, &store)?;
+                for finding in &damaged {
+                    eprintln!("FAIL {finding}");
+                }
+                if damaged.is_empty() {
+                    Ok(ExitCode::SUCCESS)
+                } else {
+                    eprintln!("\nThe store holds submissions that fail their check; run `samla-hub audit verify`.");
+                    Ok(ExitCode::from(1))
+                }
             }
             Audit::CrossCheck { node, hub } => {
                 samla_cli_common::audit::cross_check(&node, &hub, &mut out)

@@ -4,7 +4,7 @@
 
 use samla_common::disclosure::TOTAL;
 
-use super::labels::{count, rule_text};
+use super::labels::count;
 use super::Report;
 
 /// Renders the report as CSV.
@@ -30,7 +30,7 @@ pub fn render(report: &Report) -> String {
         lang.pick("antal", "count"),
     ]);
     let k = figures.rule.k.to_string();
-    let rule = rule_text(lang, figures.rule.k);
+    let rule = report.rule_note();
     let control = lang.pick("röjandekontroll", "disclosure_control");
     row([control, "k", "", "", "", "", &rule, "", "", "", &k]);
     let project = report.project.code.as_str();

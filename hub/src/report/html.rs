@@ -9,7 +9,7 @@ use samla_common::disclosure::TOTAL;
 use samla_common::report::Measure;
 use samla_common::statistics::{Dimension, TableName};
 
-use super::labels::{percent, rule_text};
+use super::labels::percent;
 use super::text::{distinct_rows, matrix_rows, outcome_rows, table_rows, targets};
 use super::{cells_by_key, Report};
 
@@ -73,11 +73,7 @@ pub fn render(report: &Report) -> String {
             escape(&names.join(", "))
         );
     }
-    let _ = writeln!(
-        out,
-        "<p class=\"rule\">{}</p>",
-        escape(&rule_text(lang, figures.rule.k))
-    );
+    let _ = writeln!(out, "<p class=\"rule\">{}</p>", escape(&report.rule_note()));
     let _ = writeln!(out, "<h2>{}</h2>", lang.pick("Mål", "Targets"));
     out.push_str(&html_table(&targets(report), false));
     let _ = writeln!(

@@ -19,7 +19,7 @@ use samla_common::statistics::{Statistics, TableName};
 use time::OffsetDateTime;
 
 use crate::config::{HubConfig, ProjectDefinition};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, Trust, Unverified, VerifiedStored};
 
 mod csv;
 mod html;
@@ -67,6 +67,23 @@ pub enum ReportError {
     /// JSON encoding failed.
     #[error("encoding JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// Stored submissions the report would use fail their check.
+    #[error("{}", unverified_message(.0))]
+    Unverified(Vec<Unverified>),
+}
+
+fn unverified_message(list: &[Unverified]) -> String {
+    let mut text = format!(
+        "{} stored submission(s) fail the check of their signed bytes, signature, receipt and log entry; the report publishes no figure from them:",
+        list.len()
+    );
+    for u in list {
+        text.push_str(&format!("\n  {u}"));
+    }
+    text.push_str(
+        "\n\nRun `samla-hub audit verify` to see what is damaged. To publish without these kommuner, pass --exclude-unverified (the report then says they were left out).",
+    );
+    text
 }
 
 /// Which kommun submitted which period, and when.
@@ -100,6 +117,9 @@ pub struct Report {
     pub generated_at: String,
     /// The labels' language.
     pub lang: Lang,
+    /// Stored submissions that failed their check and were left out
+    /// (`--exclude-unverified`), with their kommuner.
+    pub excluded: Vec<Unverified>,
 }
 
 /// What a report is asked for.
@@ -113,14 +133,21 @@ pub struct Request {
     pub kommuner: Vec<KommunCode>,
     /// The labels' language.
     pub lang: Lang,
+    /// Leave out the kommuner whose stored submissions fail their check (and say
+    /// so), instead of refusing to report.
+    pub exclude_unverified: bool,
 }
 
 /// Builds a report from the store. The suppression pattern is always computed for
 /// the whole project, so reports that show different kommuner never combine into
-/// more than one report shows.
+/// more than one report shows. Only [`VerifiedStored`] submissions are read: if a
+/// stored submission of the period fails its check (or the log and the store
+/// disagree about one), the report is refused ([`ReportError::Unverified`]), or with
+/// `exclude_unverified` its kommun is left out and [`Report::excluded`] says so.
 pub fn build(
     store: &Store,
     config: &HubConfig,
+    trust: &Trust,
     request: &Request,
     now: OffsetDateTime,
 ) -> Result<Report, ReportError> {
@@ -139,10 +166,27 @@ pub fn build(
         }
     }
     let period = request.period.unwrap_or(project.lifetime);
-    let stored = store.latest_for(&period, &project.linkage_domain)?;
-    let statistics: Vec<&Statistics> = stored
+    let domain = &project.linkage_domain;
+    let mut verified = Vec::new();
+    let mut failing = store.unmatched(Some((&period, domain)))?;
+    for checked in store.stored_in(domain, trust)? {
+        match checked {
+            Ok(v) => verified.push(v),
+            Err(u) if u.period == period.to_string() => failing.push(*u),
+            Err(_) => {}
+        }
+    }
+    failing.sort_by(|a, b| (&a.kommun, a.log_index).cmp(&(&b.kommun, b.log_index)));
+    failing.dedup_by(|a, b| a.id == b.id && a.log_index == b.log_index);
+    if !failing.is_empty() && !request.exclude_unverified {
+        return Err(ReportError::Unverified(failing));
+    }
+    let excluded_kommuner: Vec<&str> = failing.iter().map(|u| u.kommun.as_str()).collect();
+    verified.retain(|v| !excluded_kommuner.contains(&v.kommun().as_str()));
+    let latest = latest_of(&verified, &period);
+    let statistics: Vec<&Statistics> = latest
         .iter()
-        .map(|s| &s.statistics)
+        .map(|s| &s.submission().statistics)
         .filter(|s| project.kommuner.contains(&s.kommun) && s.projects.contains(&project.code))
         .collect();
     let regional = regional_report(
@@ -166,17 +210,55 @@ pub fn build(
         progress: progress(figures, &project.targets),
         outcomes: outcomes_by_flag(figures),
         monthly: monthly_series(figures),
-        matrix: matrix(store, &project)?,
+        matrix: matrix(&verified, &project),
         shown,
         generated_at: format!("{} {:02}:{:02} UTC", now.date(), now.hour(), now.minute()),
         lang: request.lang,
+        excluded: failing,
         regional,
         project,
     })
 }
 
-fn matrix(store: &Store, project: &ProjectDefinition) -> Result<SubmissionMatrix, ReportError> {
-    let times = store.submission_times(&project.linkage_domain)?;
+/// The latest submission (highest sequence) of each kommun for a period.
+fn latest_of<'a>(verified: &'a [VerifiedStored], period: &Period) -> Vec<&'a VerifiedStored> {
+    let mut latest: std::collections::BTreeMap<KommunCode, &VerifiedStored> =
+        std::collections::BTreeMap::new();
+    for v in verified
+        .iter()
+        .filter(|v| v.submission().statistics.period == *period)
+    {
+        let slot = latest.entry(v.kommun()).or_insert(v);
+        if v.submission().sequence > slot.submission().sequence {
+            *slot = v;
+        }
+    }
+    latest.into_values().collect()
+}
+
+/// When each kommun last submitted each period, from the verified submissions.
+struct SubmissionTime {
+    kommun: KommunCode,
+    period: String,
+    received_at: i64,
+}
+
+fn matrix(verified: &[VerifiedStored], project: &ProjectDefinition) -> SubmissionMatrix {
+    let mut times: Vec<SubmissionTime> = Vec::new();
+    for v in verified {
+        let period = v.submission().statistics.period.to_string();
+        match times
+            .iter_mut()
+            .find(|t| t.kommun == v.kommun() && t.period == period)
+        {
+            Some(t) => t.received_at = t.received_at.max(v.received_at()),
+            None => times.push(SubmissionTime {
+                kommun: v.kommun(),
+                period,
+                received_at: v.received_at(),
+            }),
+        }
+    }
     let mut periods: Vec<String> = times
         .iter()
         .filter(|t| project.kommuner.contains(&t.kommun))
@@ -201,7 +283,7 @@ fn matrix(store: &Store, project: &ProjectDefinition) -> Result<SubmissionMatrix
             (*k, cells)
         })
         .collect();
-    Ok(SubmissionMatrix { periods, rows })
+    SubmissionMatrix { periods, rows }
 }
 
 /// Renders a report. PX holds one table per file: `table` picks it.
@@ -216,6 +298,36 @@ pub fn render(report: &Report, format: Format, table: TableName) -> Result<Strin
 }
 
 impl Report {
+    /// The note under every format's header: the disclosure rule, and which stored
+    /// submissions were left out because they failed their check.
+    pub fn rule_note(&self) -> String {
+        let rule = labels::rule_text(self.lang, self.figures().rule.k);
+        match self.excluded_note() {
+            Some(note) => format!("{rule} {note}"),
+            None => rule,
+        }
+    }
+
+    /// Which stored submissions failed their check and were left out, if any.
+    pub fn excluded_note(&self) -> Option<String> {
+        if self.excluded.is_empty() {
+            return None;
+        }
+        let list: Vec<String> = self
+            .excluded
+            .iter()
+            .map(|u| format!("{} ({})", u.kommun, u.id_prefix()))
+            .collect();
+        Some(format!(
+            "{}: {}.",
+            self.lang.pick(
+                "Utelämnade eftersom de lagrade inlämningarna inte klarade kontrollen av innehåll och signatur",
+                "Left out because their stored submissions failed the check of content and signature",
+            ),
+            list.join(", ")
+        ))
+    }
+
     /// The figures after disclosure control.
     pub fn figures(&self) -> &RegionalReport {
         self.regional.get()
@@ -374,6 +486,13 @@ fn json(report: &Report) -> Result<String, serde_json::Error> {
         "period": figures.period,
         "generated_at": report.generated_at,
         "disclosure_control": { "k": figures.rule.k, "rule": figures.rule_text },
+        "unverified_excluded": report.excluded.iter().map(|u| serde_json::json!({
+            "kommun": u.kommun,
+            "submission": u.id,
+            "log_index": u.log_index,
+            "why": u.damage.to_string(),
+        })).collect::<Vec<_>>(),
+        "note": report.excluded_note(),
         "kommuner_submitted": figures.kommuner,
         "kommuner_missing": figures.missing,
         "kommuner_shown": report.shown,

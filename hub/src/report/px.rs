@@ -7,7 +7,6 @@ use std::fmt::Write;
 use samla_common::disclosure::{PublishedTable, TOTAL};
 use samla_common::statistics::{Dimension, TableName};
 
-use super::labels::rule_text;
 use super::{cells_by_key, values_at, Report};
 
 /// Renders one table of the report as a PX file.
@@ -91,7 +90,7 @@ pub fn render(report: &Report, name: TableName) -> String {
         );
     }
     keyword(&mut out, "SOURCE", &quoted("samla"));
-    keyword(&mut out, "NOTEX", &quoted(&rule_text(lang, figures.rule.k)));
+    keyword(&mut out, "NOTEX", &quoted(&report.rule_note()));
     out.push_str("DATA=\n");
     let cells = cells_by_key(table);
     let rows: Vec<Vec<String>> = combinations(stub);

@@ -7,7 +7,7 @@ use samla_common::disclosure::PublishedTable;
 use samla_common::report::Measure;
 use samla_common::statistics::Dimension;
 
-use super::labels::{count, percent, rule_text};
+use super::labels::{count, percent};
 use super::{cells_by_key, values_at, Report};
 
 /// Renders the whole report for a terminal.
@@ -22,7 +22,7 @@ pub fn render(report: &Report) -> String {
         lang.pick("Skapad", "Made"),
         report.generated_at
     );
-    let _ = writeln!(out, "{}", rule_text(lang, figures.rule.k));
+    let _ = writeln!(out, "{}", report.rule_note());
     let _ = writeln!(
         out,
         "{}: {} / {}",
