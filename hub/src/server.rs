@@ -145,12 +145,21 @@ impl Hub {
             origin: &config.log_origin,
         };
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        store
-            .log_registrations(&registrations, now, &log)
-            .map_err(|source| ServerError::Store {
-                path: config.database.clone(),
-                source,
-            })?;
+        match store.log_registrations(&registrations, now, &log) {
+            Ok(_) => {}
+            // A damaged store is served, not hidden: every write and checkpoint is
+            // refused as temporary ("hub store damaged") until it is repaired, so
+            // nodes keep their submissions and no node is given a wrong proof.
+            Err(StoreError::Damaged(why)) => {
+                tracing::error!(damage = %why, "hub store damaged: nothing is stored and no checkpoint is given until it is repaired; run `samla-hub audit verify`");
+            }
+            Err(source) => {
+                return Err(ServerError::Store {
+                    path: config.database.clone(),
+                    source,
+                })
+            }
+        }
         let room = RequestRoom::new(config.limits.in_flight_bytes, config.max_frame_bytes)
             .ok_or_else(|| {
                 ServerError::Limits(

@@ -60,6 +60,15 @@ pub fn verify_store(
     Ok(store::verify(store, &trust(config)?)?)
 }
 
+/// [`verify_store`] with the trust given (for tools and benchmarks that hold the
+/// hub's public key rather than its config).
+pub fn verify_with(
+    store: &Store,
+    trust: &Trust,
+) -> Result<Result<LogSummary, Vec<Finding>>, StoreError> {
+    store::verify(store, trust)
+}
+
 /// The stored submissions that fail their check, or that the log and the store
 /// disagree about (what `audit export` warns of: the bundle it writes holds the log,
 /// which stays verifiable, but the store behind it is damaged).
