@@ -578,9 +578,9 @@ pub const HUB_BUNDLE_README: &str = "\
 refused, in order, with every checkpoint it signed. It holds no personal data: entries
 name kommuner and submissions by id, never a person, a pseudonym or a count.
 
-To check it: `samla-hub audit verify --bundle DIR` or `samla-node audit verify --bundle
-DIR`. To check it against a kommun's own log: `samla-node audit cross-check
-NODE-BUNDLE DIR`. Or write your own verifier (docs/audit.md in the samla sources):
+To check it: `samla-hub audit verify --bundle DIR` or `samla-node audit verify
+--hub-bundle DIR`. To check it against a kommun's own log: `samla-node audit
+cross-check NODE-BUNDLE DIR`. Or write your own verifier (docs/audit.md in the samla sources):
 
 1. `hub_key` is the hub's Ed25519 public key (hex); `note_verifier_key` is the same
    key as a C2SP signed-note verifier key.

@@ -78,3 +78,45 @@ fn verify_1_000_000_entries() {
     assert_eq!(summary.entries, ENTRIES);
     assert_eq!(summary.checkpoints as u64, ENTRIES);
 }
+
+/// One part of it: opening (parsing and verifying the signature of) 10 000 signed
+/// checkpoints.
+#[divan::bench(sample_count = 3)]
+fn open_10_000_checkpoints(bencher: divan::Bencher) {
+    use samla_common::translog::{Checkpoint, LogHash};
+    let key = SigningKey::from_pkcs8(
+        &SigningKey::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap(),
+    )
+    .unwrap();
+    let notes: Vec<Vec<u8>> = (0..10_000u64)
+        .map(|size| {
+            Checkpoint {
+                origin: "samla-hub.bench".to_owned(),
+                size,
+                root: LogHash([size as u8; 32]),
+            }
+            .sign(&key)
+            .unwrap()
+        })
+        .collect();
+    let public = key.verifying_key();
+    bencher.bench(|| {
+        for note in &notes {
+            Checkpoint::open(note, "samla-hub.bench", &public).unwrap();
+        }
+    });
+}
+
+/// Another part: rebuilding the tree of 1 000 000 entries with its root after
+/// every entry.
+#[divan::bench(sample_count = 3)]
+fn rebuild_tree_1_000_000(bencher: divan::Bencher) {
+    let entries: Vec<Vec<u8>> = (0..ENTRIES).map(|i| entry(i).to_bytes()).collect();
+    bencher.bench(|| {
+        let mut tree = samla_common::translog::MemoryHashes::default();
+        for e in &entries {
+            tree.append(e).unwrap();
+            divan::black_box(tree.root().unwrap());
+        }
+    });
+}

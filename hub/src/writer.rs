@@ -14,6 +14,7 @@ use samla_common::translog::LogHash;
 use samla_common::wire::{Refusal, SubmissionId, VerifiedSubmission};
 use tokio::sync::oneshot;
 
+use crate::refusals::Repeated;
 use crate::store::{LogSigner, Store, StoreError, Stored, Write};
 
 /// The most writes in one transaction.
@@ -34,6 +35,12 @@ enum Job {
         kommun: Option<KommunCode>,
         id: Option<SubmissionId>,
         refusal: Refusal,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+    Repeated {
+        at: i64,
+        kommun: Option<KommunCode>,
+        summary: String,
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
     Checkpoint {
@@ -101,6 +108,18 @@ impl StoreWriter {
             kommun,
             id,
             refusal,
+            reply,
+        })?;
+        outcome.await.unwrap_or_else(|_| Err(writer_gone()))
+    }
+
+    /// Logs refusals that were counted rather than logged one by one, as one entry.
+    pub async fn log_repeated(&self, repeated: &Repeated) -> Result<(), StoreError> {
+        let (reply, outcome) = oneshot::channel();
+        self.send(Job::Repeated {
+            at: repeated.last,
+            kommun: repeated.kommun,
+            summary: repeated.summary(),
             reply,
         })?;
         outcome.await.unwrap_or_else(|_| Err(writer_gone()))
@@ -179,6 +198,16 @@ fn write(store: &mut Store, log: &LogSigner<'_>, batch: Vec<Job>) {
                 id: *id,
                 refusal,
             }),
+            Job::Repeated {
+                at,
+                kommun,
+                summary,
+                ..
+            } => Some(Write::Repeated {
+                at: *at,
+                kommun: *kommun,
+                summary,
+            }),
             Job::Checkpoint { .. } => None,
         })
         .collect();
@@ -200,7 +229,7 @@ fn write(store: &mut Store, log: &LogSigner<'_>, batch: Vec<Job>) {
                 let outcome = next().and_then(|r| r.ok_or_else(writer_gone));
                 let _ = reply.send(outcome);
             }
-            Job::Refusal { reply, .. } => {
+            Job::Refusal { reply, .. } | Job::Repeated { reply, .. } => {
                 let _ = reply.send(next().map(|_| ()));
             }
             Job::Checkpoint { since, reply } => checkpoints.push((since, reply)),

@@ -435,3 +435,31 @@ fn a_changed_checkpoint_is_named_by_its_tree_size() {
         &["checkpoint of size 5: it is stored for size 5 but is of size 4"],
     );
 }
+
+#[test]
+fn the_hub_bundle_readme_names_commands_that_run() {
+    let s = setup();
+    let o = hub(&s.region, &["audit", "export", "bundle"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let readme = std::fs::read_to_string(s.region.root().join("bundle/README.md")).unwrap();
+    let flat = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    let commands: Vec<&str> = flat
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|c| c.starts_with("samla-") && c.contains("verify"))
+        .collect();
+    assert!(commands.len() >= 2, "{readme}");
+    for command in commands {
+        let words: Vec<&str> = command
+            .split(' ')
+            .map(|w| if w == "DIR" { "bundle" } else { w })
+            .collect();
+        let o = run(words[0], s.region.root(), &words[1..]);
+        assert!(
+            o.status.success(),
+            "`{command}` from the README: {}",
+            text(&o)
+        );
+    }
+}

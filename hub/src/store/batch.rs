@@ -153,6 +153,21 @@ impl Store {
                     append(&tx, &refused, log).map_err(failed)?;
                     Ok(None)
                 }
+                Write::Repeated {
+                    at,
+                    kommun,
+                    summary,
+                } => {
+                    let refused = entry(
+                        EntryKind::Refused,
+                        *at,
+                        *kommun,
+                        None,
+                        (*summary).to_owned(),
+                    );
+                    append(&tx, &refused, log).map_err(failed)?;
+                    Ok(None)
+                }
             });
         }
         tx.commit().map_err(whole)?;
@@ -191,6 +206,16 @@ pub enum Write<'a> {
         id: Option<SubmissionId>,
         /// Why.
         refusal: &'a Refusal,
+    },
+    /// Log refusals counted rather than logged one by one (`crate::refusals`): one
+    /// `refused` entry with their count.
+    Repeated {
+        /// When the last of them came (Unix seconds).
+        at: i64,
+        /// The kommun, if known.
+        kommun: Option<KommunCode>,
+        /// The entry's summary (what, how many, from when to when).
+        summary: &'a str,
     },
 }
 
