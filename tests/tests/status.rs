@@ -2,7 +2,6 @@
 //! runs, and not ready within a second of the hub dying (killed, so it wrote no
 //! final status), without waiting for its heartbeat to go stale.
 
-
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
