@@ -138,7 +138,8 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     let config = HubConfig::parse(&toml, &dir.path().join("hub.toml")).unwrap();
     // Every stored submission is checked as the CLI checks it: content, node
     // signature against the registered key, receipt and log entry.
-    let trust = Trust::of(&config, hub_key.verifying_key());
+    let mut trust = Trust::of(&config, hub_key.verifying_key());
+    trust.origin = log.origin.to_owned();
     Fixture {
         _dir: dir,
         config,
@@ -191,4 +192,24 @@ fn render_290_kommuner(bencher: Bencher, format: &str) {
         _ => Format::Px,
     };
     bencher.bench(|| report::render(black_box(&built), format, TableName::Participants).unwrap());
+}
+
+/// The checks alone: every stored submission of the domain read and verified
+/// (content against id, node signature, receipt, log entry), and the log's
+/// `accepted` entries held against the rows.
+#[divan::bench(sample_count = 5)]
+fn verify_290_stored_submissions(bencher: Bencher) {
+    LazyLock::force(&FIXTURE);
+    let domain = "national".parse().unwrap();
+    let period = "2025".parse().unwrap();
+    bencher.bench(|| {
+        let store = Store::open(&FIXTURE.config.database).unwrap();
+        let checked = store.stored_in(&domain, &FIXTURE.trust).unwrap();
+        assert!(checked.iter().all(Result::is_ok));
+        assert!(store
+            .unmatched(Some((&period, &domain)))
+            .unwrap()
+            .is_empty());
+        checked.len()
+    });
 }
