@@ -38,6 +38,7 @@ fn entry(i: u64) -> LogEntry {
 
 struct Fixture {
     dir: tempfile::TempDir,
+    key: SigningKey,
     trust: Trust,
 }
 
@@ -57,14 +58,12 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         store.append_entries(&batch, &log).unwrap();
         next = end;
     }
-    Fixture {
-        dir,
-        trust: Trust {
-            hub_key: key.verifying_key(),
-            origin: origin.to_owned(),
-            registered: BTreeMap::new(),
-        },
-    }
+    let trust = Trust {
+        hub_key: key.verifying_key(),
+        origin: origin.to_owned(),
+        registered: BTreeMap::new(),
+    };
+    Fixture { dir, key, trust }
 });
 
 /// The whole `audit verify` of the store, on a freshly opened database.
@@ -72,7 +71,8 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
 fn verify_1_000_000_entries() {
     let fixture = &*FIXTURE;
     let store = Store::open(&fixture.dir.path().join("hub.db")).unwrap();
-    let summary = samla_hub::audit::verify_with(&store, &fixture.trust)
+    // As `samla-hub audit verify --config` does: with the hub's own key.
+    let summary = samla_hub::audit::verify_with(&store, &fixture.trust, Some(&fixture.key))
         .unwrap()
         .unwrap();
     assert_eq!(summary.entries, ENTRIES);

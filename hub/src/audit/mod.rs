@@ -57,16 +57,20 @@ pub fn verify_store(
     config: &HubConfig,
     store: &Store,
 ) -> Result<Result<LogSummary, Vec<Finding>>, AuditError> {
-    Ok(store::verify(store, &trust(config)?)?)
+    let key = receipt_key(&config.receipt_key)?;
+    let trust = Trust::of(config, key.verifying_key());
+    Ok(store::verify(store, &trust, Some(&key))?)
 }
 
-/// [`verify_store`] with the trust given (for tools and benchmarks that hold the
-/// hub's public key rather than its config).
+/// [`verify_store`] with the trust given (for tools and benchmarks), and the hub's
+/// private receipt key if at hand (`key.verifying_key()` must be `trust.hub_key`):
+/// then checkpoints are checked by re-signing them, else by verifying.
 pub fn verify_with(
     store: &Store,
     trust: &Trust,
+    key: Option<&samla_common::signing::SigningKey>,
 ) -> Result<Result<LogSummary, Vec<Finding>>, StoreError> {
-    store::verify(store, trust)
+    store::verify(store, trust, key)
 }
 
 /// The stored submissions that fail their check, or that the log and the store

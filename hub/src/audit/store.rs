@@ -2,7 +2,8 @@
 //! store held against each other, both ways (docs/audit.md, "What the hub checks").
 //!
 //! 1. Every stored checkpoint verifies with the hub's key and is of the size it is
-//!    stored under (named by that size).
+//!    stored under (named by that size): with the hub's private key at hand, by
+//!    signing the expected checkpoint and comparing bytes, else by verifying.
 //! 2. The entries, in log index order, are canonical, their query columns agree
 //!    with their bytes, and the RFC 6962 tree rebuilt from them has the root of every
 //!    signed checkpoint (the first entry that breaks it is named by log index).
@@ -15,59 +16,94 @@
 //! 5. The derived tables (`cells`, `linkage_sets`) hold exactly what the verified
 //!    signed bytes hold, and nothing for submissions that are not stored.
 
-use std::collections::BTreeMap;
-
 use samla_common::audit::{Finding, LogSummary};
-use samla_common::translog::{self, Checkpoint, LogEntry, MemoryHashes};
+use samla_common::signing::SigningKey;
+use samla_common::translog::{self, Checkpoint, LogEntry, LogHash, MemoryHashes};
 
 use crate::store::{CellRow, LinkageRow, Store, StoreError, Trust, Unverified, VerifiedStored};
 
 /// At most this many tree hashes are named one by one.
 const NAMED_HASHES: usize = 10;
 
-/// Runs every check; the summary if nothing is found.
+/// Runs every check; the summary if nothing is found. With the hub's own receipt
+/// key (`key`, whose public half must be `trust.hub_key`), a stored checkpoint is
+/// checked by signing the checkpoint the rebuilt tree gives for its size and
+/// comparing the bytes (Ed25519 signatures are deterministic, and signing costs far
+/// less than verifying); a checkpoint that differs, or any checkpoint without the
+/// key, is opened and its signature verified, to say what is wrong with it.
 pub fn verify(
     store: &Store,
     trust: &Trust,
+    key: Option<&SigningKey>,
 ) -> Result<Result<LogSummary, Vec<Finding>>, StoreError> {
     let mut findings = Vec::new();
-    let heads = checkpoints(store, trust, &mut findings)?;
-    let tree = entries(store, &heads, &mut findings)?;
+    let (tree, roots) = entries(store, &mut findings)?;
+    let heads = checkpoints(store, trust, key, &roots, &mut findings)?;
+    held_against(&heads, &roots, &mut findings);
     stored_tree(store, &tree, &mut findings)?;
     let verified = submissions(store, trust, &mut findings)?;
     derived(store, &verified, &mut findings)?;
-    let entries = tree.size();
     if findings.is_empty() {
         Ok(Ok(LogSummary {
-            entries,
+            entries: tree.size(),
             checkpoints: heads.len(),
-            latest: heads.into_values().next_back(),
+            latest: heads.last().map(|(size, root)| Checkpoint {
+                origin: trust.origin.clone(),
+                size: *size,
+                root: *root,
+            }),
         }))
     } else {
         Ok(Err(findings))
     }
 }
 
-/// Step 1, on every core: the stored checkpoints opened, by size.
+/// Step 1, on every core: the stored checkpoints that verify, as (size, root) by
+/// size; the others named by their size.
 fn checkpoints(
     store: &Store,
     trust: &Trust,
+    key: Option<&SigningKey>,
+    roots: &[LogHash],
     findings: &mut Vec<Finding>,
-) -> Result<BTreeMap<u64, Checkpoint>, StoreError> {
+) -> Result<Vec<(u64, LogHash)>, StoreError> {
     let rows = store.checkpoint_rows()?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = rows.len().div_ceil(threads).max(1);
-    let opened: Vec<(i64, Result<Checkpoint, String>)> = std::thread::scope(|scope| {
+    let open = |size: i64, note: &[u8]| -> (u64, Result<LogHash, String>) {
+        let stored = u64::try_from(size).unwrap_or(0);
+        let rebuilt = stored
+            .checked_sub(1)
+            .and_then(|i| usize::try_from(i).ok())
+            .and_then(|i| roots.get(i));
+        if let (Some(key), Some(root)) = (key, rebuilt) {
+            let expected = Checkpoint {
+                origin: trust.origin.clone(),
+                size: stored,
+                root: *root,
+            }
+            .sign(key);
+            if expected.is_ok_and(|e| e == note) {
+                return (stored, Ok(*root));
+            }
+        }
+        let head = match Checkpoint::open(note, &trust.origin, &trust.hub_key) {
+            Ok(head) if head.size == stored => Ok(head.root),
+            Ok(head) => Err(format!(
+                "it is stored for size {stored} but is of size {}",
+                head.size
+            )),
+            Err(e) => Err(e.to_string()),
+        };
+        (stored, head)
+    };
+    let opened: Vec<(u64, Result<LogHash, String>)> = std::thread::scope(|scope| {
         let workers: Vec<_> = rows
             .chunks(chunk)
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
-                        .map(|(size, note)| {
-                            let head = Checkpoint::open(note, &trust.origin, &trust.hub_key)
-                                .map_err(|e| e.to_string());
-                            (*size, head)
-                        })
+                        .map(|(size, note)| open(*size, note))
                         .collect::<Vec<_>>()
                 })
             })
@@ -77,38 +113,25 @@ fn checkpoints(
             .flat_map(|w| w.join().unwrap_or_default())
             .collect()
     });
-    let mut heads = BTreeMap::new();
+    let mut heads = Vec::with_capacity(opened.len());
     for (size, head) in opened {
-        let stored = u64::try_from(size).unwrap_or(0);
         match head {
-            Ok(head) if head.size == stored => {
-                heads.insert(stored, head);
-            }
-            Ok(head) => findings.push(Finding::CheckpointAtSize {
-                size: stored,
-                reason: format!(
-                    "it is stored for size {stored} but is of size {}",
-                    head.size
-                ),
-            }),
-            Err(reason) => findings.push(Finding::CheckpointAtSize {
-                size: stored,
-                reason,
-            }),
+            Ok(root) => heads.push((size, root)),
+            Err(reason) => findings.push(Finding::CheckpointAtSize { size, reason }),
         }
     }
+    heads.sort_by_key(|(size, _)| *size);
     Ok(heads)
 }
 
-/// Step 2: the tree rebuilt from the entries, checked against every checkpoint.
+/// Step 2: the entries canonical, their columns agreeing, and the tree rebuilt from
+/// them, with its root after every entry.
 fn entries(
     store: &Store,
-    heads: &BTreeMap<u64, Checkpoint>,
     findings: &mut Vec<Finding>,
-) -> Result<MemoryHashes, StoreError> {
+) -> Result<(MemoryHashes, Vec<LogHash>), StoreError> {
     let mut tree = MemoryHashes::default();
-    let mut last_good = 0;
-    let mut fault_reported = false;
+    let mut roots = Vec::new();
     let mut broken = false;
     store.each_event(|row| {
         if broken {
@@ -147,36 +170,47 @@ fn entries(
                 reason: e.to_string(),
             }),
         }
-        if tree.append(&row.entry).is_err() {
-            broken = true;
-            return;
-        }
-        if let Some(head) = heads.get(&(index + 1)) {
-            match tree.root() {
-                Ok(root) if root == head.root => last_good = head.size,
-                _ if !fault_reported => {
-                    findings.push(Finding::EntryAtFault {
-                        index: last_good,
-                        checkpoint_size: head.size,
-                        last_good,
-                    });
-                    fault_reported = true;
-                }
-                _ => {}
-            }
+        match tree.append(&row.entry).and_then(|_| tree.root()) {
+            Ok(root) => roots.push(root),
+            Err(_) => broken = true,
         }
     })?;
-    let entries = tree.size();
-    match heads.keys().next_back() {
-        Some(&size) if size > entries => findings.push(Finding::Truncated {
+    Ok((tree, roots))
+}
+
+/// Step 2, continued: the rebuilt roots against every signed checkpoint; the first
+/// that differs names the entry at fault (the first after the last checkpoint that
+/// still matched), and a cut or unsigned log is named.
+fn held_against(heads: &[(u64, LogHash)], roots: &[LogHash], findings: &mut Vec<Finding>) {
+    let entries = roots.len() as u64;
+    let mut last_good = 0;
+    for (size, root) in heads {
+        let rebuilt = size
+            .checked_sub(1)
+            .and_then(|i| usize::try_from(i).ok())
+            .and_then(|i| roots.get(i));
+        match rebuilt {
+            Some(rebuilt) if rebuilt == root => last_good = *size,
+            Some(_) => {
+                findings.push(Finding::EntryAtFault {
+                    index: last_good,
+                    checkpoint_size: *size,
+                    last_good,
+                });
+                break;
+            }
+            None => {}
+        }
+    }
+    match heads.last().map(|(size, _)| *size) {
+        Some(size) if size > entries => findings.push(Finding::Truncated {
             checkpoint_size: size,
             entries,
         }),
-        Some(&size) if size < entries => findings.push(Finding::Unsigned { from: size }),
+        Some(size) if size < entries => findings.push(Finding::Unsigned { from: size }),
         None if entries > 0 => findings.push(Finding::Unsigned { from: 0 }),
         _ => {}
     }
-    Ok(tree)
 }
 
 /// Step 3: every stored hash against the rebuilt tree.
