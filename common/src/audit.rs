@@ -20,6 +20,11 @@ use crate::signing::VerifyingKey;
 use crate::translog::{Checkpoint, EntryKind, LogEntry, MemoryHashes};
 use crate::wire::{SignedReceipt, SubmissionId};
 
+pub mod content;
+pub mod html;
+pub mod node_checks;
+pub mod person;
+
 /// The bundle format version.
 pub const BUNDLE_VERSION: u32 = 1;
 
@@ -87,6 +92,10 @@ pub struct NodeBundle {
     pub submissions: Vec<NodeSubmission>,
     /// The hub checkpoints the node saw and checked, oldest first.
     pub checkpoints: Vec<String>,
+    /// The node's signing key when the bundle was made (its log heads are signed
+    /// with it); absent in bundles from before signed heads.
+    #[serde(default)]
+    pub node_key: Option<VerifyingKey>,
 }
 
 /// Something wrong, found by a verification or cross-check.
@@ -232,6 +241,10 @@ pub enum Finding {
         /// The submission id named (hex).
         submission: String,
     },
+    /// The node's signed heads or stored submissions do not hold.
+    Node(node_checks::NodeFinding),
+    /// What the node sent and what the hub stored differ (bundle content files).
+    Content(content::ContentFinding),
 }
 
 impl fmt::Display for Finding {
@@ -302,6 +315,8 @@ impl fmt::Display for Finding {
                     "table `{table}`: its rows for kommun {kommun} submission {prefix} are not the ones its signed bytes hold"
                 )
             }
+            Finding::Node(finding) => finding.fmt(f),
+            Finding::Content(finding) => finding.fmt(f),
         }
     }
 }
@@ -412,6 +427,13 @@ pub fn verify_node_log(bundle: &NodeBundle) -> Result<u64, Vec<Finding>> {
             break;
         }
         previous = hash;
+    }
+    if findings.is_empty() {
+        findings.extend(
+            node_checks::verify_heads(&bundle.log, bundle.node_key.as_ref())
+                .into_iter()
+                .map(Finding::Node),
+        );
     }
     let logged = |id: SubmissionId, kind: &str| {
         bundle
@@ -605,6 +627,14 @@ To check it: `samla-node audit verify --bundle DIR`. To check it against the hub
 
 The chain: entry n's `hash` is BLAKE3(hash of entry n-1 || bytes), with 32 zero bytes
 before entry 1, and bytes `entry N\\nat T\\nkind K\\nsubmission ID-or--\\ndetail D\\n`.
+A `signed head` entry (detail `entries N, head H, key K, signature S`) is the node's
+Ed25519 signature by K of \"samla/node-log-head/v1\" || 0x00 || BLAKE3(\"samla node log
+head v1\\nentries N\\nhead H\\n\"): it vouches for entries 1..N. `node_key` is the
+node's signing key; compare it with the hub's registration of the kommun.
+
+`content.json` has, per submission, the BLAKE3 digest of its stored signed bytes
+(equal to its id unless they were changed) and a summary; with `--with-content` also
+its tables. Cross-check compares it with the hub's `content.json`.
 ";
 
 /// How `audit show` prints.

@@ -141,6 +141,18 @@ impl fmt::Debug for VerifyingKey {
     }
 }
 
+impl Signature {
+    /// A signature from its 64 raw bytes.
+    pub fn from_bytes(bytes: [u8; 64]) -> Signature {
+        Signature(bytes)
+    }
+
+    /// The raw signature.
+    pub fn as_bytes(&self) -> &[u8; 64] {
+        &self.0
+    }
+}
+
 impl fmt::Debug for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Signature({})", hex::encode(self.0))

@@ -33,6 +33,9 @@ pub enum TlsError {
     /// A certificate could not be parsed.
     #[error("certificate could not be read: {0}")]
     Certificate(String),
+    /// A private key could not be parsed.
+    #[error("{0}")]
+    PrivateKey(String),
     /// The certificate names no kommun and is not pinned.
     #[error("the client certificate names no kommun (URI SAN {KOMMUN_URI_PREFIX}NNNN) and is not pinned in the hub config")]
     NoKommun,
@@ -72,13 +75,46 @@ pub fn certificates_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>,
 pub fn private_key_from_pem(pem: &[u8]) -> Result<PrivateKeyDer<'static>, TlsError> {
     use rustls::pki_types::pem::PemObject;
     PrivateKeyDer::from_pem_slice(pem)
-        .map_err(|e| TlsError::Certificate(format!("not a PEM private key: {e}")))
+        .map_err(|e| TlsError::PrivateKey(format!("not a PEM private key: {e}")))
 }
 
 /// A certificate's serial number (its raw big-endian bytes), as revoked in configs.
 pub fn serial(certificate: &CertificateDer<'_>) -> Option<Vec<u8>> {
     let (_, cert) = x509_parser::parse_x509_certificate(certificate.as_ref()).ok()?;
     Some(cert.raw_serial().to_vec())
+}
+
+/// Who a (verified) certificate names: its first DNS name (or, failing that, its
+/// subject's common name) and its subject's organisation, for what people read.
+pub fn certificate_names(certificate: &CertificateDer<'_>) -> (Option<String>, Option<String>) {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(certificate.as_ref()) else {
+        return (None, None);
+    };
+    let dns = cert
+        .subject_alternative_name()
+        .ok()
+        .flatten()
+        .and_then(|san| {
+            san.value.general_names.iter().find_map(|name| match name {
+                x509_parser::extensions::GeneralName::DNSName(dns) => Some((*dns).to_owned()),
+                _ => None,
+            })
+        });
+    let subject = cert.subject();
+    let common_name = subject
+        .iter_common_name()
+        .next()
+        .and_then(|a| a.as_str().ok())
+        .map(crate::text::shown);
+    let organisation = subject
+        .iter_organization()
+        .next()
+        .and_then(|a| a.as_str().ok())
+        .map(crate::text::shown);
+    (
+        dns.map(|d| crate::text::shown(&d)).or(common_name),
+        organisation,
+    )
 }
 
 /// SHA-256 of a certificate's DER, as pinned and revoked in configs.

@@ -322,6 +322,18 @@ impl Checkpoint {
         })
     }
 
+    /// Reads a signed checkpoint note's checkpoint without checking its signature: only
+    /// to say what a checkpoint that failed [`Checkpoint::open`] claims.
+    pub fn claimed(note: &[u8]) -> Option<Checkpoint> {
+        let note = signed_note::Note::from_bytes(note).ok()?;
+        let parsed = tlog_tiles::checkpoint::Checkpoint::from_bytes(note.text()).ok()?;
+        Some(Checkpoint {
+            origin: parsed.origin().to_owned(),
+            size: parsed.size(),
+            root: (*parsed.hash()).into(),
+        })
+    }
+
     /// Checks that `entry` is at `index` in this tree.
     pub fn verify_inclusion(
         &self,

@@ -1,7 +1,9 @@
 //! Benchmark of a regional report over 290 kommuner: reading the latest submissions
 //! from the hub's store with every check on (content against id, node signature
-//! against the registered key, receipt, log entry), disclosure control of every table with distinct people and
-//! overlaps, and rendering each format.
+//! against the registered key, receipt, log entry), disclosure control of every table
+//! with distinct people and overlaps, targets measured from the project's start,
+//! cumulative enrolment, the ESF+ indicators, the LP bounds (intervals) of the
+//! headline shares, and rendering each format.
 //!
 //! Run with `cargo bench -p samla-hub --bench report`.
 
@@ -76,7 +78,12 @@ fn kommun(index: usize, n: usize) -> Statistics {
             start,
             end,
             outcome: end.map(|_| Outcome::ALL[person % Outcome::ALL.len()]),
-            gender: Some(Gender::ALL[person % 2]),
+            // A few people of gender X, too few in any kommun to show.
+            gender: Some(if person % 997 == 0 {
+                Gender::Other
+            } else {
+                Gender::ALL[person % 2]
+            }),
             flags,
             status_at_entry: Some(EntryStatus::ALL[person % 5]),
             education: Some(Education::ALL[person % 4]),
@@ -130,9 +137,9 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     let toml = format!(
         "listen = \"127.0.0.1:0\"\ndatabase = \"hub.db\"\nregion_ca = \"ca.crt\"\n\
          certificate = \"hub.crt\"\nprivate_key = \"hub.key\"\nreceipt_key = \"receipt.key\"\n\
-         [[project]]\ncode = \"UNG\"\nname = \"UNG nationally\"\nstart = \"2023-09-01\"\n\
+         [[project]]\ncode = \"UNG\"\nname = \"UNG nationally\"\nstart = \"2025-01-01\"\n\
          end = \"2026-08-31\"\nlinkage_domain = \"national\"\nkommuner = [{}]\n\
-         [project.targets]\nparticipants = 60000\nshare_work_or_studies = 0.4\n{nodes}",
+         [project.targets]\nparticipants = 60000\nshare_women = 0.5\nshare_work_or_studies = 0.4\n{nodes}",
         kommuner.join(", ")
     );
     let config = HubConfig::parse(&toml, &dir.path().join("hub.toml")).unwrap();
@@ -154,6 +161,7 @@ fn request() -> Request {
         kommuner: Vec::new(),
         lang: Lang::Sv,
         exclude_unverified: false,
+        allow_empty: false,
     }
 }
 
@@ -211,5 +219,26 @@ fn verify_290_stored_submissions(bencher: Bencher) {
             .unwrap()
             .is_empty());
         checked.len()
+    });
+}
+
+/// The LP bounds of the region's women and of leavers to work or studies over the
+/// 290-kommun report's published cells, as an interval for a suppressed figure takes
+/// them (computed here whether or not the figure itself is suppressed).
+#[divan::bench(sample_count = 5)]
+fn intervals_290_kommuner(bencher: Bencher) {
+    use samla_common::report::intervals::lp_bounds;
+    let built = build();
+    let figures = built.figures();
+    let participants = figures.table(TableName::Participants).unwrap();
+    let outcomes = figures.table(TableName::OutcomeByBackground).unwrap();
+    bencher.bench(|| {
+        (
+            lp_bounds(black_box(participants), &[&["total", "K", "total"]]),
+            lp_bounds(
+                black_box(outcomes),
+                &[&["total", "all", "work"], &["total", "all", "studies"]],
+            ),
+        )
     });
 }

@@ -174,6 +174,19 @@ pub fn issue_hub(
     out_dir: &Path,
     validity: Validity,
 ) -> Result<Written, CaError> {
+    issue_hub_for(ca_dir, names, None, out_dir, validity)
+}
+
+/// Issues the hub's server certificate like [`issue_hub`], naming the organisation
+/// that runs the hub (e.g. `Region Kronoberg`) in its subject: nodes log that name
+/// with every submission they send, for the privacy officer.
+pub fn issue_hub_for(
+    ca_dir: &Path,
+    names: &[String],
+    organisation: Option<&str>,
+    out_dir: &Path,
+    validity: Validity,
+) -> Result<Written, CaError> {
     if names.is_empty() {
         return Err(CaError::Argument("give at least one --name".to_owned()));
     }
@@ -182,6 +195,11 @@ pub fn issue_hub(
     params
         .distinguished_name
         .push(DnType::CommonName, format!("samla-hub {}", names[0]));
+    if let Some(organisation) = organisation {
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, organisation);
+    }
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let out = Written {
         certificate: out_dir.join("hub.crt"),

@@ -71,9 +71,11 @@ pub struct ProjectDefinition {
     pub linkage_domain: LinkageDomain,
     /// What the project aims for.
     pub targets: Targets,
+    /// The background groups the project is for, shown side by side in reports.
+    pub target_groups: Vec<samla_common::codes::Flag>,
 }
 
-pub use samla_common::report::Targets;
+pub use samla_common::report::{ShareTarget, Targets};
 
 /// A node's signing key and, while it is being replaced, the last day it is accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -238,15 +240,25 @@ struct RawProject {
     linkage_domain: String,
     #[serde(default)]
     targets: RawTargets,
+    #[serde(default)]
+    target_groups: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawTargets {
     participants: Option<u64>,
-    share_women: Option<f64>,
-    share_work_or_studies: Option<f64>,
-    share_into_activity: Option<f64>,
+    share_women: Option<RawShare>,
+    share_work_or_studies: Option<RawShare>,
+    share_into_activity: Option<RawShare>,
+}
+
+/// A share target: `0.5` (of participants) or `{ share = 0.5, of = "leavers" }`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawShare {
+    Plain(f64),
+    Of { share: f64, of: Option<String> },
 }
 
 #[derive(Deserialize)]
@@ -351,23 +363,63 @@ impl HubConfig {
             if kommuner.is_empty() {
                 return Err(at(&"kommuner is empty"));
             }
-            let share = |name: &str, v: Option<f64>| match v {
-                Some(x) if !(0.0..=1.0).contains(&x) => Err(at(&format!(
-                    "targets.{name} must be a share from 0 to 1, e.g. 0.6"
-                ))),
-                other => Ok(other),
+            let share = |name: &str, v: &Option<RawShare>| {
+                let target = match v {
+                    None => return Ok(None),
+                    Some(RawShare::Plain(share)) => ShareTarget::of_participants(*share),
+                    Some(RawShare::Of { share, of }) => ShareTarget {
+                        share: *share,
+                        of: match of.as_deref() {
+                            None | Some("participants") => samla_common::report::Of::Participants,
+                            Some("leavers") => samla_common::report::Of::Leavers,
+                            Some(other) => {
+                                return Err(at(&format!(
+                                    "targets.{name}: of = {other:?}; a share is of \"participants\" (the default) or \"leavers\""
+                                )))
+                            }
+                        },
+                    },
+                };
+                if (0.0..=1.0).contains(&target.share) {
+                    Ok(Some(target))
+                } else {
+                    Err(at(&format!(
+                        "targets.{name} must be a share from 0 to 1, e.g. 0.6 \
+                         or {{ share = 0.6, of = \"leavers\" }}"
+                    )))
+                }
             };
             let t = &p.targets;
+            let target_groups = p
+                .target_groups
+                .iter()
+                .map(|g| {
+                    samla_common::codes::Flag::parse(g).ok_or_else(|| {
+                        let known: Vec<&str> = samla_common::codes::Flag::ALL
+                            .iter()
+                            .map(|f| f.code())
+                            .collect();
+                        at(&format!(
+                            "target_groups: {g:?} is not a background flag; the flags are {}",
+                            known.join(", ")
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             projects.push(ProjectDefinition {
+                target_groups,
                 name: p.name.clone(),
                 lifetime,
                 kommuner,
                 linkage_domain: p.linkage_domain.parse().map_err(|e| at(&e))?,
                 targets: Targets {
                     participants: t.participants,
-                    share_women: share("share_women", t.share_women)?,
-                    share_work_or_studies: share("share_work_or_studies", t.share_work_or_studies)?,
-                    share_into_activity: share("share_into_activity", t.share_into_activity)?,
+                    share_women: share("share_women", &t.share_women)?,
+                    share_work_or_studies: share(
+                        "share_work_or_studies",
+                        &t.share_work_or_studies,
+                    )?,
+                    share_into_activity: share("share_into_activity", &t.share_into_activity)?,
                 },
                 code,
             });
@@ -531,11 +583,11 @@ impl HubConfig {
              # end = \"2026-08-31\"\n\
              # linkage_domain = \"gavleborg-ung-2023\"\n\
              # kommuner = [\"2180\", \"2181\"]\n\
-             # [project.targets]   # each optional; shares are 0 to 1\n\
-             # participants = 300\n\
+             # [project.targets]   # each optional; shares are 0 to 1 of the participants\n\
+             # participants = 300    # distinct people over the lifetime\n\
              # share_women = 0.4\n\
              # share_work_or_studies = 0.35\n\
-             # share_into_activity = 0.5\n"
+             # share_into_activity = {{ share = 0.5, of = \"leavers\" }}   # a share of leavers instead\n"
         )
     }
 }

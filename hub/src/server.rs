@@ -19,7 +19,7 @@ use samla_common::wire::{
 use samla_cli_common::error::Chain;
 
 use crate::config::HubConfig;
-use crate::files::{self, PemError, ReceiptKeyError};
+use crate::files::{ConfigFileError, ServeFiles};
 use crate::refusals::RefusalLog;
 use crate::room::{RequestRoom, Room};
 use crate::status::{self, HubStatus, State};
@@ -35,15 +35,12 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    /// A certificate or TLS key file.
+    /// A file the config names (CA, certificate, key, receipt key).
     #[error(transparent)]
-    Pem(#[from] PemError),
+    File(#[from] ConfigFileError),
     /// TLS setup.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
-    /// The receipt key.
-    #[error(transparent)]
-    ReceiptKey(#[from] ReceiptKeyError),
     /// The database.
     #[error("database {path}")]
     Store {
@@ -70,9 +67,18 @@ pub enum ServerError {
     },
 }
 
+/// The TLS files, read when the hub is opened, used when it binds.
+struct TlsFiles {
+    region_ca: Vec<rustls::pki_types::CertificateDer<'static>>,
+    certificate: Vec<rustls::pki_types::CertificateDer<'static>>,
+    private_key: rustls::pki_types::PrivateKeyDer<'static>,
+}
+
 /// Everything a connection needs, shared.
 pub struct Hub {
     config: HubConfig,
+    /// Taken by [`Hub::bind`].
+    tls: Option<TlsFiles>,
     pinned: Vec<PinnedCertificate>,
     writer: StoreWriter,
     counters: Counters,
@@ -118,9 +124,15 @@ pub struct Running {
 }
 
 impl Hub {
-    /// Loads keys and opens the database.
+    /// Reads every file the config names (the first that cannot be used is named
+    /// with its config key), then opens the database.
     pub fn open(config: HubConfig) -> Result<Hub, ServerError> {
-        let receipt_key = files::receipt_key(&config.receipt_key)?;
+        let ServeFiles {
+            region_ca,
+            certificate,
+            private_key,
+            receipt_key,
+        } = ServeFiles::read(&config)?;
         let mut store = Store::open(&config.database).map_err(|source| ServerError::Store {
             path: config.database.clone(),
             source,
@@ -174,6 +186,11 @@ impl Hub {
         let writer = StoreWriter::start(store, receipt_key, config.log_origin.clone())
             .map_err(ServerError::Writer)?;
         Ok(Hub {
+            tls: Some(TlsFiles {
+                region_ca,
+                certificate,
+                private_key,
+            }),
             pinned: config.pinned(),
             writer,
             counters: Counters::default(),
@@ -186,11 +203,18 @@ impl Hub {
     }
 
     /// Binds the endpoint (to `listen` or the config's address).
-    pub fn bind(self, listen: Option<SocketAddr>) -> Result<Running, ServerError> {
-        let chain = files::certificates(&self.config.certificate)?;
-        let key = files::private_key(&self.config.private_key)?;
-        let region_ca = files::certificates(&self.config.region_ca)?;
-        let mut server = tls::server_config(chain, key, &region_ca, self.pinned.clone())?;
+    pub fn bind(mut self, listen: Option<SocketAddr>) -> Result<Running, ServerError> {
+        let TlsFiles {
+            region_ca,
+            certificate,
+            private_key,
+        } = self
+            .tls
+            .take()
+            // Set by `open` and taken only here, where the hub is consumed.
+            .expect("the TLS files are read when the hub is opened");
+        let mut server =
+            tls::server_config(certificate, private_key, &region_ca, self.pinned.clone())?;
         let limits = self.config.limits;
         let mut transport = quinn::TransportConfig::default();
         transport

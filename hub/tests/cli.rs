@@ -124,6 +124,14 @@ fn project_definitions_are_checked() {
             "targets.share_women must be a share from 0 to 1",
         ),
         ("[project.targets]\nshare_wimmen = 0.6\n", "unknown field"),
+        (
+            "[project.targets]\nshare_into_activity = { share = 0.5, of = \"leaver\" }\n",
+            "targets.share_into_activity: of = \"leaver\"; a share is of \"participants\" (the default) or \"leavers\"",
+        ),
+        (
+            "target_groups = [\"foreign\"]\n",
+            "target_groups: \"foreign\" is not a background flag; the flags are foreign_born,",
+        ),
     ] {
         std::fs::write(&path, project(extra)).expect("written");
         let err = HubConfig::load(&path).expect_err("refused").to_string();

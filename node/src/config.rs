@@ -339,10 +339,20 @@ impl NodeConfig {
     /// Resolves a `--period` argument: a period, or `lifetime` for a project's lifetime.
     pub fn period(&self, text: &str, project: Option<&ProjectConfig>) -> Result<Period, String> {
         if text.trim().eq_ignore_ascii_case("lifetime") {
-            let project = project.ok_or("`lifetime` needs one project: add --project CODE")?;
+            let project = project.ok_or_else(|| {
+                format!(
+                    "`lifetime` is one project's, and {} has {}: add --project CODE",
+                    self.path.display(),
+                    self.projects
+                        .iter()
+                        .map(|p| p.code.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
             return project.lifetime.ok_or_else(|| {
                 format!(
-                    "project {} has no start and end in {}",
+                    "project {} has no start and end in {}: add start = \"YYYY-MM-DD\" and end = \"YYYY-MM-DD\" to its [[project]] section",
                     project.code,
                     self.path.display()
                 )

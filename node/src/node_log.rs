@@ -13,11 +13,13 @@
 
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use samla_cli_common::database::texts;
+use samla_common::audit::node_checks::{self, SignedHead, HEAD_EVERY};
 use samla_common::audit::{
     node_entry_bytes as chain_bytes, node_entry_hash as chain_hash, NodeBundle, NodeLogEntry,
     NodeSubmission, BUNDLE_VERSION,
 };
 use samla_common::codes::KommunCode;
+use samla_common::signing::SigningKey;
 use samla_common::signing::VerifyingKey;
 use samla_common::wire::SubmissionId;
 
@@ -52,11 +54,13 @@ pub enum LogKind {
     /// A submission the hub refused as a replay (the node database was restored from
     /// an older copy) was re-signed with a new sequence.
     Resequenced,
+    /// The node signed the head of its log with its signing key.
+    SignedHead,
 }
 
 impl LogKind {
     /// Every kind.
-    pub const ALL: [LogKind; 11] = [
+    pub const ALL: [LogKind; 12] = [
         LogKind::Built,
         LogKind::Sent,
         LogKind::SendFailed,
@@ -68,6 +72,7 @@ impl LogKind {
         LogKind::KeyChange,
         LogKind::Tampered,
         LogKind::Resequenced,
+        LogKind::SignedHead,
     ];
 
     /// The word stored for this kind.
@@ -84,6 +89,7 @@ impl LogKind {
             LogKind::KeyChange => "key change",
             LogKind::Tampered => "tampered",
             LogKind::Resequenced => "resequenced",
+            LogKind::SignedHead => node_checks::HEAD_KIND,
         }
     }
 }
@@ -136,6 +142,90 @@ pub(crate) fn append(
     Ok(())
 }
 
+/// Appends a signed head inside `tx` when [`HEAD_EVERY`] entries came after the
+/// last one and a key is set.
+pub(crate) fn head_if_due(
+    tx: &rusqlite::Transaction<'_>,
+    signer: Option<&SigningKey>,
+    now: i64,
+) -> Result<(), OutboxError> {
+    if let Some(key) = signer {
+        append_head(tx, key, now, HEAD_EVERY)?;
+    }
+    Ok(())
+}
+
+/// Appends a `signed head` entry over the log as it is, inside `tx`, if at least
+/// `due` entries came after the last signed head. It signs only a log that still
+/// follows from its last signed head (that head's signature verifies over the stored
+/// hash it names, and every entry after it chains): a log changed while the node was
+/// stopped is left unsigned, for `audit verify` to name, not vouched for.
+fn append_head(
+    tx: &rusqlite::Transaction<'_>,
+    key: &SigningKey,
+    now: i64,
+    due: i64,
+) -> Result<bool, OutboxError> {
+    let last_head: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT entry, detail FROM transfer_log WHERE kind = ?1 ORDER BY entry DESC LIMIT 1",
+            [node_checks::HEAD_KIND],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let from = last_head.as_ref().map_or(0, |(entry, _)| *entry);
+    let mut statement = tx.prepare(
+        "SELECT entry, at, kind, submission_id, detail, hash FROM transfer_log WHERE entry >= ?1 ORDER BY entry",
+    )?;
+    let rows = statement.query_map([(from - 1).max(0)], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<Vec<u8>>>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, Vec<u8>>(5)?,
+        ))
+    })?;
+    let mut previous: Option<Vec<u8>> = (from == 0).then(|| vec![0u8; 32]);
+    let mut last = (0, Vec::new());
+    for row in rows {
+        let (number, at, kind, id, detail, hash) = row?;
+        if let Some(head) = last_head.as_ref().filter(|(e, _)| *e == number) {
+            let vouched = SignedHead::parse(&head.1).is_some_and(|h| {
+                h.verifies() && h.entries == number - 1 && Some(h.head.to_vec()) == previous
+            });
+            if !vouched {
+                tracing::error!(
+                    entry = number,
+                    "the node's transfer log does not match its last signed head; it is not signed again (run samla-node audit verify)"
+                );
+                return Ok(false);
+            }
+        }
+        if let Some(p) = &previous {
+            let id = id.and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok());
+            let bytes = chain_bytes(number, at, &kind, id.map(SubmissionId::from_bytes), &detail);
+            if chain_hash(p, &bytes).as_slice() != hash.as_slice() {
+                tracing::error!(
+                    entry = number,
+                    "the node's transfer log chain is broken; it is not signed (run samla-node audit verify)"
+                );
+                return Ok(false);
+            }
+        }
+        previous = Some(hash.clone());
+        last = (number, hash);
+    }
+    let (number, hash) = last;
+    if number == 0 || number - from < due {
+        return Ok(false);
+    }
+    let detail = node_checks::head_detail(number, &hash, key);
+    append(tx, now, LogKind::SignedHead, None, &detail)?;
+    Ok(true)
+}
+
 /// The columns of a log entry, as stored.
 const ENTRY_COLUMNS: &str =
     "SELECT entry, at, kind, submission_id, detail, hash FROM transfer_log ORDER BY entry";
@@ -154,8 +244,30 @@ impl Outbox {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         change(&tx)?;
         append(&tx, now, kind, id, detail)?;
+        head_if_due(&tx, self.signer.as_ref(), now)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Signs the log's head with `key` from now on: after every
+    /// [`HEAD_EVERY`] entries, and whenever [`Outbox::seal`] is called.
+    pub fn sign_heads_with(&mut self, key: SigningKey) {
+        self.signer = Some(key);
+    }
+
+    /// Signs the head of the log (a `signed head` entry) unless the last entry
+    /// already is one or no key was given. Called at the end of every command and
+    /// daemon round. Returns whether it signed.
+    pub fn seal(&mut self, now: i64) -> Result<bool, OutboxError> {
+        let Some(key) = self.signer.as_ref() else {
+            return Ok(false);
+        };
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let signed = append_head(&tx, key, now, 1)?;
+        tx.commit()?;
+        Ok(signed)
     }
 
     /// Adds an event to the transfer log in its own transaction.
@@ -190,6 +302,28 @@ impl Outbox {
         }
         self.record(LogKind::KeyChange, None, &detail, now)?;
         Ok(true)
+    }
+
+    /// The keys the log says this node signed with (its `key change` entries),
+    /// oldest first: a stored submission signed by any other key was not made here.
+    pub fn signing_keys(&self) -> Result<Vec<VerifyingKey>, OutboxError> {
+        let mut statement = self
+            .db
+            .prepare("SELECT detail FROM transfer_log WHERE kind = ?1 ORDER BY entry")?;
+        let details = statement
+            .query_map([LogKind::KeyChange.code()], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut keys: Vec<VerifyingKey> = Vec::new();
+        for key in details
+            .iter()
+            .filter_map(|d| d.strip_prefix("signing key "))
+            .filter_map(|k| k.parse().ok())
+        {
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        Ok(keys)
     }
 
     /// Checks the whole transfer log chain; returns the number of entries. Each entry
@@ -264,8 +398,14 @@ impl Outbox {
         self.record(LogKind::HubHistoryChanged, None, detail, now)
     }
 
-    /// The node's transfer log, submissions and hub checkpoints as an audit bundle.
-    pub fn bundle(&self, kommun: KommunCode, hub: &HubLink) -> Result<NodeBundle, OutboxError> {
+    /// The node's transfer log, submissions and hub checkpoints as an audit bundle;
+    /// `node_key` is the node's signing key (its log heads are checked against it).
+    pub fn bundle(
+        &self,
+        kommun: KommunCode,
+        hub: &HubLink,
+        node_key: Option<VerifyingKey>,
+    ) -> Result<NodeBundle, OutboxError> {
         Ok(NodeBundle {
             version: BUNDLE_VERSION,
             kommun,
@@ -274,6 +414,7 @@ impl Outbox {
             log: self.log_entries()?,
             submissions: self.submissions()?,
             checkpoints: self.checkpoint_notes()?,
+            node_key,
         })
     }
 

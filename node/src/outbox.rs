@@ -25,7 +25,7 @@ use samla_common::wire::{
 mod delivery;
 pub use delivery::Stored;
 
-use crate::node_log::{append, LogKind};
+use crate::node_log::{append, head_if_due, LogKind};
 
 /// Why the node database failed.
 #[derive(Debug, thiserror::Error)]
@@ -229,13 +229,15 @@ impl From<rusqlite::Error> for OutboxError {
 /// The node's database: the outbox, and (see [`crate::node_log`]) the transfer log.
 pub struct Outbox {
     pub(crate) db: Connection,
+    /// The key the log's heads are signed with, once given.
+    pub(crate) signer: Option<SigningKey>,
 }
 
 impl Outbox {
     /// Opens (creating if needed) the node database.
     pub fn open(path: &Path) -> Result<Outbox, OutboxError> {
         let db = database::open(path, SCHEMA).map_err(OutboxError::Sql)?;
-        Ok(Outbox { db })
+        Ok(Outbox { db, signer: None })
     }
 
     /// Signs and queues one submission in one transaction with its log entry.
@@ -260,6 +262,7 @@ impl Outbox {
             .db
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let id = insert_pending(&tx, now, period, linkage_domain, build)?;
+        head_if_due(&tx, self.signer.as_ref(), now)?;
         tx.commit()?;
         Ok(id)
     }
@@ -295,6 +298,7 @@ impl Outbox {
                 format!("{} submission(s) queued", ids.len())
             ],
         )?;
+        head_if_due(&tx, self.signer.as_ref(), now)?;
         tx.commit()?;
         Ok(ids)
     }

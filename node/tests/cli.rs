@@ -297,3 +297,201 @@ fn demo_runs_the_whole_pipeline() {
         assert!(demo.join(file).exists(), "{file}");
     }
 }
+
+/// `samla-node init ARGS` in `dir`, with a master key, CA and certificate files
+/// beside it (their contents are not read by init).
+fn init(dir: &Path, node_dir: &str, args: &[&str]) -> Output {
+    let mut all = vec![
+        "init",
+        "--dir",
+        node_dir,
+        "--kommun",
+        "0765",
+        "--hub",
+        "127.0.0.1:4433",
+        "--hub-name",
+        "localhost",
+        "--region-ca",
+        "ca.crt",
+        "--certificate",
+        "node-0765.crt",
+        "--private-key",
+        "node-0765.key",
+        "--key-file",
+        "../master.key",
+        "--receipt-key",
+        "ebbc77ca98f4baae8344a16fec962ecfa7c57fcca9a5eef1ef95e44ad1a8b9a5",
+    ];
+    all.extend_from_slice(args);
+    node(dir, &all)
+}
+
+#[test]
+fn init_writes_each_lifetime_and_a_daemon_with_its_inbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = node(dir.path(), &["key", "generate", "--out", "master.key"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = init(
+        dir.path(),
+        "a",
+        &[
+            "--project",
+            "FASETTEN:kronoberg-fasetten-2021:2021-01-04..2023-02-28",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let config =
+        samla_node::config::NodeConfig::load(&dir.path().join("a/samla-node.toml")).unwrap();
+    assert_eq!(
+        config.projects[0].lifetime.unwrap().to_string(),
+        "2021-01-04..2023-02-28"
+    );
+    let daemon = config.daemon.expect("a [daemon] section");
+    assert_eq!(daemon.inbox, Some(dir.path().join("a/inbox")));
+    assert!(dir.path().join("a/inbox").is_dir(), "the inbox is made");
+    assert_eq!(
+        daemon.periods,
+        [
+            samla_node::config::PeriodChoice::Closed(samla_common::period::PeriodKind::Quarter),
+            samla_node::config::PeriodChoice::Lifetime
+        ]
+    );
+    // The registration is printed and written beside the config, the same.
+    let registration = std::fs::read_to_string(dir.path().join("a/register-0765.toml")).unwrap();
+    assert!(registration.starts_with("[[node]]\nkommun = \"0765\"\nsigning_keys = [\""));
+    assert!(stdout(&o).ends_with(&registration), "{}", stdout(&o));
+
+    // Nothing init wrote is overwritten, and nothing is written when one is there.
+    let again = [
+        "--project",
+        "FASETTEN:kronoberg-fasetten-2021:2021-01-04..2023-02-28",
+    ];
+    let o = init(dir.path(), "a", &again);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "samla-node: refusing to overwrite existing config a/samla-node.toml\n"
+    );
+    std::fs::rename(
+        dir.path().join("a/samla-node.toml"),
+        dir.path().join("a/kept.toml"),
+    )
+    .unwrap();
+    let o = init(dir.path(), "a", &again);
+    assert_eq!(
+        stderr(&o),
+        "samla-node: refusing to overwrite existing signing key a/node-signing.key\n"
+    );
+    assert!(!dir.path().join("a/samla-node.toml").exists());
+    std::fs::rename(
+        dir.path().join("a/kept.toml"),
+        dir.path().join("a/samla-node.toml"),
+    )
+    .unwrap();
+
+    // With one project `--period lifetime` needs no --project.
+    let o = node(
+        dir.path(),
+        &[
+            "--config",
+            "a/samla-node.toml",
+            "synth",
+            "--out",
+            "a/export.csv",
+            "--project",
+            "FASETTEN",
+            "--period",
+            "2021-01-04..2023-02-28",
+            "--participants",
+            "40",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let preview = ["--config", "a/samla-node.toml", "preview", "a/export.csv"];
+    let o = node(
+        dir.path(),
+        &[&preview[..], &["--period", "lifetime"]].concat(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("2021-01-04..2023-02-28"),
+        "{}",
+        stdout(&o)
+    );
+
+    // --start and --end give one project its lifetime.
+    let o = init(
+        dir.path(),
+        "b",
+        &[
+            "--project",
+            "UNG:gavleborg-ung-2023",
+            "--project",
+            "FASETTEN:kronoberg-fasetten-2021",
+            "--start",
+            "2023-09-01",
+            "--end",
+            "2026-08-31",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "samla-node: --start and --end are for one project; give each project its lifetime as --project CODE:DOMAIN:START..END\n"
+    );
+    assert!(!dir.path().join("b/samla-node.toml").exists());
+    let o = init(
+        dir.path(),
+        "b",
+        &[
+            "--project",
+            "UNG:gavleborg-ung-2023",
+            "--start",
+            "2023-09-01",
+            "--end",
+            "2026-08-31",
+            "--project",
+            "FASETTEN:kronoberg-fasetten-2021:2021-01-04..2023-02-28",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let o = init(
+        dir.path(),
+        "b",
+        &[
+            "--project",
+            "UNG:gavleborg-ung-2023:2023-09-01..2026-08-31",
+            "--project",
+            "FASETTEN:kronoberg-fasetten-2021:2021-01-04..2023-02-28",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // With two projects `lifetime` names them.
+    let o = node(
+        dir.path(),
+        &[
+            "--config",
+            "b/samla-node.toml",
+            "preview",
+            "a/export.csv",
+            "--period",
+            "lifetime",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "samla-node: --period: `lifetime` is one project's, and b/samla-node.toml has UNG, FASETTEN: add --project CODE\n"
+    );
+    let o = init(
+        dir.path(),
+        "c",
+        &["--project", "UNG:gavleborg-ung-2023:2026-01-01"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("write CODE:LINKAGE-DOMAIN:START..END"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -1,7 +1,7 @@
 //! Headers are never silently wrong: each misnamed header of a real export is flagged
 //! with its fix and makes `check` exit 1; missing required columns are named at once
 //! with the header row; a sheet's title rows are skipped and the header row named;
-//! text dates with a midnight time are dates.
+//! text dates and date-time cells with a midnight time are dates.
 
 #![expect(
     clippy::unwrap_used,
@@ -11,6 +11,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use samla_common::record::ParticipantRecord;
 use samla_node::ingest::{read_file, Field, IngestError, IngestSettings};
 use time::macros::date;
 
@@ -260,4 +261,105 @@ fn a_sheet_with_title_rows_is_read_from_its_header_row_which_is_named() {
             .contains("kolumn 2 `Inskriven` liknar `Startdatum` (start_date)"),
         "{err}"
     );
+}
+
+#[test]
+fn date_time_cells_at_midnight_are_dates_and_other_times_are_refused() {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("datumtid.xlsx");
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    let with_time = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+    for (c, h) in ["Personnummer", "Startdatum", "Slutdatum", "Utfall"]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    let at = |y, m, d, hour, minute| {
+        ExcelDateTime::from_ymd(y, m, d)
+            .unwrap()
+            .and_hms(hour, minute, 0)
+            .unwrap()
+    };
+    // A date-time cell at midnight, and a text date with a midnight time.
+    sheet.write_string(1, 0, "199807319935").unwrap();
+    sheet
+        .write_datetime_with_format(1, 1, at(2022, 8, 6, 0, 0), &with_time)
+        .unwrap();
+    sheet.write_string(1, 2, "2023-01-31 00:00:00").unwrap();
+    sheet.write_string(1, 3, "arbete").unwrap();
+    // A date-time cell with a time of day.
+    sheet.write_string(2, 0, "200503129884").unwrap();
+    sheet
+        .write_datetime_with_format(2, 1, at(2022, 8, 6, 13, 45), &with_time)
+        .unwrap();
+    workbook.save(&path).unwrap();
+
+    let mut accepted = Vec::new();
+    let summary = read_file(&path, &settings(&["UNG"]), |r: ParticipantRecord| {
+        accepted.push((r.start, r.end));
+    })
+    .unwrap();
+    assert_eq!((summary.rows, summary.accepted), (2, 1));
+    assert_eq!(
+        accepted,
+        [(date!(2022 - 08 - 06), Some(date!(2023 - 01 - 31)))]
+    );
+    assert_eq!(
+        summary.rejections[0].to_string(),
+        "line 3, column 2 (Startdatum): start_date: \"2022-08-06 13:45:00\" has a time of day: write the date alone, 2022-08-06"
+    );
+}
+
+/// Every form of a personnummer as it may be written.
+fn forms(long: &str) -> [String; 4] {
+    [
+        long.to_owned(),
+        long[2..].to_owned(),
+        format!("{}-{}", &long[..8], &long[8..]),
+        format!("{}-{}", &long[2..8], &long[8..]),
+    ]
+}
+
+#[test]
+fn a_personnummer_used_as_a_column_header_is_withheld_in_every_message() {
+    // One header is a personnummer: a dropped column, a column mapped to a field whose
+    // values are refused, and a column where a required one should be.
+    for (from, to, mapped) in [
+        ("Psykisk ohälsa", "19980731-9935", None),
+        ("Startdatum", "199807319935", Some("start_date")),
+        ("Startdatum", "9807319935", None),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        export_with(dir.path(), from, to);
+        if let Some(field) = mapped {
+            let config = format!("{CONFIG}[columns]\n\"{to}\" = \"{field}\"\n");
+            std::fs::write(dir.path().join("samla-node.toml"), config).unwrap();
+            // A refused value in that column names its column.
+            let text = std::fs::read_to_string(dir.path().join("export.csv")).unwrap();
+            let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+            let header: Vec<&str> = lines[0].split(';').collect();
+            let at = header.iter().position(|h| *h == to).unwrap();
+            let mut row: Vec<String> = lines[1].split(';').map(str::to_owned).collect();
+            row[at] = "not a date".to_owned();
+            lines[1] = row.join(";");
+            std::fs::write(dir.path().join("export.csv"), lines.join("\n") + "\n").unwrap();
+        }
+        let runs = [
+            node(dir.path(), &["check", "export.csv"]),
+            node(dir.path(), &["preview", "export.csv", "--period", "2022"]),
+        ];
+        for o in &runs {
+            let all = stdout(o) + &stderr(o);
+            assert!(
+                all.contains("digits, not shown"),
+                "{to}: the header is named as withheld: {all}"
+            );
+            for form in forms("199807319935") {
+                assert!(!all.contains(&form), "{to}: {form} in\n{all}");
+            }
+        }
+    }
 }

@@ -51,15 +51,26 @@ impl Node {
         rusqlite::Connection::open(self.dir.join("node.db")).unwrap()
     }
 
-    /// Adds a `[daemon]` section watching `inbox/` (every second) to the config.
+    /// Replaces the `[daemon]` section `init` wrote with one watching `inbox/` (every
+    /// second).
     pub fn enable_daemon(&self) {
+        self.set_daemon_section(
+            "inbox = \"inbox\"\nperiods = [\"year\"]\npoll_seconds = 1\nsettle_seconds = 1\n",
+        );
+        std::fs::create_dir_all(self.dir.join("inbox")).unwrap();
+    }
+
+    /// Replaces the config's `[daemon]` section (the last one `init` writes) with
+    /// these lines.
+    pub fn set_daemon_section(&self, lines: &str) {
         let path = self.dir.join("samla-node.toml");
         let mut config = std::fs::read_to_string(&path).unwrap();
-        config.push_str(
-            "\n[daemon]\ninbox = \"inbox\"\nperiods = [\"year\"]\npoll_seconds = 1\nsettle_seconds = 1\n",
-        );
+        if let Some(at) = config.find("\n[daemon]\n") {
+            config.truncate(at);
+        }
+        config.push_str("\n[daemon]\n");
+        config.push_str(lines);
         std::fs::write(path, config).unwrap();
-        std::fs::create_dir_all(self.dir.join("inbox")).unwrap();
     }
 
     /// Starts `samla-node run`, logging to `daemon.log` in its directory.

@@ -35,6 +35,8 @@ impl Region {
                 "ca",
                 "--name",
                 "localhost",
+                "--organisation",
+                "Region Gävleborg",
                 "--out-dir",
                 "hub",
             ],

@@ -61,8 +61,58 @@ fn every_seed_region_has_a_complete_hub_config_and_a_node_config_per_kommun() {
             assert_eq!(link.log_origin, config.log_origin, "{}", file.display());
         }
     }
-    for seed in ["UNG", "OMSTART", "UVAS", "FASETTEN"] {
+    for seed in ["UNG", "OMSTART", "UVAS", "FASETTEN", "NYAEXTRA"] {
         assert!(projects.iter().any(|p| p == seed), "{seed} in {projects:?}");
+    }
+}
+
+/// Nya eXtra stöd i Gävleborg (DESIGN.md §1): Region Gävleborg's kommuner without
+/// Hofors, about 545 participants, at least 60 % women, foreign-born people and people
+/// with disabilities as target groups; every one of its kommuner's nodes reports it.
+#[test]
+fn nya_extra_stod_is_configured_as_the_project_defines_itself() {
+    use samla_common::codes::Flag;
+    use samla_common::report::Of;
+    let hub = root().join("gavleborg-ung/hub.toml");
+    let config = HubConfig::load(&hub).unwrap();
+    let ung = config
+        .projects
+        .iter()
+        .find(|p| p.code.as_str() == "UNG")
+        .unwrap();
+    let nya = config
+        .projects
+        .iter()
+        .find(|p| p.code.as_str() == "NYAEXTRA")
+        .unwrap();
+    assert_eq!(nya.name, "Nya eXtra stöd i Gävleborg");
+    let mut expected: Vec<String> = ung
+        .kommuner
+        .iter()
+        .filter(|k| k.as_str() != "2104")
+        .map(|k| k.to_string())
+        .collect();
+    let mut kommuner: Vec<String> = nya.kommuner.iter().map(|k| k.to_string()).collect();
+    expected.sort();
+    kommuner.sort();
+    assert_eq!(
+        kommuner, expected,
+        "Gävleborg's UNG kommuner without Hofors"
+    );
+    assert_eq!(kommuner.len(), 8);
+    assert_eq!(nya.targets.participants, Some(545));
+    let women = nya.targets.share_women.unwrap();
+    assert_eq!((women.share, women.of), (0.6, Of::Participants));
+    assert_eq!(nya.target_groups, [Flag::ForeignBorn, Flag::Disability]);
+    for file in files(hub.parent().unwrap(), &|n| n.starts_with("node-")) {
+        let node = samla_node::config::NodeConfig::load(&file).unwrap();
+        let reports = node.projects.iter().any(|p| p.code == nya.code);
+        assert_eq!(
+            reports,
+            nya.kommuner.contains(&node.kommun),
+            "{}",
+            file.display()
+        );
     }
 }
 

@@ -198,23 +198,40 @@ fn exports_are_submitted_exactly_once_through_hub_and_node_crashes() {
     let o = run(
         "samla-hub",
         region.root(),
-        &["audit", "verify", "--config", "hub/hub.toml"],
+        &[
+            "audit",
+            "--lang",
+            "en",
+            "verify",
+            "--config",
+            "hub/hub.toml",
+        ],
     );
     assert!(o.status.success(), "{}", text(&o));
     let o = run(
         "samla-hub",
         region.root(),
-        &["audit", "export", "--config", "hub/hub.toml", "hub-bundle"],
+        &[
+            "audit",
+            "--lang",
+            "en",
+            "export",
+            "--config",
+            "hub/hub.toml",
+            "hub-bundle",
+        ],
     );
     assert!(o.status.success(), "{}", text(&o));
     for n in &nodes {
-        let o = n.run(&["audit", "verify"]);
+        let o = n.run(&["audit", "--lang", "en", "verify"]);
         assert!(o.status.success(), "{}", text(&o));
-        let o = n.run(&["audit", "export", "node-bundle"]);
+        let o = n.run(&["audit", "--lang", "en", "export", "node-bundle"]);
         assert!(o.status.success(), "{}", text(&o));
         let hub_bundle = region.root().join("hub-bundle");
         let o = n.run(&[
             "audit",
+            "--lang",
+            "en",
             "cross-check",
             "node-bundle",
             hub_bundle.to_str().unwrap(),
@@ -241,10 +258,7 @@ fn exports_are_submitted_exactly_once_through_hub_and_node_crashes() {
 fn a_scheduled_export_is_submitted_once_per_content() {
     let mut region = Region::new();
     let node = region.add_node("2180", "ca", &[]);
-    let config = node.dir.join("samla-node.toml");
-    let mut text_ = std::fs::read_to_string(&config).unwrap();
-    text_.push_str("\n[daemon]\nexport = \"current-2025.csv\"\nevery_minutes = 1\n");
-    std::fs::write(&config, text_).unwrap();
+    node.set_daemon_section("export = \"current-2025.csv\"\nevery_minutes = 1\n");
     region.start_hub();
     let once = || {
         let o = node.run(&["run", "--once"]);

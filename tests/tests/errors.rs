@@ -93,6 +93,20 @@ fn node_bad_config() {
 }
 
 #[test]
+fn node_missing_region_ca() {
+    let (region, node, _) = region_with_node();
+    std::fs::remove_file(region.root().join("ca/ca.crt")).unwrap();
+    let o = node.run(&["send"]);
+    fails_with(
+        &o,
+        2,
+        "samla-node: [hub] region_ca = ../ca/ca.crt: cannot be read: No such file or directory (os error 2)\n\n\
+         region_ca is the region CA's certificate (ca.crt), given by the region with this \
+         node's certificate; a relative path is relative to the config's directory.\n",
+    );
+}
+
+#[test]
 fn node_unreadable_export() {
     let (_region, node, _) = region_with_node();
     let o = node.run(&["check", "missing.csv"]);
@@ -136,15 +150,62 @@ fn node_hub_unreachable() {
     );
 }
 
+/// What `samla-hub serve` says of a file its config names that cannot be used.
+fn hub_file_fails(region: &Region, key: &str, path: &str, fault: &str, hint: &str) {
+    let o = hub(region, &["serve", "--config", "hub/hub.toml"]);
+    fails_with(
+        &o,
+        2,
+        &format!("samla-hub: config hub/hub.toml: {key} = {path}: {fault}\n\n{hint}\n"),
+    );
+    assert!(
+        !region.root().join("hub/hub.db").exists(),
+        "the files are read before the database is opened"
+    );
+}
+
+#[test]
+fn hub_missing_files_are_named_once_with_their_config_key() {
+    let region = Region::new();
+    let missing = "cannot be read: No such file or directory (os error 2)";
+    let hub_files = "certificate and private_key are the hub's own certificate and key, \
+         hub.crt and hub.key from `samla-hub ca issue-hub`; a relative path is relative \
+         to the config's directory.";
+    let root = region.root();
+    std::fs::rename(root.join("hub/ca.crt"), root.join("ca.crt.away")).unwrap();
+    hub_file_fails(
+        &region,
+        "region_ca",
+        "hub/ca.crt",
+        missing,
+        "region_ca is the region CA's certificate, ca.crt from `samla-hub ca init` (never \
+         ca.key); a relative path is relative to the config's directory.",
+    );
+    std::fs::rename(root.join("ca.crt.away"), root.join("hub/ca.crt")).unwrap();
+    std::fs::rename(root.join("hub/hub.crt"), root.join("hub.crt.away")).unwrap();
+    hub_file_fails(&region, "certificate", "hub/hub.crt", missing, hub_files);
+    std::fs::rename(root.join("hub.crt.away"), root.join("hub/hub.crt")).unwrap();
+    std::fs::write(root.join("hub/hub.key"), "not a key\n").unwrap();
+    hub_file_fails(
+        &region,
+        "private_key",
+        "hub/hub.key",
+        "not usable: not a PEM private key: no items found",
+        hub_files,
+    );
+}
+
 #[test]
 fn hub_missing_key_file() {
     let region = Region::new();
     std::fs::remove_file(region.root().join("hub/receipt.key")).unwrap();
-    let o = hub(&region, &["serve", "--config", "hub/hub.toml"]);
-    fails_with(
-        &o,
-        2,
-        "samla-hub: reading receipt key hub/receipt.key: No such file or directory (os error 2)\n",
+    hub_file_fails(
+        &region,
+        "receipt_key",
+        "hub/receipt.key",
+        "cannot be read: No such file or directory (os error 2)",
+        "receipt_key is the hub's receipt signing key, receipt.key from `samla-hub init`; \
+         a relative path is relative to the config's directory.",
     );
     std::fs::remove_file(region.root().join("ca/ca.key")).unwrap();
     let issue: Vec<&str> = "ca issue-node --ca-dir ca --kommun 2180 --out-dir n"
@@ -162,7 +223,17 @@ fn hub_missing_key_file() {
 fn hub_unreadable_database() {
     let region = Region::new();
     std::fs::create_dir(region.root().join("hub/hub.db")).unwrap();
-    let o = hub(&region, &["audit", "verify", "--config", "hub/hub.toml"]);
+    let o = hub(
+        &region,
+        &[
+            "audit",
+            "--lang",
+            "en",
+            "verify",
+            "--config",
+            "hub/hub.toml",
+        ],
+    );
     fails_with(
         &o,
         2,

@@ -162,11 +162,18 @@ fn nothing_is_lost_or_doubled_under_crashes_and_a_bad_network() {
         let o = run(
             "samla-hub",
             region.root(),
-            &["audit", "verify", "--config", "hub/hub.toml"],
+            &[
+                "audit",
+                "--lang",
+                "en",
+                "verify",
+                "--config",
+                "hub/hub.toml",
+            ],
         );
         assert!(o.status.success(), "round {round}: {}", text(&o));
         for n in &nodes {
-            let o = n.run(&["audit", "verify"]);
+            let o = n.run(&["audit", "--lang", "en", "verify"]);
             assert!(o.status.success(), "round {round}: {}", text(&o));
         }
     }

@@ -96,7 +96,14 @@ fn a_flood_of_garbage_streams_adds_a_bounded_number_of_log_entries() {
     let o = run(
         "samla-hub",
         region.root(),
-        &["audit", "verify", "--config", "hub/hub.toml"],
+        &[
+            "audit",
+            "verify",
+            "--config",
+            "hub/hub.toml",
+            "--lang",
+            "en",
+        ],
     );
     assert!(o.status.success(), "{}", text(&o));
 }

@@ -253,7 +253,7 @@ fn a_node_restored_from_an_older_database_re_signs_and_delivers_each_submission_
         ]
     );
     assert_eq!(logged(&node, "resequenced").len(), 1);
-    let o = node.run(&["audit", "verify"]);
+    let o = node.run(&["audit", "--lang", "en", "verify"]);
     assert!(o.status.success(), "{}", text(&o));
 }
 

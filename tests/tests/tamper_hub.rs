@@ -78,6 +78,10 @@ fn hex(bytes: &[u8]) -> String {
 fn hub(region: &Region, args: &[&str]) -> Output {
     let mut all = args.to_vec();
     all.extend(["--config", "hub/hub.toml"]);
+    if args.first() == Some(&"audit") {
+        // The audit's lines are read in English (Swedish is the default).
+        all.extend(["--lang", "en"]);
+    }
     run("samla-hub", region.root(), &all)
 }
 

@@ -239,6 +239,10 @@ pub enum Tampering {
         /// The kommun in the signed bytes.
         found: String,
     },
+    /// It does not match what this node signed (checked against the node's own
+    /// signing keys and the values stored beside it).
+    #[error(transparent)]
+    Stored(crate::audit::node_checks::ContentProblem),
 }
 
 /// How a delivery run ended.

@@ -34,7 +34,7 @@ pub use failure::{close_code, Failure, HistoryRewritten, Outcome, Stage, Stop, T
 use crate::codes::KommunCode;
 use crate::retry::Backoff;
 use crate::signing::{VerifyingKey, SUBMISSION_CONTEXT};
-use crate::translog::Checkpoint;
+use crate::translog::{Checkpoint, LogError};
 use crate::wire::{Refusal, Response, SignedSubmission, Submission, SubmissionId, VerifiedReceipt};
 
 /// An attempt is never cut shorter than this by the give-up time, so that even
@@ -418,13 +418,25 @@ impl Delivery {
         let head = match Checkpoint::open(&note, origin, key) {
             Ok(head) => head,
             Err(source) => {
+                // A hub this node has already checked checkpoints of, now signing
+                // with another key: its history can no longer be checked, which is
+                // what a rewritten history is (docs/audit.md). Before any checkpoint
+                // was seen, a wrong key is a configuration to fix.
+                let seen = self
+                    .checkpoint
+                    .as_ref()
+                    .and_then(|(_, old)| Checkpoint::open(old, origin, key).ok());
+                if let (Some(old), LogError::CheckpointSignature) = (seen, &source) {
+                    let new = Checkpoint::claimed(&note).unwrap_or_else(|| old.clone());
+                    return self.rewritten(HistoryRewritten { old, new, source });
+                }
                 return self.stop(
                     now,
                     Stop::BadCheckpoint {
                         stored: false,
                         source,
                     },
-                )
+                );
             }
         };
         let since = match &self.checkpoint {
@@ -443,16 +455,11 @@ impl Delivery {
                     }
                 };
                 if let Err(source) = head.verify_extends(&old, &consistency) {
-                    let rewritten = HistoryRewritten {
+                    return self.rewritten(HistoryRewritten {
                         old,
                         new: head,
                         source,
-                    };
-                    self.actions
-                        .push_back(Action::RecordHistoryChanged(rewritten.clone()));
-                    self.actions.push_back(Action::Close);
-                    self.queue.clear();
-                    return self.finish(Outcome::HistoryChanged(rewritten));
+                    });
                 }
                 Some(*size)
             }
@@ -467,6 +474,15 @@ impl Delivery {
         self.progressed();
         self.sent_since_sync = false;
         self.next(now);
+    }
+
+    /// The hub's history changed: logged, the connection closed, nothing more sent.
+    fn rewritten(&mut self, rewritten: HistoryRewritten) {
+        self.actions
+            .push_back(Action::RecordHistoryChanged(rewritten.clone()));
+        self.actions.push_back(Action::Close);
+        self.queue.clear();
+        self.finish(Outcome::HistoryChanged(rewritten));
     }
 
     /// Handles the answer to a submission, then goes on.

@@ -9,9 +9,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use samla_cli_common::args::{date, ShowFormatArg};
+use samla_cli_common::args::{date, LangArg, PayloadFormatArg, ReportFormatArg, ShowFormatArg};
 use samla_common::codes::KommunCode;
-use samla_common::wire::SubmissionId;
 
 /// samla-hub: the region side of samla.
 ///
@@ -39,9 +38,9 @@ pub(super) enum Command {
     /// Create the hub's receipt signing key and a config to edit.
     #[command(after_help = "Example:\n  samla-hub init --dir /etc/samla-hub")]
     Init(InitArgs),
-    /// Audit the transfer log: verify, show, payload, export, cross-check.
-    #[command(subcommand)]
-    Audit(AuditCommand),
+    /// Audit the transfer log: verify, show, payload, export, report, cross-check.
+    /// Swedish by default; --lang en for English.
+    Audit(AuditArgs),
     /// Report a project's figures per kommun and for the region, under disclosure control.
     #[command(
         after_help = "Examples:\n  samla-hub report --project UNG --period 2025\n  samla-hub report --project UNG --period 2025-H1 --format html --out ung-2025h1.html\n  samla-hub report --project UNG --format px --out px/ --lang en\n  samla-hub report --project UNG --period 2025 --kommun 2180 --kommun 2181 --format csv"
@@ -95,6 +94,16 @@ pub(super) struct ServeArgs {
     pub listen: Option<SocketAddr>,
 }
 
+/// `samla-hub audit`.
+#[derive(Args)]
+pub(super) struct AuditArgs {
+    #[command(subcommand)]
+    pub command: AuditCommand,
+    /// Language of what is printed: sv (Swedish) or en (English).
+    #[arg(long, value_enum, global = true, default_value_t = LangArg::Sv)]
+    pub lang: LangArg,
+}
+
 #[derive(Subcommand)]
 pub(super) enum AuditCommand {
     /// Check the log: every entry against every signed checkpoint.
@@ -105,8 +114,11 @@ pub(super) enum AuditCommand {
         #[command(flatten)]
         source: Source,
     },
-    /// List the log's entries (no personal data: ids, kommuner, summaries).
-    #[command(after_help = "Example:\n  samla-hub audit show --format csv > transfers.csv")]
+    /// List the submissions received (one summary line each) and the log's entries,
+    /// in local time (no personal data: ids, kommuner, summaries).
+    #[command(
+        after_help = "Examples:\n  samla-hub audit show\n  samla-hub audit show --format csv > transfers.csv"
+    )]
     Show {
         #[command(flatten)]
         source: Source,
@@ -114,21 +126,50 @@ pub(super) enum AuditCommand {
         #[arg(long, value_enum, default_value_t = ShowFormatArg::Table)]
         format: ShowFormatArg,
     },
-    /// Print exactly what one submission contained, decoded (tables and pseudonyms).
-    #[command(after_help = "Example:\n  samla-hub audit payload 3f5a…e1 > submission.json")]
+    /// Show exactly what one submission contained: its tables, and (with --format
+    /// json) the pseudonyms of its linkage sets.
+    #[command(
+        after_help = "Examples:\n  samla-hub audit payload 3f5a0c1e\n  samla-hub audit payload 3f5a0c1e --format json > submission.json"
+    )]
     Payload {
         #[command(flatten)]
         config: ConfigArg,
-        /// The submission id (64 hex characters).
-        id: SubmissionId,
+        /// The submission id, or a unique prefix of at least 8 hex characters.
+        id: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = PayloadFormatArg::Table)]
+        format: PayloadFormatArg,
     },
     /// Write a self-contained bundle of the log for a privacy officer.
-    #[command(after_help = "Example:\n  samla-hub audit export /media/usb/hub-bundle")]
+    #[command(
+        after_help = "Examples:\n  samla-hub audit export /media/usb/hub-bundle\n  samla-hub audit export --with-content /media/usb/hub-bundle"
+    )]
     Export {
         #[command(flatten)]
         config: ConfigArg,
-        /// Directory to write hub-bundle.json and README.md into.
+        /// Directory to write hub-bundle.json, content.json and README.md into.
         dir: PathBuf,
+        /// Also write each submission's aggregate tables (no pseudonyms).
+        #[arg(long)]
+        with_content: bool,
+        /// Also write the linkage sets' pseudonyms (only when asked).
+        #[arg(long, requires = "with_content")]
+        with_pseudonyms: bool,
+    },
+    /// Write an audit report to archive: what was checked and found, one line per
+    /// submission, and the whole log.
+    #[command(
+        after_help = "Example:\n  samla-hub audit report --format html --out granskning-2025.html"
+    )]
+    Report {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormatArg::Text)]
+        format: ReportFormatArg,
+        /// File to write (never overwritten) [default: standard output].
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Check a node's bundle against a hub bundle.
     #[command(
@@ -188,7 +229,7 @@ pub(super) enum CaCommand {
     },
     /// Issue the hub's server certificate.
     #[command(
-        after_help = "Example:\n  samla-hub ca issue-hub --ca-dir ca --name samla.regiongavleborg.se --out-dir hub"
+        after_help = "Example:\n  samla-hub ca issue-hub --ca-dir ca --name samla.regiongavleborg.se --organisation \"Region Gävleborg\" --out-dir hub"
     )]
     IssueHub {
         /// The CA directory.
@@ -197,6 +238,10 @@ pub(super) enum CaCommand {
         /// Host names or IP addresses the hub is reached by (repeat for several).
         #[arg(long = "name", required = true)]
         names: Vec<String>,
+        /// The organisation that runs the hub, e.g. "Region Gävleborg": written into
+        /// the certificate, and named in every node's log of what it sent.
+        #[arg(long)]
+        organisation: Option<String>,
         /// Where to write hub.crt and hub.key.
         #[arg(long)]
         out_dir: PathBuf,

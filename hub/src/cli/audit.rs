@@ -1,23 +1,35 @@
 //! `samla-hub audit`: the hub's transfer log for a privacy officer. Arguments become
 //! an [`Audit`] with its config read, its database opened or its bundles read, before
-//! anything is checked or printed.
+//! anything is checked or printed. What is printed is in Swedish unless `--lang en`
+//! (samla_common::audit::person); the checks are `samla_hub::audit`'s.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use samla_cli_common::args::ShowFormatArg;
-use samla_cli_common::audit::{read_bundle, report};
-use samla_common::audit::{self, HubBundle};
-use samla_common::wire::SubmissionId;
+use samla_cli_common::args::{PayloadFormatArg, ReportFormatArg, ShowFormatArg};
+use samla_cli_common::audit::{read_bundle, report_in, write_report};
+use samla_common::audit::content::{ContentFile, Include, SubmissionContent};
+use samla_common::audit::html::AuditReport;
+use samla_common::audit::person::{self, Lang, Party, Standing};
+use samla_common::audit::{self, HubBundle, ShowFormat, BUNDLE_VERSION};
+use samla_common::codes::KommunCode;
+use samla_common::translog::{EntryKind, LogEntry};
+use samla_common::wire::{Submission, SubmissionId};
 use samla_hub::config::HubConfig;
-use samla_hub::store::Store;
+use samla_hub::store::{Store, Trust};
 
-use super::args::{AuditCommand, Source};
+use super::args::{AuditArgs, AuditCommand, Source};
 
-/// A checked `samla-hub audit` command.
-pub(super) enum Audit {
+/// A checked `samla-hub audit` command, in the language to print it in.
+pub(super) struct Audit {
+    lang: Lang,
+    work: Work,
+}
+
+enum Work {
     /// Verify the hub's own database.
     VerifyStore {
         config: HubConfig,
@@ -26,18 +38,29 @@ pub(super) enum Audit {
     /// Verify an exported bundle.
     VerifyBundle(HubBundle),
     Show {
-        bundle: HubBundle,
+        view: HubView,
         format: ShowFormatArg,
     },
     Payload {
-        config: HubConfig,
-        store: Store,
         id: SubmissionId,
+        submission: Box<Submission>,
+        format: PayloadFormatArg,
     },
+    /// A submission whose stored copy fails its check: not shown.
+    PayloadRefused(Box<samla_hub::store::Unverified>),
     Export {
-        config: HubConfig,
-        store: Store,
+        view: HubView,
         dir: PathBuf,
+        include: Include,
+        /// What fails the check, named after the export.
+        damaged: Vec<audit::Finding>,
+    },
+    Report {
+        config: Box<HubConfig>,
+        store: Store,
+        view: HubView,
+        format: ReportFormatArg,
+        out: Option<PathBuf>,
     },
     CrossCheck {
         node: PathBuf,
@@ -45,110 +68,451 @@ pub(super) enum Audit {
     },
 }
 
+/// The hub's log as an officer sees it, with each accepted submission's stored bytes
+/// (none when the log comes from a bundle).
+struct HubView {
+    bundle: HubBundle,
+    received: Vec<Received>,
+    /// Whether the store was read (not for a bundle).
+    stored: bool,
+    /// The submissions whose stored copy passes the hub's full check (content
+    /// against its id, signature by the kommun's registered key, receipt, log entry).
+    verified: HashSet<SubmissionId>,
+}
+
+/// One `accepted` entry and what the store holds for it.
+struct Received {
+    id: SubmissionId,
+    kommun: Option<KommunCode>,
+    at: i64,
+    /// The entry's summary (sequence, period, linkage domain, size).
+    summary: String,
+    /// The stored signed bytes, if the store has them.
+    bytes: Option<Vec<u8>>,
+}
+
+impl Received {
+    /// The decoded submission, if the stored bytes hash to the id and decode.
+    fn submission(&self) -> Option<Submission> {
+        let bytes = self.bytes.as_ref()?;
+        if SubmissionId::of(bytes) != self.id {
+            return None;
+        }
+        samla_common::codec::decode(bytes).ok()
+    }
+}
+
+impl HubView {
+    fn from_bundle(bundle: HubBundle, store: Option<(&Store, &Trust)>) -> Result<HubView> {
+        let verified = match store {
+            Some((store, trust)) => store
+                .stored_all(trust)?
+                .into_iter()
+                .filter_map(|checked| checked.ok().map(|v| v.id()))
+                .collect(),
+            None => HashSet::new(),
+        };
+        let mut received = Vec::new();
+        for text in &bundle.entries {
+            let Ok(entry) = LogEntry::from_bytes(text.as_bytes()) else {
+                continue;
+            };
+            let (EntryKind::Accepted, Some(id)) = (entry.kind, entry.submission) else {
+                continue;
+            };
+            let bytes = match store {
+                Some((store, _)) => store.signed_bytes(id)?,
+                None => None,
+            };
+            received.push(Received {
+                id,
+                kommun: entry.kommun,
+                at: entry.at,
+                summary: entry.summary,
+                bytes,
+            });
+        }
+        Ok(HubView {
+            bundle,
+            received,
+            stored: store.is_some(),
+            verified,
+        })
+    }
+
+    fn from_source(source: &Source) -> Result<HubView> {
+        match &source.bundle {
+            Some(path) => HubView::from_bundle(read_bundle(path, "hub-bundle.json")?, None),
+            None => {
+                let config = HubConfig::load(&source.config)?;
+                let store = super::open_store(&config)?;
+                let trust = samla_hub::audit::trust(&config)?;
+                HubView::from_bundle(
+                    samla_hub::audit::bundle(&config, &store)?,
+                    Some((&store, &trust)),
+                )
+            }
+        }
+    }
+
+    /// One summary line per accepted submission, in log order.
+    fn summary_lines(&self, lang: Lang) -> Vec<String> {
+        self.received
+            .iter()
+            .map(|r| {
+                let short = &r.id.to_string()[..16];
+                let checked = !self.stored || self.verified.contains(&r.id);
+                match (r.submission().filter(|_| checked), r.kommun) {
+                    (Some(s), _) => format!(
+                        "{}  [{short}]",
+                        person::summary_line(
+                            r.at,
+                            &s,
+                            Party::From(s.statistics.kommun),
+                            Standing::Stored,
+                            lang
+                        )
+                    ),
+                    (None, kommun) if !self.stored => format!(
+                        "{} {} {}: {}  [{short}]",
+                        person::local_minute(r.at),
+                        lang.pick("mottagen från", "received from"),
+                        kommun.map_or("-".to_owned(), person::kommun_name),
+                        r.summary
+                    ),
+                    (None, kommun) => {
+                        let from = kommun.map_or("-".to_owned(), person::kommun_name);
+                        let why = match (&r.bytes, lang) {
+                            (None, Lang::Sv) => "finns inte i lagret",
+                            (None, Lang::En) => "not in the store",
+                            (Some(_), Lang::Sv) => {
+                                "ÄNDRAD i lagret, klarar inte kontrollen av innehåll och signatur"
+                            }
+                            (Some(_), Lang::En) => {
+                                "CHANGED in the store, fails the check of content and signature"
+                            }
+                        };
+                        format!(
+                            "{} {} {from}: {why}  [{short}]",
+                            person::local_minute(r.at),
+                            lang.pick("mottagen från", "received from")
+                        )
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// The log's rows: index, local time, kind, kommun, submission, summary.
+    fn log_rows(&self, lang: Lang, full: bool) -> Vec<Vec<String>> {
+        self.bundle
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| match LogEntry::from_bytes(e.as_bytes()) {
+                Ok(entry) => vec![
+                    i.to_string(),
+                    person::local_second(entry.at),
+                    person::hub_kind(entry.kind.code(), lang),
+                    entry.kommun.map_or("-".to_owned(), |k| k.to_string()),
+                    entry.submission.map_or("-".to_owned(), |s| {
+                        if full {
+                            s.to_string()
+                        } else {
+                            s.to_string()[..16].to_owned()
+                        }
+                    }),
+                    entry.summary,
+                ],
+                Err(e) => vec![
+                    i.to_string(),
+                    String::new(),
+                    lang.pick("FELAKTIG", "MALFORMED").to_owned(),
+                    String::new(),
+                    String::new(),
+                    e.to_string(),
+                ],
+            })
+            .collect()
+    }
+}
+
+fn log_header(lang: Lang, full: bool) -> Vec<String> {
+    if full {
+        audit::HUB_HEADER.map(str::to_owned).to_vec()
+    } else {
+        [
+            lang.pick("index", "index"),
+            lang.pick("tid", "time"),
+            lang.pick("händelse", "event"),
+            lang.pick("kommun", "kommun"),
+            lang.pick("inlämning", "submission"),
+            lang.pick("sammanfattning", "summary"),
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+}
+
 impl Audit {
     /// Reads the config and opens the database, or reads the bundles.
-    pub(super) fn prepare(command: AuditCommand) -> Result<Audit> {
-        Ok(match command {
+    pub(super) fn prepare(args: AuditArgs) -> Result<Audit> {
+        let lang = args.lang.into();
+        let work = match args.command {
             AuditCommand::Verify {
                 source: Source {
                     bundle: Some(path), ..
                 },
-            } => Audit::VerifyBundle(read_bundle(&path, "hub-bundle.json")?),
+            } => Work::VerifyBundle(read_bundle(&path, "hub-bundle.json")?),
             AuditCommand::Verify { source } => {
                 let config = HubConfig::load(&source.config)?;
                 let store = super::open_store(&config)?;
-                Audit::VerifyStore { config, store }
+                Work::VerifyStore { config, store }
             }
-            AuditCommand::Show { source, format } => Audit::Show {
-                bundle: hub_bundle(&source)?,
+            AuditCommand::Show { source, format } => Work::Show {
+                view: HubView::from_source(&source)?,
                 format,
             },
-            AuditCommand::Payload { config, id } => {
+            AuditCommand::Payload { config, id, format } => {
                 let config = HubConfig::load(&config.config)?;
                 let store = super::open_store(&config)?;
-                Audit::Payload { config, store, id }
-            }
-            AuditCommand::Export { config, dir } => {
-                let config = HubConfig::load(&config.config)?;
-                let store = super::open_store(&config)?;
-                Audit::Export { config, store, dir }
-            }
-            AuditCommand::CrossCheck { node, hub } => Audit::CrossCheck { node, hub },
-        })
-    }
-
-    /// Checks, prints or writes; exits 1 when a check has findings.
-    pub(super) fn run(self) -> Result<ExitCode> {
-        let mut out = std::io::stdout().lock();
-        match self {
-            Audit::VerifyStore { config, store } => {
-                let outcome = samla_hub::audit::verify_store(&config, &store)?;
-                verified(&mut out, outcome)
-            }
-            Audit::VerifyBundle(bundle) => verified(&mut out, audit::verify_hub_log(&bundle)),
-            Audit::Show { bundle, format } => {
-                let rows = audit::hub_rows(&bundle.entries);
-                write!(
-                    out,
-                    "{}",
-                    audit::render(&audit::HUB_HEADER, &rows, format.into())
-                )?;
-                Ok(ExitCode::SUCCESS)
-            }
-            Audit::Payload { config, store, id } => {
                 let trust = samla_hub::audit::trust(&config)?;
+                let view = HubView::from_bundle(
+                    samla_hub::audit::bundle(&config, &store)?,
+                    Some((&store, &trust)),
+                )?;
+                let ids: Vec<SubmissionId> = view.received.iter().map(|r| r.id).collect();
+                let id = person::resolve_prefix(&id, &ids)?;
                 let stored = store
                     .stored(id, &trust)?
                     .with_context(|| format!("no submission {id} in the store"))?;
                 match stored {
-                    Ok(verified) => {
-                        let submission = verified.submission();
-                        writeln!(out, "{}", serde_json::to_string_pretty(submission)?)?;
-                        Ok(ExitCode::SUCCESS)
-                    }
-                    Err(unverified) => {
-                        eprintln!("samla-hub: {unverified}\n\nThe stored submission is not shown: it is not what the kommun sent. Run `samla-hub audit verify`.");
-                        Ok(ExitCode::from(1))
-                    }
+                    Ok(verified) => Work::Payload {
+                        id,
+                        submission: Box::new(verified.submission().clone()),
+                        format,
+                    },
+                    Err(unverified) => Work::PayloadRefused(unverified),
                 }
             }
-            Audit::Export { config, store, dir } => {
+            AuditCommand::Export {
+                config,
+                dir,
+                with_content,
+                with_pseudonyms,
+            } => {
+                let config = HubConfig::load(&config.config)?;
+                let store = super::open_store(&config)?;
                 let bundle = samla_hub::audit::bundle(&config, &store)?;
-                samla_hub::audit::export(&bundle, &dir)?;
+                let trust = samla_hub::audit::trust(&config)?;
+                let damaged = samla_hub::audit::submission_findings(&config, &store)?;
+                Work::Export {
+                    view: HubView::from_bundle(bundle, Some((&store, &trust)))?,
+                    dir,
+                    include: Include {
+                        tables: with_content,
+                        pseudonyms: with_pseudonyms,
+                    },
+                    damaged,
+                }
+            }
+            AuditCommand::Report {
+                config,
+                format,
+                out,
+            } => {
+                let config = HubConfig::load(&config.config)?;
+                let store = super::open_store(&config)?;
+                let bundle = samla_hub::audit::bundle(&config, &store)?;
+                let trust = samla_hub::audit::trust(&config)?;
+                let view = HubView::from_bundle(bundle, Some((&store, &trust)))?;
+                Work::Report {
+                    config: Box::new(config),
+                    store,
+                    view,
+                    format,
+                    out,
+                }
+            }
+            AuditCommand::CrossCheck { node, hub } => Work::CrossCheck { node, hub },
+        };
+        Ok(Audit { lang, work })
+    }
+
+    /// Checks, prints or writes; exits 1 when a check has findings.
+    pub(super) fn run(self) -> Result<ExitCode> {
+        let lang = self.lang;
+        let mut out = std::io::stdout().lock();
+        match self.work {
+            Work::VerifyStore { config, store } => {
+                let outcome = samla_hub::audit::verify_store(&config, &store)?;
+                verified(&mut out, outcome, lang)
+            }
+            Work::VerifyBundle(bundle) => verified(&mut out, audit::verify_hub_log(&bundle), lang),
+            Work::Show { view, format } => {
+                match format {
+                    ShowFormatArg::Table => {
+                        writeln!(
+                            out,
+                            "{}",
+                            lang.pick("Mottagna inlämningar", "Submissions received")
+                        )?;
+                        for line in view.summary_lines(lang) {
+                            writeln!(out, "  {line}")?;
+                        }
+                        writeln!(
+                            out,
+                            "\n{} ({} {})",
+                            lang.pick("Överföringsloggen", "The transfer log"),
+                            view.bundle.entries.len(),
+                            lang.pick("poster", "entries")
+                        )?;
+                        let header = log_header(lang, false);
+                        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+                        let rows = view.log_rows(lang, false);
+                        write!(out, "{}", audit::render(&header, &rows, ShowFormat::Table))?;
+                    }
+                    other => {
+                        let header = log_header(lang, true);
+                        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+                        let rows = view.log_rows(lang, true);
+                        write!(out, "{}", audit::render(&header, &rows, other.into()))?;
+                    }
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Work::Payload {
+                id,
+                submission,
+                format,
+            } => {
+                match format {
+                    PayloadFormatArg::Json => {
+                        writeln!(out, "{}", serde_json::to_string_pretty(&submission)?)?
+                    }
+                    PayloadFormatArg::Table => {
+                        write!(out, "{}", person::payload_tables(id, &submission, lang))?
+                    }
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Work::PayloadRefused(unverified) => {
+                let (sv, en) = (
+                    "Den lagrade inlämningen visas inte: den är inte vad kommunen skickade. Kör `samla-hub audit verify`.",
+                    "The stored submission is not shown: it is not what the kommun sent. Run `samla-hub audit verify`.",
+                );
+                eprintln!("samla-hub: {unverified}\n\n{}", lang.pick(sv, en));
+                Ok(ExitCode::from(1))
+            }
+            Work::Export {
+                view,
+                dir,
+                include,
+                damaged,
+            } => {
+                let content = ContentFile {
+                    version: BUNDLE_VERSION,
+                    submissions: view
+                        .received
+                        .iter()
+                        .filter_map(|r| {
+                            let bytes = r.bytes.as_ref()?;
+                            let decoded = r.submission();
+                            Some(SubmissionContent::of(
+                                r.id,
+                                bytes,
+                                decoded.as_ref(),
+                                decoded.is_some() && view.verified.contains(&r.id),
+                                include,
+                            ))
+                        })
+                        .collect(),
+                };
+                samla_cli_common::audit::export_with_content(
+                    &dir,
+                    "hub-bundle.json",
+                    &view.bundle,
+                    &content,
+                    audit::HUB_BUNDLE_README,
+                )?;
                 writeln!(
                     out,
-                    "wrote {} entries and {} checkpoints to {}",
-                    bundle.entries.len(),
-                    bundle.checkpoints.len(),
+                    "{} {} {} {} {} {}",
+                    lang.pick("skrev", "wrote"),
+                    view.bundle.entries.len(),
+                    lang.pick("poster och", "entries and"),
+                    view.bundle.checkpoints.len(),
+                    lang.pick("kontrollpunkter till", "checkpoints to"),
                     dir.display()
                 )?;
-                let damaged = samla_hub::audit::submission_findings(&config, &store)?;
-                for finding in &damaged {
-                    eprintln!("FAIL {finding}");
-                }
                 if damaged.is_empty() {
-                    Ok(ExitCode::SUCCESS)
-                } else {
-                    eprintln!("\nThe store holds submissions that fail their check; run `samla-hub audit verify`.");
-                    Ok(ExitCode::from(1))
+                    return Ok(ExitCode::SUCCESS);
                 }
+                for finding in &damaged {
+                    eprintln!("{}", person::finding_line(finding, lang));
+                }
+                let (sv, en) = (
+                    "Lagret har inlämningar som inte klarar kontrollen; kör `samla-hub audit verify`.",
+                    "The store holds submissions that fail their check; run `samla-hub audit verify`.",
+                );
+                eprintln!("\n{}", lang.pick(sv, en));
+                Ok(ExitCode::from(1))
             }
-            Audit::CrossCheck { node, hub } => {
-                samla_cli_common::audit::cross_check(&node, &hub, &mut out)
+            Work::Report {
+                config,
+                store,
+                view,
+                format,
+                out: path,
+            } => {
+                let outcome = samla_hub::audit::verify_store(&config, &store)?;
+                let (findings, ok) = match outcome {
+                    Ok(s) => (Vec::new(), ok_line(&s, lang)),
+                    Err(findings) => (findings, String::new()),
+                };
+                let (verification, clean) = samla_cli_common::audit::lines_in(&findings, &ok, lang);
+                let report = AuditReport {
+                    lang,
+                    subject: format!("samla-hub, {}", config.log_origin),
+                    made_at: time::OffsetDateTime::now_utc().unix_timestamp(),
+                    clean,
+                    verification,
+                    submissions: view.summary_lines(lang),
+                    header: log_header(lang, false),
+                    rows: view.log_rows(lang, false),
+                };
+                write_report(&report, format, path.as_deref(), &mut out)?;
+                Ok(if clean {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                })
+            }
+            Work::CrossCheck { node, hub } => {
+                samla_cli_common::audit::cross_check_in(&node, &hub, &mut out, lang)
             }
         }
     }
 }
 
-/// The log to show: an exported bundle, or the hub's database as one.
-fn hub_bundle(source: &Source) -> Result<HubBundle> {
-    match &source.bundle {
-        Some(path) => Ok(read_bundle(path, "hub-bundle.json")?),
-        None => {
-            let config = HubConfig::load(&source.config)?;
-            let store = super::open_store(&config)?;
-            Ok(samla_hub::audit::bundle(&config, &store)?)
-        }
+/// What a clean verification of the hub's log says.
+fn ok_line(s: &audit::LogSummary, lang: Lang) -> String {
+    let latest = s.latest.as_ref().map_or(
+        lang.pick("ingen kontrollpunkt", "no checkpoint").to_owned(),
+        |c| match lang {
+            Lang::Sv => format!("senaste kontrollpunkt: storlek {}, rot {}", c.size, c.root),
+            Lang::En => format!("latest checkpoint: size {}, root {}", c.size, c.root),
+        },
+    );
+    match lang {
+        Lang::Sv => format!(
+            "ok: {} poster, {} signerade kontrollpunkter stämmer; {latest}",
+            s.entries, s.checkpoints
+        ),
+        Lang::En => format!(
+            "ok: {} entries, {} signed checkpoints verify; {latest}",
+            s.entries, s.checkpoints
+        ),
     }
 }
 
@@ -156,18 +520,10 @@ fn hub_bundle(source: &Source) -> Result<HubBundle> {
 fn verified(
     out: &mut impl Write,
     outcome: Result<audit::LogSummary, Vec<audit::Finding>>,
+    lang: Lang,
 ) -> Result<ExitCode> {
     match outcome {
-        Ok(s) => {
-            let latest = s.latest.map_or("no checkpoint".to_owned(), |c| {
-                format!("latest checkpoint: size {}, root {}", c.size, c.root)
-            });
-            let ok = format!(
-                "ok: {} entries, {} signed checkpoints verify; {latest}",
-                s.entries, s.checkpoints
-            );
-            Ok(report(out, &[], &ok)?)
-        }
-        Err(findings) => Ok(report(out, &findings, "")?),
+        Ok(s) => Ok(report_in(out, &[], &ok_line(&s, lang), lang)?),
+        Err(findings) => Ok(report_in(out, &findings, "", lang)?),
     }
 }

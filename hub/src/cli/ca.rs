@@ -29,6 +29,7 @@ pub(super) enum CaJob {
     IssueHub {
         ca_dir: PathBuf,
         names: Vec<String>,
+        organisation: Option<String>,
         out_dir: PathBuf,
         validity: Validity,
     },
@@ -63,11 +64,13 @@ impl CaJob {
             CaCommand::IssueHub {
                 ca_dir,
                 names,
+                organisation,
                 out_dir,
                 validity,
             } => CaJob::IssueHub {
                 ca_dir,
                 names,
+                organisation,
                 out_dir,
                 validity: validity.validity(now),
             },
@@ -115,10 +118,17 @@ impl CaJob {
             CaJob::IssueHub {
                 ca_dir,
                 names,
+                organisation,
                 out_dir,
                 validity,
             } => {
-                let w = ca::issue_hub(&ca_dir, &names, &out_dir, validity)?;
+                let w = ca::issue_hub_for(
+                    &ca_dir,
+                    &names,
+                    organisation.as_deref(),
+                    &out_dir,
+                    validity,
+                )?;
                 writeln!(
                     out,
                     "wrote {} and {}",

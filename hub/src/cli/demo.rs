@@ -93,9 +93,10 @@ fn run(demo: Demo) -> Result<()> {
         "Region Gävleborg samla CA (demo)",
         validity,
     )?;
-    ca::issue_hub(
+    ca::issue_hub_for(
         &dir.join("ca"),
         &["localhost".to_owned()],
+        Some("Region Gävleborg"),
         &dir.join("hub"),
         validity,
     )?;
@@ -179,8 +180,26 @@ fn run(demo: Demo) -> Result<()> {
         let signing = keyfile::load_signing_key(&link.signing_key)?;
         let mut outbox = Outbox::open(&node.database)?;
         outbox.record_signing_key(&signing.verifying_key(), now.unix_timestamp())?;
+        outbox.sign_heads_with(keyfile::load_signing_key(&link.signing_key)?);
         let project: ProjectCode = PROJECT.parse()?;
-        for period in ["2025".parse()?, LIFETIME.parse()?] {
+        // The year, the lifetime, and the stretch from the project's start to each
+        // quarter's end up to 2025 (what cumulative targets and enrolment read).
+        let mut periods: Vec<samla_common::period::Period> =
+            vec!["2025".parse()?, LIFETIME.parse()?];
+        for to in [
+            "2023-12-31",
+            "2024-03-31",
+            "2024-06-30",
+            "2024-09-30",
+            "2024-12-31",
+            "2025-03-31",
+            "2025-06-30",
+            "2025-09-30",
+            "2025-12-31",
+        ] {
+            periods.push(format!("2023-09-01..{to}").parse()?);
+        }
+        for period in periods {
             let built = pipeline::build(
                 &node,
                 &master,
@@ -208,6 +227,7 @@ fn run(demo: Demo) -> Result<()> {
             Duration::from_secs(20),
             |_| {},
         ))?;
+        outbox.seal(time::OffsetDateTime::now_utc().unix_timestamp())?;
         if delivery.pending > 0 || !delivery.refused.is_empty() {
             bail!(
                 "kommun {kommun}: {} pending, {} refused ({})",
@@ -219,7 +239,7 @@ fn run(demo: Demo) -> Result<()> {
         sent += delivery.acknowledged;
     }
     step(&mut term,
-        &format!("{sent} signed submissions sent over QUIC (2025 and the project's lifetime from each kommun); every receipt verified"),
+        &format!("{sent} signed submissions sent over QUIC (2025, the project's lifetime, and from its start to each quarter's end, from each kommun); every receipt verified"),
         "nodes/*/node.db",
     )?;
 
@@ -230,6 +250,7 @@ fn run(demo: Demo) -> Result<()> {
         kommuner: Vec::new(),
         lang,
         exclude_unverified: false,
+        allow_empty: false,
     };
     let trust = samla_hub::audit::trust(&config)?;
     let built = report::build(&store, &config, &trust, &request, now)?;
@@ -272,7 +293,8 @@ fn run(demo: Demo) -> Result<()> {
     for (kommun, node_dir, _) in &nodes {
         let node = NodeConfig::load(&node_dir.join("samla-node.toml"))?;
         let link = node.hub.clone().context("a [hub] section")?;
-        let bundle = Outbox::open(&node.database)?.bundle(*kommun, &link)?;
+        let node_key = keyfile::load_signing_key(&link.signing_key)?.verifying_key();
+        let bundle = Outbox::open(&node.database)?.bundle(*kommun, &link, Some(node_key))?;
         let findings = samla_common::audit::cross_check(&bundle, &hub_bundle);
         if !findings.is_empty() {
             bail!("kommun {kommun}: the node's log and the hub's disagree: {findings:?}");

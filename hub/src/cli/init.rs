@@ -27,8 +27,8 @@ impl Init {
         }
     }
 
-    /// Writes `receipt.key` (0600) and `hub.toml`, and prints the receipt key the
-    /// nodes need.
+    /// Writes `receipt.key` (0600), its public half `receipt.pub` and `hub.toml`,
+    /// and prints the receipt key the nodes need.
     pub(super) fn run(self) -> Result<ExitCode> {
         files::create_dir(&self.dir)?;
         let document = SigningKey::generate_pkcs8(&ring::rand::SystemRandom::new())?;
@@ -39,16 +39,24 @@ impl Init {
             &config_path,
             HubConfig::template(&self.listen.to_string()).as_bytes(),
         )?;
+        // The public half, as a file to hand to the kommuner (no secret in it).
+        let public_path = self.dir.join("receipt.pub");
+        files::write_public(
+            &public_path,
+            format!("{}\n", key.verifying_key()).as_bytes(),
+        )?;
         let mut out = std::io::stdout().lock();
         writeln!(
             out,
-            "wrote {} and {}",
+            "wrote {}, {} and {}",
             config_path.display(),
-            key_path.display()
+            key_path.display(),
+            public_path.display()
         )?;
         writeln!(
             out,
-            "receipt key (give it to every node, as receipt_key in its [hub] section):"
+            "receipt key (give it to every node, as receipt_key in its [hub] section; it is also in {}):",
+            public_path.display()
         )?;
         writeln!(out, "{}", key.verifying_key())?;
         Ok(ExitCode::SUCCESS)

@@ -47,7 +47,7 @@ fn run(command: Command) -> Result<ExitCode> {
     match command {
         Command::Ca(command) => ca::CaJob::prepare(command, time::OffsetDateTime::now_utc())?.run(),
         Command::Init(args) => init::Init::prepare(args).run(),
-        Command::Audit(command) => audit::Audit::prepare(command)?.run(),
+        Command::Audit(args) => audit::Audit::prepare(args)?.run(),
         Command::Report(args) => {
             report::run(args)?;
             Ok(ExitCode::SUCCESS)

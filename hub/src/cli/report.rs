@@ -22,10 +22,14 @@ pub struct ReportArgs {
     /// `lifetime` (the project's whole lifetime, the default).
     #[arg(long, default_value = "lifetime")]
     period: String,
-    /// Show only these kommuner's own rows (repeat; the regional figures always
-    /// cover every kommun that submitted).
+    /// Show only these kommuner's own rows, by code or name (repeat; the regional
+    /// figures always cover every kommun that submitted).
     #[arg(long = "kommun")]
     kommuner: Vec<String>,
+    /// Make the report even if no kommun submitted the period (it says so at the
+    /// top); without it such a report is refused with a non-zero exit.
+    #[arg(long)]
+    allow_empty: bool,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
@@ -55,17 +59,19 @@ pub fn run(args: ReportArgs) -> Result<()> {
         "lifetime" | "livstid" => None,
         p => Some(p.parse().with_context(|| format!("--period {p}"))?),
     };
+    let project = report::find_project(&config, &args.project)?;
     let kommuner = args
         .kommuner
         .iter()
-        .map(|k| k.parse().with_context(|| format!("--kommun {k}")))
-        .collect::<Result<Vec<_>>>()?;
+        .map(|k| report::kommun_named(project, k))
+        .collect::<Result<Vec<_>, _>>()?;
     let request = Request {
         project: args.project.clone(),
         period,
         kommuner,
         lang: args.lang,
         exclude_unverified: args.exclude_unverified,
+        allow_empty: args.allow_empty,
     };
     let trust = samla_hub::audit::trust(&config)?;
     let built = report::build(
@@ -80,6 +86,9 @@ pub fn run(args: ReportArgs) -> Result<()> {
         for u in &built.excluded {
             eprintln!("  {u}");
         }
+    }
+    if let Some(notice) = built.empty_notice() {
+        eprintln!("warning: {notice}");
     }
     let table = match &args.table {
         Some(name) => Some(

@@ -1,20 +1,56 @@
 //! The CSV form: one row per figure (section, table, kommun, up to two dimensions
 //! with their values, count), labels in the report's language and codes beside
 //! them, `..` for a suppressed count. The first rows state the rule.
+//!
+//! Swedish (the default) is written for Excel in a Swedish locale: a UTF-8 byte-order
+//! mark, `;` between fields, decimal commas, and every code Excel would turn into a
+//! number or a date (`0764`, `18-19`, `2025-07`) written as the formula `="0764"`,
+//! which Excel shows as the text. English stays plain CSV: `,`, decimal points, codes
+//! as they are, no BOM.
 
 use samla_common::disclosure::TOTAL;
+use samla_common::report::{Measure, Scope, TargetProgress};
 
-use super::labels::count;
+use super::labels::{count, Lang};
+use super::sections::{esf_label, whole_label};
 use super::Report;
+
+/// A code as Excel in the language's locale keeps it: in Swedish, anything that
+/// starts like a number becomes `="…"`.
+fn code(lang: Lang, value: &str) -> String {
+    let numeric = value
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_digit() || c == '-' || c == '+');
+    if lang == Lang::Sv && numeric {
+        format!("=\"{value}\"")
+    } else {
+        value.to_owned()
+    }
+}
+
+/// A share as a percentage number (`39,5` / `39.5`).
+fn percent_number(lang: Lang, share: f64) -> String {
+    lang.decimal(&format!("{:.1}", share * 100.0))
+}
 
 /// Renders the report as CSV.
 pub fn render(report: &Report) -> String {
     let lang = report.lang;
     let figures = report.figures();
-    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut builder = csv::WriterBuilder::new();
+    if lang == Lang::Sv {
+        builder.delimiter(b';');
+    }
+    let mut writer = builder.from_writer(Vec::new());
     let mut row = |fields: [&str; 11]| {
+        // Codes (kommun code and the two value codes) keep their zeros.
+        let mut fields: [String; 11] = fields.map(str::to_owned);
+        for i in [2, 5, 8] {
+            fields[i] = code(lang, &fields[i]);
+        }
         // Writing to a Vec cannot fail.
-        let _ = writer.write_record(fields);
+        let _ = writer.write_record(&fields);
     };
     row([
         lang.pick("avsnitt", "section"),
@@ -48,19 +84,48 @@ pub fn render(report: &Report) -> String {
         "",
         "",
     ]);
+    let period_label = lang.period(&figures.period, report.lifetime);
     row([
         lang.pick("period", "period"),
         "",
         "",
         "",
         "",
-        "",
         &period,
+        &period_label,
         "",
         "",
         "",
         "",
     ]);
+    row([
+        lang.pick("skapad", "made"),
+        "",
+        "",
+        "",
+        "",
+        "",
+        &report.generated_at,
+        "",
+        "",
+        "",
+        "",
+    ]);
+    if let Some(notice) = report.empty_notice() {
+        row([
+            lang.pick("obs", "notice"),
+            "empty",
+            "",
+            "",
+            "",
+            "",
+            &notice,
+            "",
+            "",
+            "",
+            "",
+        ]);
+    }
     let units = report.row_units();
     let unit_labels: std::collections::HashMap<&String, String> =
         units.iter().map(|u| (u, report.unit_label(u))).collect();
@@ -179,23 +244,52 @@ pub fn render(report: &Report) -> String {
     }
     let targets = lang.pick("mål", "targets");
     for p in &report.progress {
-        let measure = lang.measure(p.measure);
-        let figure = p
-            .figure
-            .map_or_else(|| "..".to_owned(), |f| format!("{f:.4}"));
-        let target = p.target.map(|t| format!("{t:.4}")).unwrap_or_default();
+        for (attribute, text, number) in target_fields(lang, p) {
+            row([
+                targets,
+                measure_code(p),
+                "",
+                lang.region(),
+                attribute,
+                "",
+                &text,
+                lang.measure(p.measure),
+                "",
+                "",
+                &number,
+            ]);
+        }
+    }
+    let enrolment = lang.pick("inskrivna_över_tid", "cumulative_enrolment");
+    for p in &report.enrolment {
         row([
-            targets,
-            "figure",
+            enrolment,
+            "cumulative_enrolment",
             "",
             lang.region(),
-            measure,
+            lang.pick("månad", "month"),
+            &p.month,
+            &p.up_to.to_string(),
             "",
-            &figure,
-            lang.pick("mål", "target"),
             "",
-            &target,
-            &count(p.part),
+            "",
+            &count(p.count),
+        ]);
+    }
+    let esf = lang.pick("esf_indikatorer", "esf_indicators");
+    for (indicator, value) in report.esf.rows() {
+        row([
+            esf,
+            indicator,
+            "",
+            lang.region(),
+            lang.pick("indikator", "indicator"),
+            "",
+            esf_label(lang, indicator).trim(),
+            "",
+            "",
+            "",
+            &count(value),
         ]);
     }
     for (kommun, cells) in &report.matrix.rows {
@@ -215,5 +309,67 @@ pub fn render(report: &Report) -> String {
             ]);
         }
     }
-    String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
+    let text = String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default();
+    match lang {
+        Lang::Sv => format!("\u{feff}{text}"),
+        Lang::En => text,
+    }
+}
+
+/// The measure's code.
+fn measure_code(p: &TargetProgress) -> &'static str {
+    match p.measure {
+        Measure::Participants => "participants",
+        Measure::ShareWomen => "share_women",
+        Measure::ShareWorkOrStudies => "share_work_or_studies",
+        Measure::ShareIntoActivity => "share_into_activity",
+    }
+}
+
+/// A target's figures as (attribute, words, number) rows: part, whole, the figure in
+/// per cent (and its interval where suppressed), the target, and the time covered.
+fn target_fields(lang: Lang, p: &TargetProgress) -> Vec<(&'static str, String, String)> {
+    let is_count = p.measure == Measure::Participants;
+    let value = |v: f64| {
+        if is_count {
+            format!("{v:.0}")
+        } else {
+            percent_number(lang, v)
+        }
+    };
+    let mut out = vec![("part", String::new(), count(p.part))];
+    if !is_count {
+        out.push(("whole", whole_label(lang, p).to_owned(), count(p.whole)));
+    }
+    let figure_name = if is_count { "figure" } else { "figure_percent" };
+    out.push((
+        figure_name,
+        String::new(),
+        p.figure.map_or_else(|| "..".to_owned(), value),
+    ));
+    if let Some((low, high)) = p.interval {
+        out.push((
+            "interval_low_percent",
+            String::new(),
+            percent_number(lang, low),
+        ));
+        out.push((
+            "interval_high_percent",
+            String::new(),
+            percent_number(lang, high),
+        ));
+    }
+    let target_name = if is_count { "target" } else { "target_percent" };
+    out.push((
+        target_name,
+        String::new(),
+        p.target.map(value).unwrap_or_default(),
+    ));
+    let scope = match p.scope {
+        Scope::Lifetime => "lifetime".to_owned(),
+        Scope::Cumulative(to) => format!("cumulative:{to}"),
+        Scope::PeriodOnly => "period".to_owned(),
+    };
+    out.push(("scope", lang.scope(p.scope), scope));
+    out
 }

@@ -1,16 +1,17 @@
 //! The HTML form: one self-contained page (inline CSS and SVG, no scripts, nothing
-//! fetched) with charts of participants per kommun against the target, outcome
-//! shares, gender shares and the monthly series, then every table.
+//! fetched) with the targets, charts of cumulative enrolment against the
+//! participants target, distinct participants per kommun, outcome shares, gender
+//! shares and the monthly series, the ESF+ indicators, then every table.
 
 use std::fmt::Write;
 
 use samla_common::codes::{Gender, Outcome};
 use samla_common::disclosure::TOTAL;
-use samla_common::report::Measure;
+use samla_common::report::{Basis, Measure};
 use samla_common::statistics::{Dimension, TableName};
 
-use super::labels::percent;
-use super::text::{distinct_rows, matrix_rows, outcome_rows, table_rows, targets};
+use super::sections;
+use super::text::{distinct_rows, matrix_rows, outcome_rows, table_rows};
 use super::{cells_by_key, Report};
 
 const STYLE: &str = "
@@ -25,6 +26,7 @@ figure{margin:0;border:1px solid #e3e7ec;border-radius:6px;padding:10px 12px}
 figcaption{font-weight:600;font-size:.95rem;margin-bottom:6px}
 table{border-collapse:collapse;font-size:.85rem;margin:6px 0 12px;font-variant-numeric:tabular-nums}
 th,td{padding:3px 8px;border-bottom:1px solid #edf0f3;text-align:right}
+td:not(:first-child){white-space:nowrap}
 th:first-child,td:first-child{text-align:left}
 thead th{background:#f1f4f8}
 tr.region td{font-weight:600;border-top:2px solid #c9d1da}
@@ -60,6 +62,13 @@ pub fn render(report: &Report) -> String {
         figures.kommuner.len(),
         report.project.kommuner.len()
     );
+    if let Some(notice) = report.empty_notice() {
+        let _ = writeln!(
+            out,
+            "<p class=\"rule missing\"><strong>{}</strong></p>",
+            escape(&notice)
+        );
+    }
     if !figures.missing.is_empty() {
         let names: Vec<String> = figures
             .missing
@@ -75,12 +84,25 @@ pub fn render(report: &Report) -> String {
     }
     let _ = writeln!(out, "<p class=\"rule\">{}</p>", escape(&report.rule_note()));
     let _ = writeln!(out, "<h2>{}</h2>", lang.pick("Mål", "Targets"));
-    out.push_str(&html_table(&targets(report), false));
+    out.push_str(&html_table(&sections::targets(report), false));
+    let _ = writeln!(
+        out,
+        "<p class=\"note\">{}</p>",
+        escape(&sections::targets_note(report))
+    );
+    if !report.project.target_groups.is_empty() {
+        let _ = writeln!(out, "<h2>{}</h2>", lang.pick("Målgrupper", "Target groups"));
+        if let Some(line) = sections::women_line(report) {
+            let _ = writeln!(out, "<p><strong>{}</strong></p>", escape(&line));
+        }
+        out.push_str(&html_table(&sections::target_group_rows(report), false));
+    }
     let _ = writeln!(
         out,
         "<h2>{}</h2><div class=\"grid\">",
         lang.pick("Diagram", "Charts")
     );
+    out.push_str(&enrolment_chart(report));
     out.push_str(&participants_chart(report));
     out.push_str(&outcome_chart(report));
     out.push_str(&gender_chart(report));
@@ -92,6 +114,20 @@ pub fn render(report: &Report) -> String {
         lang.pick("Unika personer", "Distinct people")
     );
     out.push_str(&distinct_table(report));
+    let _ = writeln!(
+        out,
+        "<p class=\"note\">{}</p>",
+        escape(&sections::counts_note(report))
+    );
+    let _ = writeln!(
+        out,
+        "<h2>{}</h2>",
+        lang.pick(
+            "ESF+ gemensamma indikatorer (förordning (EU) 2021/1057, bilaga I)",
+            "ESF+ common indicators (Regulation (EU) 2021/1057, Annex I)"
+        )
+    );
+    out.push_str(&html_table(&sections::esf_rows(report), false));
     let _ = writeln!(
         out,
         "<h2>{}</h2>",
@@ -236,54 +272,63 @@ fn bar_chart(
     svg
 }
 
+/// Each shown kommun's distinct participants (from its linkage set).
 fn participants_chart(report: &Report) -> String {
     let lang = report.lang;
-    let Some(table) = report.figures().table(TableName::Participants) else {
+    let Ok(linkage) = &report.figures().linkage else {
         return String::new();
     };
-    let cells = cells_by_key(table);
-    let items: Vec<(String, Option<f64>, String)> = report
-        .row_units()
+    let items: Vec<(String, Option<f64>, String)> = linkage
+        .per_kommun
         .iter()
-        .filter(|u| *u != TOTAL)
-        .map(|u| {
-            let key = [u.clone(), TOTAL.to_owned(), TOTAL.to_owned()];
-            let n = cells.get(key.as_slice()).and_then(|c| c.count);
+        .filter(|c| report.shown.iter().any(|k| k.as_str() == c.label))
+        .map(|c| {
             (
-                report.unit_label(u),
-                n.map(|n| n as f64),
-                super::labels::count(n),
+                report.unit_label(&c.label),
+                c.count.map(|n| n as f64),
+                super::labels::count(c.count),
             )
         })
         .collect();
-    let mut caption = lang
-        .pick("Deltagare per kommun", "Participants per kommun")
-        .to_owned();
-    let participants = report
-        .progress
+    let caption = format!(
+        "{} — {}: {}",
+        lang.pick(
+            "Unika deltagare per kommun",
+            "Distinct participants per kommun"
+        ),
+        lang.pick("regionen", "region"),
+        super::labels::count(linkage.distinct_people.count)
+    );
+    bar_chart(&caption, &items, None)
+}
+
+/// Distinct people who have started, month by month, against the participants target.
+fn enrolment_chart(report: &Report) -> String {
+    let lang = report.lang;
+    let caption = lang.pick(
+        "Inskrivna över tid: unika personer som har börjat",
+        "Cumulative enrolment: distinct people who have started",
+    );
+    let points: Vec<(String, Option<u64>)> = report
+        .enrolment
         .iter()
-        .find(|p| p.measure == Measure::Participants);
-    let target = participants.and_then(|p| p.target).map(|t| {
-        // The project's target spread evenly over its kommuner, as a guide line.
-        let per = t / report.project.kommuner.len().max(1) as f64;
-        (
-            per,
-            format!("{} {per:.0}", lang.pick("mål/kommun", "target/kommun")),
-        )
-    });
-    if let Some(p) = participants {
-        let _ = write!(
-            caption,
-            " — {}: {} {} {}",
-            lang.pick("regionen", "region"),
-            p.figure
-                .map_or_else(|| "..".to_owned(), |f| format!("{f:.0}")),
-            lang.pick("av målet", "against a target of"),
-            p.target
-                .map_or_else(|| "–".to_owned(), |t| format!("{t:.0}"))
+        .map(|p| (p.month.clone(), p.count))
+        .collect();
+    if points.is_empty() {
+        return format!(
+            "<figure><figcaption>{caption}</figcaption><p class=\"note\">{}</p></figure>\n",
+            lang.pick(
+                "Inga månader är täckta av inlämningar från projektets start.",
+                "No month is covered by submissions from the project's start."
+            )
         );
     }
-    bar_chart(&caption, &items, target)
+    let target = report
+        .progress
+        .iter()
+        .find(|p| p.measure == Measure::Participants)
+        .and(report.project.targets.participants);
+    line_chart(caption, &points, target)
 }
 
 fn outcome_chart(report: &Report) -> String {
@@ -303,7 +348,7 @@ fn outcome_chart(report: &Report) -> String {
             (
                 lang.value(Dimension::Outcome, o.code()),
                 share,
-                share.map_or_else(|| "..".to_owned(), percent),
+                share.map_or_else(|| "..".to_owned(), |s| lang.percent(s)),
             )
         })
         .collect();
@@ -311,14 +356,14 @@ fn outcome_chart(report: &Report) -> String {
         .progress
         .iter()
         .find(|p| p.measure == Measure::ShareWorkOrStudies)
-        .and_then(|p| p.target)
+        .and(report.project.targets.share_work_or_studies)
         .map(|t| {
             (
-                t,
+                t.share,
                 format!(
                     "{} {}",
                     lang.pick("mål arbete+studier", "target work+studies"),
-                    percent(t)
+                    lang.percent(t.share)
                 ),
             )
         });
@@ -340,6 +385,12 @@ fn gender_chart(report: &Report) -> String {
     };
     let cells = cells_by_key(table);
     let units = report.row_units();
+    // Women among the region's participants (table sums), or their interval.
+    let region_women = report
+        .progress
+        .iter()
+        .find(|p| p.measure == Measure::ShareWomen && p.basis == Basis::SumOverKommuner)
+        .and_then(|p| p.figure.map(|f| (f, f)).or(p.interval));
     let (label_w, bar_w, row_h) = (150.0, 330.0, 22.0);
     let height = row_h * units.len() as f64 + 34.0;
     let caption = lang.pick("Kön bland deltagarna", "Gender of participants");
@@ -353,7 +404,11 @@ fn gender_chart(report: &Report) -> String {
             "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
             label_w - 6.0,
             y + 13.0,
-            escape(&report.unit_label(unit))
+            escape(&if unit == TOTAL {
+                lang.region().to_owned()
+            } else {
+                report.unit_label(unit)
+            })
         );
         let get = |g: &str| {
             let key = [unit.clone(), g.to_owned(), TOTAL.to_owned()];
@@ -377,20 +432,47 @@ fn gender_chart(report: &Report) -> String {
                             "<text x=\"{:.1}\" y=\"{}\" fill=\"#fff\">{}</text>",
                             x + 4.0,
                             y + 13.0,
-                            percent(*n as f64 / all as f64)
+                            lang.percent(*n as f64 / all as f64)
                         );
                     }
                     x += w;
                 }
             }
-            _ => {
-                let _ = write!(
-                    svg,
-                    "<text x=\"{}\" y=\"{}\" fill=\"#888\">..</text>",
-                    label_w + 4.0,
-                    y + 13.0
-                );
-            }
+            _ => match region_women.filter(|_| unit == TOTAL) {
+                // The region's women as the interval the published cells imply: the
+                // lower bound solid, the rest of the interval lighter.
+                Some((low, high)) => {
+                    let (w_low, w_high) = (bar_w * low, bar_w * (high - low));
+                    let _ = write!(
+                        svg,
+                        "<rect x=\"{label_w}\" y=\"{y}\" width=\"{w_low:.1}\" height=\"16\" fill=\"{}\"/>\
+                         <rect x=\"{:.1}\" y=\"{y}\" width=\"{w_high:.1}\" height=\"16\" fill=\"{}\" opacity=\"0.45\"/>\
+                         <text x=\"{:.1}\" y=\"{}\" fill=\"#fff\">{}</text>",
+                        COLOURS[0],
+                        label_w + w_low,
+                        COLOURS[0],
+                        label_w + 4.0,
+                        y + 13.0,
+                        escape(&format!(
+                            "{} {}",
+                            lang.value(Dimension::Gender, Gender::Woman.code()),
+                            if high > low {
+                                lang.percent_interval((low, high))
+                            } else {
+                                lang.percent(low)
+                            }
+                        ))
+                    );
+                }
+                None => {
+                    let _ = write!(
+                        svg,
+                        "<text x=\"{}\" y=\"{}\" fill=\"#888\">..</text>",
+                        label_w + 4.0,
+                        y + 13.0
+                    );
+                }
+            },
         }
     }
     let mut x = label_w;
@@ -413,22 +495,28 @@ fn gender_chart(report: &Report) -> String {
 /// The monthly series as a line with points; a suppressed month is a gap.
 fn monthly_chart(report: &Report) -> String {
     let lang = report.lang;
-    let points = &report.monthly;
-    if points.is_empty() {
+    if report.monthly.is_empty() {
         return String::new();
     }
+    let caption = lang.pick(
+        "Aktiva deltagare per månad (regionen, summa över kommuner)",
+        "Active participants per month (region, sum over kommuner)",
+    );
+    line_chart(caption, &report.monthly, None)
+}
+
+/// A series as a line with points, a suppressed point as a gap, and an optional
+/// dashed target line.
+fn line_chart(caption: &str, points: &[(String, Option<u64>)], target: Option<u64>) -> String {
     let max = points
         .iter()
         .filter_map(|(_, n)| *n)
+        .chain(target)
         .max()
         .unwrap_or(1)
         .max(1) as f64;
     let (left, width, top, height) = (46.0, 440.0, 10.0, 170.0);
     let step = width / (points.len().max(2) - 1) as f64;
-    let caption = lang.pick(
-        "Aktiva deltagare per månad (regionen)",
-        "Active participants per month (region)",
-    );
     let mut svg = format!(
         "<figure><figcaption>{caption}</figcaption><svg viewBox=\"0 0 520 {}\" width=\"100%\" role=\"img\" aria-label=\"{caption}\">",
         height + 40.0
@@ -488,6 +576,17 @@ fn monthly_chart(report: &Report) -> String {
         "<path d=\"{path}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>",
         COLOURS[0]
     );
+    if let Some(t) = target {
+        let y = top + height - height * t as f64 / max;
+        let _ = write!(
+            svg,
+            "<line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#a33\" stroke-dasharray=\"4 3\"/>\
+             <text x=\"{}\" y=\"{:.1}\" fill=\"#a33\" text-anchor=\"end\">{t}</text>",
+            left + width,
+            left + width,
+            y - 4.0
+        );
+    }
     let every = points.len().div_ceil(8).max(1);
     for (i, (month, _)) in points.iter().enumerate().filter(|(i, _)| i % every == 0) {
         let _ = write!(

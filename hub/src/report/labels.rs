@@ -68,7 +68,7 @@ impl Lang {
             D::Flag | D::FlagOrAll => self.pick("bakgrund", "background"),
             D::StatusAtEntry => self.pick("status vid start", "status at entry"),
             D::Education => self.pick("utbildning", "education"),
-            D::Duration => self.pick("månader", "months"),
+            D::Duration => self.pick("tid i projektet (månader)", "time in the project (months)"),
             D::Month => self.pick("månad", "month"),
             D::Kommun => "kommun",
         }
@@ -89,6 +89,10 @@ impl Lang {
             Dimension::StatusAtEntry => EntryStatus::parse(code).map(|s| self.status(s)),
             Dimension::Education => Education::parse(code).map(|e| self.education(e)),
             Dimension::AgeBand => AgeBand::parse(code).map(|a| self.age(a)),
+            Dimension::Duration => {
+                let range = code.replace('-', "–");
+                return format!("{range} {}", self.pick("mån", "months"));
+            }
             Dimension::Kommun => code
                 .parse::<samla_common::codes::KommunCode>()
                 .ok()
@@ -180,16 +184,77 @@ impl Lang {
         }
     }
 
-    /// The region's row in per-kommun tables.
+    /// The region, where a figure is the region's own (distinct people, targets).
     pub fn region(self) -> &'static str {
         self.pick("Regionen", "Region")
     }
+
+    /// The region's row in per-kommun tables: the sum of the kommuner's cells.
+    pub fn region_sum(self) -> &'static str {
+        self.pick("Regionen, summa över kommuner", "Region, sum over kommuner")
+    }
 }
 
-/// A share as a percentage with one decimal and a decimal point in both languages
-/// (`39.5 %`), so figures read the same in every format; see docs/decisions.md.
-pub fn percent(share: f64) -> String {
-    samla_common::report::percent(share)
+impl Lang {
+    /// A share as a percentage with one decimal, as the language writes it:
+    /// `39,5 %` in Swedish, `39.5 %` in English.
+    pub fn percent(self, share: f64) -> String {
+        self.decimal(&samla_common::report::percent(share))
+    }
+
+    /// An interval of shares: `55,0–57,1 %`.
+    pub fn percent_interval(self, (low, high): (f64, f64)) -> String {
+        self.decimal(&format!("{:.1}–{:.1} %", low * 100.0, high * 100.0))
+    }
+
+    /// A number written with a decimal point, in the language's convention.
+    pub fn decimal(self, text: &str) -> String {
+        match self {
+            Lang::Sv => text.replace('.', ","),
+            Lang::En => text.to_owned(),
+        }
+    }
+
+    /// A period as people name it: "Hela projekttiden (2023-09-01–2026-08-31)" for
+    /// the lifetime, a year as `2025`, otherwise `2025-01-01–2025-06-30`.
+    pub fn period(self, period: &samla_common::period::Period, lifetime: bool) -> String {
+        let range = format!("{}–{}", period.from(), period.to());
+        if lifetime {
+            return format!(
+                "{} ({range})",
+                self.pick("Hela projekttiden", "The whole project")
+            );
+        }
+        let (from, to) = (period.from(), period.to());
+        if from.year() == to.year()
+            && (from.month(), from.day()) == (time::Month::January, 1)
+            && (to.month(), to.day()) == (time::Month::December, 31)
+        {
+            return from.year().to_string();
+        }
+        range
+    }
+
+    /// What the targets are measured over.
+    pub fn scope(self, scope: samla_common::report::Scope) -> String {
+        use samla_common::report::Scope;
+        match scope {
+            Scope::Lifetime => self.pick("Hela projekttiden", "The whole project").to_owned(),
+            Scope::Cumulative(to) => format!(
+                "{} {to}",
+                self.pick(
+                    "Från projektets start till och med",
+                    "From the project's start up to and including"
+                )
+            ),
+            Scope::PeriodOnly => self
+                .pick(
+                    "Endast perioden: inga inlämningar från projektets start finns, så målen jämförs inte",
+                    "The period only: no submissions from the project's start exist, so the targets are not compared",
+                )
+                .to_owned(),
+        }
+    }
 }
 
 /// What the disclosure rule did, in words, for the head of every output.

@@ -12,8 +12,9 @@ use samla_common::codes::{KommunCode, ProjectCode};
 use samla_common::disclosure::{Disclosed, PublishedCell, PublishedTable, TOTAL};
 use samla_common::period::Period;
 use samla_common::report::{
-    monthly_series, outcomes_by_flag, progress, regional_report, OutcomeByFlag, RegionalError,
-    RegionalInput, RegionalReport, TargetProgress,
+    cumulative_enrolment, esf_indicators, monthly_series, outcomes_by_flag, progress,
+    regional_report, EnrolmentPoint, EsfIndicators, OutcomeByFlag, RegionalError, RegionalInput,
+    RegionalReport, Scope, TargetProgress,
 };
 use samla_common::statistics::{Statistics, TableName};
 use time::OffsetDateTime;
@@ -23,8 +24,10 @@ use crate::store::{Store, StoreError, Trust, Unverified, VerifiedStored};
 
 mod csv;
 mod html;
+mod json;
 pub mod labels;
 mod px;
+mod sections;
 mod text;
 
 pub use labels::Lang;
@@ -48,8 +51,13 @@ pub enum Format {
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// The project is not in the hub config.
-    #[error("project {0} is not in the hub config; the config's [[project]] sections list the projects a report can be made for")]
-    UnknownProject(String),
+    #[error("project {asked} is not in the hub config; {}", if known.is_empty() { "the config has no [[project]] sections".to_owned() } else { format!("the projects are: {}", known.join(", ")) })]
+    UnknownProject {
+        /// The code asked for.
+        asked: String,
+        /// The codes (and names) of the configured projects.
+        known: Vec<String>,
+    },
     /// A kommun asked for is not in the project.
     #[error("kommun {kommun} is not one of project {project}'s kommuner")]
     NotInProject {
@@ -58,6 +66,36 @@ pub enum ReportError {
         /// The project.
         project: ProjectCode,
     },
+    /// A `--kommun` that names no kommun of the project.
+    #[error("--kommun {asked}: not a kommun of project {project}; its kommuner are: {}", known.join(", "))]
+    UnknownKommun {
+        /// What was asked for.
+        asked: String,
+        /// The project.
+        project: ProjectCode,
+        /// Its kommuner, as `Name (code)`.
+        known: Vec<String>,
+    },
+    /// The period asked for lies outside the project's lifetime.
+    #[error("period {period} is outside project {project}'s lifetime {lifetime}; ask for a period within it, or `lifetime`")]
+    OutsideLifetime {
+        /// The period asked for.
+        period: Period,
+        /// The project.
+        project: ProjectCode,
+        /// Its lifetime.
+        lifetime: Period,
+    },
+    /// No kommun submitted the period.
+    #[error("no kommun has submitted project {project} for period {period}{}; pass --allow-empty for a report that says so", if submitted.is_empty() { String::new() } else { format!(" (periods submitted: {})", submitted.join(", ")) })]
+    Empty {
+        /// The project.
+        project: ProjectCode,
+        /// The period.
+        period: Period,
+        /// The periods that were submitted.
+        submitted: Vec<String>,
+    },
     /// Reading the store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -65,7 +103,7 @@ pub enum ReportError {
     #[error(transparent)]
     Regional(#[from] RegionalError),
     /// JSON encoding failed.
-    #[error("encoding JSON: {0}")]
+    #[error("encoding JSON")]
     Json(#[from] serde_json::Error),
     /// Stored submissions the report would use fail their check.
     #[error("{}", unverified_message(.0))]
@@ -103,8 +141,16 @@ pub struct Report {
     pub project: ProjectDefinition,
     /// Its figures, after disclosure control.
     pub regional: Disclosed<RegionalReport>,
-    /// Progress against each target.
+    /// Whether the period is the project's whole lifetime.
+    pub lifetime: bool,
+    /// Progress against each target, over the time its scope says.
     pub progress: Vec<TargetProgress>,
+    /// The time the targets cover.
+    pub scope: Scope,
+    /// Distinct people who have started, month by month from the project's start.
+    pub enrolment: Vec<EnrolmentPoint>,
+    /// The ESF+ common indicators of the period.
+    pub esf: EsfIndicators,
     /// Outcomes for all leavers and per background flag.
     pub outcomes: Vec<OutcomeByFlag>,
     /// Active participants per month, region-wide.
@@ -113,8 +159,10 @@ pub struct Report {
     pub matrix: SubmissionMatrix,
     /// The kommuner whose own rows are shown (all that submitted, or those asked for).
     pub shown: Vec<KommunCode>,
-    /// When the report was made (UTC, minutes).
+    /// When the report was made, in Swedish local time.
     pub generated_at: String,
+    /// The same instant, for PX's CREATION-DATE (`CCYYMMDD hh:mm`, local time).
+    pub created: String,
     /// The labels' language.
     pub lang: Lang,
     /// Stored submissions that failed their check and were left out
@@ -123,7 +171,7 @@ pub struct Report {
 }
 
 /// What a report is asked for.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Request {
     /// The project code.
     pub project: String,
@@ -136,14 +184,72 @@ pub struct Request {
     /// Leave out the kommuner whose stored submissions fail their check (and say
     /// so), instead of refusing to report.
     pub exclude_unverified: bool,
+    /// Make a report (that says so) even when nobody submitted the period.
+    pub allow_empty: bool,
+}
+
+/// The configured project a code names (any case).
+pub fn find_project<'a>(
+    config: &'a HubConfig,
+    code: &str,
+) -> Result<&'a ProjectDefinition, ReportError> {
+    config
+        .projects
+        .iter()
+        .find(|p| p.code.as_str().eq_ignore_ascii_case(code))
+        .ok_or_else(|| ReportError::UnknownProject {
+            asked: code.to_owned(),
+            known: config
+                .projects
+                .iter()
+                .map(|p| format!("{} ({})", p.code, p.name))
+                .collect(),
+        })
+}
+
+/// A kommun of the project by code (`2180`) or name (`Gävle`, `gavle`; any case,
+/// with or without å, ä, ö).
+pub fn kommun_named(project: &ProjectDefinition, text: &str) -> Result<KommunCode, ReportError> {
+    let fold = |t: &str| -> String {
+        t.trim()
+            .to_lowercase()
+            .chars()
+            .map(|c| match c {
+                'å' | 'ä' | 'à' | 'á' => 'a',
+                'ö' | 'ø' => 'o',
+                'é' | 'è' => 'e',
+                'ü' => 'u',
+                other => other,
+            })
+            .collect()
+    };
+    let wanted = fold(text);
+    project
+        .kommuner
+        .iter()
+        .find(|k| k.as_str() == text.trim() || k.name().is_some_and(|n| fold(n) == wanted))
+        .copied()
+        .ok_or_else(|| ReportError::UnknownKommun {
+            asked: text.to_owned(),
+            project: project.code.clone(),
+            known: project
+                .kommuner
+                .iter()
+                .map(|k| format!("{} ({k})", k.label()))
+                .collect(),
+        })
 }
 
 /// Builds a report from the store. The suppression pattern is always computed for
 /// the whole project, so reports that show different kommuner never combine into
-/// more than one report shows. Only [`VerifiedStored`] submissions are read: if a
-/// stored submission of the period fails its check (or the log and the store
-/// disagree about one), the report is refused ([`ReportError::Unverified`]), or with
-/// `exclude_unverified` its kommun is left out and [`Report::excluded`] says so.
+/// more than one report shows. The period is clipped to the project's lifetime.
+/// Targets are measured over the lifetime, or for a sub-period cumulatively from
+/// the project's start to the period's end (from the kommuner's submissions for that
+/// stretch, when they made them). Only [`VerifiedStored`] submissions are read: if a
+/// stored submission of a period the report reads fails its check (or the log and
+/// the store disagree about one), the report is refused ([`ReportError::Unverified`]),
+/// or with `exclude_unverified` its kommun is left out and [`Report::excluded`] says
+/// so.
 pub fn build(
     store: &Store,
     config: &HubConfig,
@@ -151,12 +257,7 @@ pub fn build(
     request: &Request,
     now: OffsetDateTime,
 ) -> Result<Report, ReportError> {
-    let project = config
-        .projects
-        .iter()
-        .find(|p| p.code.as_str().eq_ignore_ascii_case(&request.project))
-        .ok_or_else(|| ReportError::UnknownProject(request.project.clone()))?
-        .clone();
+    let project = find_project(config, &request.project)?.clone();
     for kommun in &request.kommuner {
         if !project.kommuner.contains(kommun) {
             return Err(ReportError::NotInProject {
@@ -165,54 +266,90 @@ pub fn build(
             });
         }
     }
-    let period = request.period.unwrap_or(project.lifetime);
-    let domain = &project.linkage_domain;
-    let mut verified = Vec::new();
-    let mut failing = store.unmatched(Some((&period, domain)))?;
-    for checked in store.stored_in(domain, trust)? {
-        match checked {
-            Ok(v) => verified.push(v),
-            Err(u) if u.period == period.to_string() => failing.push(*u),
-            Err(_) => {}
-        }
-    }
-    failing.sort_by(|a, b| (&a.kommun, a.log_index).cmp(&(&b.kommun, b.log_index)));
-    failing.dedup_by(|a, b| a.id == b.id && a.log_index == b.log_index);
+    let lifetime = project.lifetime;
+    let asked = request.period.unwrap_or(lifetime);
+    let period = Period::new(
+        asked.from().max(lifetime.from()),
+        asked.to().min(lifetime.to()),
+    )
+    .ok_or_else(|| ReportError::OutsideLifetime {
+        period: asked,
+        project: project.code.clone(),
+        lifetime,
+    })?;
+    let cumulative = Period::new(lifetime.from(), period.to()).unwrap_or(period);
+    let (verified, failing) = checked(store, trust, &project, period, cumulative)?;
     if !failing.is_empty() && !request.exclude_unverified {
         return Err(ReportError::Unverified(failing));
     }
     let excluded_kommuner: Vec<&str> = failing.iter().map(|u| u.kommun.as_str()).collect();
-    verified.retain(|v| !excluded_kommuner.contains(&v.kommun().as_str()));
-    let latest = latest_of(&verified, &period);
-    let statistics: Vec<&Statistics> = latest
-        .iter()
-        .map(|s| &s.submission().statistics)
-        .filter(|s| project.kommuner.contains(&s.kommun) && s.projects.contains(&project.code))
+    let verified: Vec<VerifiedStored> = verified
+        .into_iter()
+        .filter(|v| !excluded_kommuner.contains(&v.kommun().as_str()))
         .collect();
-    let regional = regional_report(
-        RegionalInput {
-            project: &project.code,
+    let matrix = matrix(&verified, &project);
+    let stored = load(&verified, &project, &period);
+    if stored.is_empty() && !request.allow_empty {
+        return Err(ReportError::Empty {
+            project: project.code.clone(),
             period,
-            expected: &project.kommuner,
-            submissions: &statistics,
-        },
-        config.disclosure,
-        &samla_cli_common::Threads::available(),
-    )?;
+            submitted: matrix.periods.clone(),
+        });
+    }
+    let regional = disclosed(config, &project, period, &stored)?;
     let figures = regional.get();
+    let (progress, scope) = if period == lifetime {
+        (
+            progress(figures, &project.targets, Scope::Lifetime),
+            Scope::Lifetime,
+        )
+    } else if cumulative == period {
+        let scope = Scope::Cumulative(period.to());
+        (progress(figures, &project.targets, scope), scope)
+    } else {
+        let earlier = load(&verified, &project, &cumulative);
+        if earlier.is_empty() {
+            (
+                progress(figures, &project.targets, Scope::PeriodOnly),
+                Scope::PeriodOnly,
+            )
+        } else {
+            let scope = Scope::Cumulative(period.to());
+            let report = disclosed(config, &project, cumulative, &earlier)?;
+            (progress(report.get(), &project.targets, scope), scope)
+        }
+    };
+    let enrolment = enrolment(&verified, config, &project, cumulative, &matrix, &stored);
+    let mut progress = progress;
+    if scope == Scope::PeriodOnly {
+        distinct_from_enrolment(&mut progress, &enrolment, period);
+    }
     let shown = figures
         .kommuner
         .iter()
         .filter(|k| request.kommuner.is_empty() || request.kommuner.contains(k))
         .copied()
         .collect();
+    let local = samla_common::local_time::stockholm(now);
     Ok(Report {
-        progress: progress(figures, &project.targets),
+        lifetime: period == lifetime,
+        progress,
+        scope,
+        enrolment,
+        esf: esf_indicators(figures),
         outcomes: outcomes_by_flag(figures),
         monthly: monthly_series(figures),
-        matrix: matrix(&verified, &project),
+        matrix,
         shown,
-        generated_at: format!("{} {:02}:{:02} UTC", now.date(), now.hour(), now.minute()),
+        generated_at: samla_common::local_time::format_stockholm(now),
+        created: format!(
+            "{:04}{:02}{:02} {:02}:{:02}",
+            local.year(),
+            local.month() as u8,
+            local.day(),
+            local.hour(),
+            local.minute()
+        ),
         lang: request.lang,
         excluded: failing,
         regional,
@@ -220,8 +357,69 @@ pub fn build(
     })
 }
 
-/// The latest submission (highest sequence) of each kommun for a period.
-fn latest_of<'a>(verified: &'a [VerifiedStored], period: &Period) -> Vec<&'a VerifiedStored> {
+/// Without submissions for the stretch from the project's start, distinct
+/// participants up to the period's end may still be known: the cumulative enrolment
+/// series has them where the kommuner's periods cover the stretch (a daemon's
+/// quarters, say). The shares stay the period's own.
+fn distinct_from_enrolment(
+    progress: &mut [TargetProgress],
+    enrolment: &[EnrolmentPoint],
+    period: Period,
+) {
+    let Some(point) = enrolment.last().filter(|p| p.up_to == period.to()) else {
+        return;
+    };
+    let Some(count) = point.count else { return };
+    for p in progress
+        .iter_mut()
+        .filter(|p| p.measure == samla_common::report::Measure::Participants)
+    {
+        p.part = Some(count);
+        p.figure = Some(count as f64);
+        p.basis = samla_common::report::Basis::DistinctPeople;
+        p.scope = Scope::Cumulative(point.up_to);
+    }
+}
+
+/// The project's stored submissions that pass their check, and those of the periods
+/// the report reads (any period inside `stretch`, the project's start to the
+/// period's end) that fail it or that the log and the store disagree about.
+fn checked(
+    store: &Store,
+    trust: &Trust,
+    project: &ProjectDefinition,
+    period: Period,
+    stretch: Period,
+) -> Result<(Vec<VerifiedStored>, Vec<Unverified>), ReportError> {
+    let domain = &project.linkage_domain;
+    let inside = |text: &str| {
+        text.parse::<Period>()
+            .is_ok_and(|p| p.from() >= stretch.from() && p.to() <= stretch.to())
+    };
+    let mut verified = Vec::new();
+    let mut failing = store.unmatched(Some((&period, domain)))?;
+    if stretch != period {
+        failing.extend(store.unmatched(Some((&stretch, domain)))?);
+    }
+    for checked in store.stored_in(domain, trust)? {
+        match checked {
+            Ok(v) => verified.push(v),
+            Err(u) if inside(&u.period) => failing.push(*u),
+            Err(_) => {}
+        }
+    }
+    failing.sort_by(|a, b| (&a.kommun, a.log_index).cmp(&(&b.kommun, b.log_index)));
+    failing.dedup_by(|a, b| a.id == b.id && a.log_index == b.log_index);
+    Ok((verified, failing))
+}
+
+/// The statistics of the project's kommuner for exactly this period: each kommun's
+/// latest verified submission (highest sequence).
+fn load(
+    verified: &[VerifiedStored],
+    project: &ProjectDefinition,
+    period: &Period,
+) -> Vec<Statistics> {
     let mut latest: std::collections::BTreeMap<KommunCode, &VerifiedStored> =
         std::collections::BTreeMap::new();
     for v in verified
@@ -233,7 +431,63 @@ fn latest_of<'a>(verified: &'a [VerifiedStored], period: &Period) -> Vec<&'a Ver
             *slot = v;
         }
     }
-    latest.into_values().collect()
+    latest
+        .into_values()
+        .map(|v| v.submission().statistics.clone())
+        .filter(|s| project.kommuner.contains(&s.kommun) && s.projects.contains(&project.code))
+        .collect()
+}
+
+/// The regional figures of one period under disclosure control.
+fn disclosed(
+    config: &HubConfig,
+    project: &ProjectDefinition,
+    period: Period,
+    stored: &[Statistics],
+) -> Result<Disclosed<RegionalReport>, ReportError> {
+    let statistics: Vec<&Statistics> = stored.iter().collect();
+    Ok(regional_report(
+        RegionalInput {
+            project: &project.code,
+            period,
+            expected: &project.kommuner,
+            submissions: &statistics,
+        },
+        config.disclosure,
+        &samla_cli_common::Threads::available(),
+    )?)
+}
+
+/// The cumulative enrolment series up to the end of `stretch`, from every period the
+/// kommuner submitted within it (the report's own, already loaded, reused).
+fn enrolment(
+    verified: &[VerifiedStored],
+    config: &HubConfig,
+    project: &ProjectDefinition,
+    stretch: Period,
+    matrix: &SubmissionMatrix,
+    own: &[Statistics],
+) -> Vec<EnrolmentPoint> {
+    let own_period = own.first().map(|s| s.period);
+    let mut loaded: Vec<Statistics> = Vec::new();
+    for period in matrix
+        .periods
+        .iter()
+        .filter_map(|p| p.parse::<Period>().ok())
+    {
+        let inside = period.from() >= stretch.from() && period.to() <= stretch.to();
+        if inside && Some(period) != own_period {
+            loaded.extend(load(verified, project, &period));
+        }
+    }
+    let all: Vec<&Statistics> = own.iter().chain(&loaded).collect();
+    cumulative_enrolment(
+        &project.code,
+        stretch,
+        &project.kommuner,
+        &all,
+        config.disclosure,
+    )
 }
 
 /// When each kommun last submitted each period, from the verified submissions.
@@ -277,7 +531,7 @@ fn matrix(verified: &[VerifiedStored], project: &ProjectDefinition) -> Submissio
                         .iter()
                         .find(|t| t.kommun == *k && &t.period == p)
                         .and_then(|t| OffsetDateTime::from_unix_timestamp(t.received_at).ok())
-                        .map(|at| at.date().to_string())
+                        .map(|at| samla_common::local_time::stockholm(at).date().to_string())
                 })
                 .collect();
             (*k, cells)
@@ -291,7 +545,7 @@ pub fn render(report: &Report, format: Format, table: TableName) -> Result<Strin
     Ok(match format {
         Format::Table => text::render(report),
         Format::Csv => csv::render(report),
-        Format::Json => json(report)? + "\n",
+        Format::Json => json::render(report)? + "\n",
         Format::Html => html::render(report),
         Format::Px => px::render(report, table),
     })
@@ -345,7 +599,7 @@ impl Report {
     /// A unit's label: the kommun's name, or the region.
     pub fn unit_label(&self, unit: &str) -> String {
         if unit == TOTAL {
-            self.lang.region().to_owned()
+            self.lang.region_sum().to_owned()
         } else {
             self.lang
                 .value(samla_common::statistics::Dimension::Kommun, unit)
@@ -355,12 +609,31 @@ impl Report {
     /// The project's title line.
     pub fn title(&self) -> String {
         format!(
-            "{} ({}), {} {}",
+            "{} ({}), {}",
             self.project.name,
             self.project.code,
-            self.lang.pick("period", "period"),
-            self.figures().period
+            self.lang.period(&self.figures().period, self.lifetime)
         )
+    }
+
+    /// For a period nobody submitted (with `--allow-empty`): the line every format
+    /// puts at its top.
+    pub fn empty_notice(&self) -> Option<String> {
+        let figures = self.figures();
+        figures.kommuner.is_empty().then(|| {
+            format!(
+                "{} {}; {}",
+                self.lang.pick(
+                    "Ingen kommun har lämnat in uppgifter för perioden",
+                    "No kommun has submitted figures for the period"
+                ),
+                figures.period,
+                self.lang.pick(
+                    "alla siffror nedan är därför noll, inte uppmätta",
+                    "every figure below is therefore zero, not measured"
+                )
+            )
+        })
     }
 }
 
@@ -385,129 +658,4 @@ pub(crate) fn values_at(table: &PublishedTable, position: usize) -> Vec<String> 
         out.push(total);
     }
     out
-}
-
-/// A published figure as JSON: the count, or `null` and `"suppressed": true`. Which
-/// kind of suppression hid it is not said: "primary" would tell that the count is
-/// below k, which is more than `..` says.
-#[derive(serde::Serialize)]
-struct JsonCount<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    key: Option<&'a [String]>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    label: Option<&'a str>,
-    count: Option<u64>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    suppressed: bool,
-}
-
-impl<'a> JsonCount<'a> {
-    fn cell(cell: &'a PublishedCell) -> JsonCount<'a> {
-        JsonCount {
-            key: Some(&cell.key),
-            label: None,
-            count: cell.count,
-            suppressed: cell.count.is_none(),
-        }
-    }
-
-    fn count(count: &'a samla_common::disclosure::PublishedCount) -> JsonCount<'a> {
-        JsonCount {
-            key: None,
-            label: Some(&count.label),
-            count: count.count,
-            suppressed: count.count.is_none(),
-        }
-    }
-}
-
-fn counts(list: &[samla_common::disclosure::PublishedCount]) -> Vec<JsonCount<'_>> {
-    list.iter().map(JsonCount::count).collect()
-}
-
-#[derive(serde::Serialize)]
-struct JsonTable<'a> {
-    name: TableName,
-    dimensions: &'a [samla_common::statistics::Dimension],
-    cells: Vec<JsonCount<'a>>,
-}
-
-/// The JSON form: every figure by code, with the rule.
-fn json(report: &Report) -> Result<String, serde_json::Error> {
-    let figures = report.figures();
-    let shown: std::collections::HashSet<String> = report.row_units().into_iter().collect();
-    let tables: Vec<JsonTable<'_>> = figures
-        .tables
-        .iter()
-        .map(|t| JsonTable {
-            name: t.name,
-            dimensions: &t.dimensions,
-            cells: t
-                .cells
-                .iter()
-                .filter(|c| c.key.first().is_some_and(|k| shown.contains(k)))
-                .map(JsonCount::cell)
-                .collect(),
-        })
-        .collect();
-    let progress: Vec<serde_json::Value> = report
-        .progress
-        .iter()
-        .map(|p| {
-            serde_json::json!({
-                "measure": p.measure,
-                "figure": p.figure,
-                "part": p.part,
-                "whole": p.whole,
-                "target": p.target,
-                "of_target": p.of_target(),
-                "gap": p.gap(),
-            })
-        })
-        .collect();
-    let distinct = match &figures.linkage {
-        Ok(l) => serde_json::json!({
-            "distinct_people": JsonCount::count(&l.distinct_people),
-            "in_several_kommuner": JsonCount::count(&l.in_several_kommuner),
-            "per_kommun": counts(&l.per_kommun),
-            "kommun_overlaps": counts(&l.kommun_overlaps),
-            "project_overlaps": counts(&l.project_overlaps),
-        }),
-        Err(problem) => serde_json::json!({ "not_counted": problem }),
-    };
-    let head = serde_json::json!({
-        "project": {
-            "code": report.project.code,
-            "name": report.project.name,
-            "lifetime": report.project.lifetime,
-            "kommuner": report.project.kommuner,
-            "linkage_domain": report.project.linkage_domain.as_str(),
-        },
-        "period": figures.period,
-        "generated_at": report.generated_at,
-        "disclosure_control": { "k": figures.rule.k, "rule": figures.rule_text },
-        "unverified_excluded": report.excluded.iter().map(|u| serde_json::json!({
-            "kommun": u.kommun,
-            "submission": u.id,
-            "log_index": u.log_index,
-            "why": u.damage.to_string(),
-        })).collect::<Vec<_>>(),
-        "note": report.excluded_note(),
-        "kommuner_submitted": figures.kommuner,
-        "kommuner_missing": figures.missing,
-        "kommuner_shown": report.shown,
-        "targets": progress,
-        "distinct": distinct,
-        "outcomes_by_background": report.outcomes,
-        "monthly_active": report.monthly.iter().map(|(m, n)| serde_json::json!({"month": m, "count": n})).collect::<Vec<_>>(),
-        "submissions": report.matrix,
-    });
-    // The tables are by far the largest part: serialised straight from the report.
-    #[derive(serde::Serialize)]
-    struct Whole<'a> {
-        #[serde(flatten)]
-        head: serde_json::Value,
-        tables: Vec<JsonTable<'a>>,
-    }
-    serde_json::to_string_pretty(&Whole { head, tables })
 }

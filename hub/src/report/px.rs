@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use samla_common::disclosure::{PublishedTable, TOTAL};
-use samla_common::statistics::{Dimension, TableName};
+use samla_common::statistics::TableName;
 
 use super::{cells_by_key, values_at, Report};
 
@@ -23,11 +23,7 @@ pub fn render(report: &Report, name: TableName) -> String {
     keyword(&mut out, "AXIS-VERSION", &quoted("2013"));
     keyword(&mut out, "CODEPAGE", &quoted("utf-8"));
     keyword(&mut out, "LANGUAGE", &quoted(lang.code()));
-    keyword(
-        &mut out,
-        "CREATION-DATE",
-        &quoted(&creation_date(&report.generated_at)),
-    );
+    keyword(&mut out, "CREATION-DATE", &quoted(&report.created));
     keyword(&mut out, "DECIMALS", "0");
     keyword(&mut out, "SHOWDECIMALS", "0");
     keyword(
@@ -48,17 +44,7 @@ pub fn render(report: &Report, name: TableName) -> String {
         figures.period
     );
     keyword(&mut out, "DESCRIPTION", &quoted(&contents));
-    let by: Vec<&str> = variables.iter().map(|v| v.name.as_str()).collect();
-    keyword(
-        &mut out,
-        "TITLE",
-        &quoted(&format!(
-            "{} {} {}",
-            lang.table(name),
-            lang.pick("efter", "by"),
-            by.join(", ")
-        )),
-    );
+    keyword(&mut out, "TITLE", &quoted(&title(report, name, &variables)));
     keyword(&mut out, "CONTENTS", &quoted(&contents));
     keyword(
         &mut out,
@@ -127,14 +113,15 @@ struct Variable {
 fn variables(report: &Report, table: &PublishedTable) -> Vec<Variable> {
     let lang = report.lang;
     let units = report.row_units();
+    let region = region_code(report);
     let mut out = vec![Variable {
-        name: lang.dimension(Dimension::Kommun).to_owned(),
+        name: lang.pick("region", "region").to_owned(),
         labels: units.iter().map(|u| report.unit_label(u)).collect(),
         codes: units
             .iter()
             .map(|u| {
                 if u == TOTAL {
-                    "region".to_owned()
+                    region.clone()
                 } else {
                     u.clone()
                 }
@@ -224,7 +211,39 @@ fn keyword(out: &mut String, name: &str, value: &str) {
     );
 }
 
-/// `CCYYMMDD hh:mm` from the report's `YYYY-MM-DD hh:mm UTC`.
-fn creation_date(generated: &str) -> String {
-    generated.trim_end_matches(" UTC").replacen('-', "", 2)
+/// A title as SCB writes them: "Deltagare efter kommun, kön och ålder. UNG – Ung
+/// Nu Gävleborg, 2025".
+fn title(report: &Report, name: TableName, variables: &[Variable]) -> String {
+    let lang = report.lang;
+    let full = lang.table(name);
+    let noun = full
+        .split_once(lang.pick(" efter ", " by "))
+        .map_or(full, |(noun, _)| noun);
+    let names: Vec<&str> = variables.iter().map(|v| v.name.as_str()).collect();
+    let by = match names.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} {} {last}", rest.join(", "), lang.pick("och", "and")),
+        None => String::new(),
+    };
+    format!(
+        "{noun} {} {by}. {}, {}",
+        lang.pick("efter", "by"),
+        report.project.name,
+        lang.period(&report.figures().period, report.lifetime)
+    )
+}
+
+/// The region's code: the county (län) code its kommuner share, e.g. `21` for
+/// Gävleborg, as SCB codes a county; `region` if they span counties.
+fn region_code(report: &Report) -> String {
+    let counties: Vec<&str> = report
+        .project
+        .kommuner
+        .iter()
+        .map(|k| k.as_str().get(..2).unwrap_or(""))
+        .collect();
+    match counties.first() {
+        Some(first) if counties.iter().all(|c| c == first) => (*first).to_owned(),
+        _ => "region".to_owned(),
+    }
 }

@@ -4,10 +4,10 @@ use std::fmt::Write;
 
 use samla_common::codes::KommunCode;
 use samla_common::disclosure::PublishedTable;
-use samla_common::report::Measure;
 use samla_common::statistics::Dimension;
 
-use super::labels::{count, percent};
+use super::labels::count;
+use super::sections;
 use super::{cells_by_key, values_at, Report};
 
 /// Renders the whole report for a terminal.
@@ -16,6 +16,9 @@ pub fn render(report: &Report) -> String {
     let figures = report.figures();
     let mut out = String::new();
     let _ = writeln!(out, "{}", report.title());
+    if let Some(notice) = report.empty_notice() {
+        let _ = writeln!(out, "{} {notice}", lang.pick("OBS!", "NOTE:"));
+    }
     let _ = writeln!(
         out,
         "{} {}",
@@ -39,9 +42,34 @@ pub fn render(report: &Report) -> String {
         );
     }
     section(&mut out, lang.pick("Mål", "Targets"));
-    out.push_str(&aligned(&targets(report)));
+    out.push_str(&aligned(&sections::targets(report)));
+    let _ = writeln!(out, "{}", sections::targets_note(report));
+    if !report.project.target_groups.is_empty() {
+        section(&mut out, lang.pick("Målgrupper", "Target groups"));
+        if let Some(line) = sections::women_line(report) {
+            let _ = writeln!(out, "{line}");
+        }
+        out.push_str(&aligned(&sections::target_group_rows(report)));
+    }
+    section(
+        &mut out,
+        lang.pick(
+            "Inskrivna över tid (unika personer som har börjat)",
+            "Cumulative enrolment (distinct people who have started)",
+        ),
+    );
+    out.push_str(&aligned(&sections::enrolment_rows(report)));
     section(&mut out, lang.pick("Unika personer", "Distinct people"));
     out.push_str(&distinct(report));
+    let _ = writeln!(out, "{}", sections::counts_note(report));
+    section(
+        &mut out,
+        lang.pick(
+            "ESF+ gemensamma indikatorer (förordning (EU) 2021/1057, bilaga I)",
+            "ESF+ common indicators (Regulation (EU) 2021/1057, Annex I)",
+        ),
+    );
+    out.push_str(&aligned(&sections::esf_rows(report)));
     section(
         &mut out,
         lang.pick(
@@ -74,7 +102,7 @@ pub(super) fn outcome_rows(report: &Report) -> Vec<Vec<String>> {
             lang.value(Dimension::FlagOrAll, &o.flag),
             count(o.leavers),
             count(o.work_or_studies),
-            o.share.map_or_else(|| "..".to_owned(), percent),
+            o.share.map_or_else(|| "..".to_owned(), |s| lang.percent(s)),
         ]);
     }
     rows
@@ -109,57 +137,6 @@ fn kommun_list(kommuner: &[KommunCode]) -> String {
         .map(|k| format!("{} ({k})", k.label()))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// The targets: measure, figure, target, share of target, gap.
-pub(super) fn targets(report: &Report) -> Vec<Vec<String>> {
-    let lang = report.lang;
-    let mut rows = vec![vec![
-        lang.pick("Mått", "Measure").to_owned(),
-        lang.pick("Utfall", "Figure").to_owned(),
-        lang.pick("Mål", "Target").to_owned(),
-        lang.pick("Av målet", "Of target").to_owned(),
-        lang.pick("Skillnad", "Gap").to_owned(),
-    ]];
-    for p in &report.progress {
-        let is_count = p.measure == Measure::Participants;
-        let value = |v: f64| {
-            if is_count {
-                format!("{v:.0}")
-            } else {
-                percent(v)
-            }
-        };
-        let figure = match (p.figure, p.part, p.whole) {
-            (Some(f), Some(part), Some(whole)) if !is_count => {
-                format!("{} ({part}/{whole})", percent(f))
-            }
-            (Some(f), _, _) => value(f),
-            (None, _, _) => "..".to_owned(),
-        };
-        let gap = p.gap().map_or_else(
-            || "–".to_owned(),
-            |g| {
-                if is_count {
-                    format!("{g:+.0}")
-                } else {
-                    format!(
-                        "{:+.1} {}",
-                        g * 100.0,
-                        lang.pick("procentenheter", "points")
-                    )
-                }
-            },
-        );
-        rows.push(vec![
-            lang.measure(p.measure).to_owned(),
-            figure,
-            p.target.map_or_else(|| "–".to_owned(), value),
-            p.of_target().map_or_else(|| "–".to_owned(), percent),
-            gap,
-        ]);
-    }
-    rows
 }
 
 fn distinct(report: &Report) -> String {

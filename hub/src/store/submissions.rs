@@ -2,14 +2,10 @@
 //! decoded cells and linkage sets and its receipt, in the batch's transaction. What
 //! reports and audits read back is `verified`'s.
 
-#[cfg(test)]
-use rusqlite::OptionalExtension;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use samla_common::receipt::{accepted_entry, Logged, Receipt};
 use samla_common::translog::{self, Checkpoint, EntryKind};
-#[cfg(test)]
-use samla_common::wire::SubmissionId;
-use samla_common::wire::{Refusal, SignedReceipt, VerifiedSubmission};
+use samla_common::wire::{Refusal, SignedReceipt, SubmissionId, VerifiedSubmission};
 
 use super::batch::Stored;
 use super::log::{append, entry, SqlHashes};
@@ -18,9 +14,10 @@ use super::{LogSigner, Store, StoreError};
 use crate::config::RegisteredKey;
 
 impl Store {
-    /// The exact signed bytes of a stored submission, unchecked: for the store's own
-    /// tests only (every other reader goes through [`Store::stored`]).
-    #[cfg(test)]
+    /// The exact signed bytes of a stored submission, unchecked: for the audit's
+    /// view of what is stored (digests in an exported bundle), which shows each one
+    /// beside the outcome of [`Store::stored`]. Reports and payloads read only
+    /// through [`Store::stored`].
     pub fn signed_bytes(&self, id: SubmissionId) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
             .db

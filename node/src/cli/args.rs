@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use samla_cli_common::args::{date, ShowFormatArg};
+use samla_cli_common::args::{date, LangArg, PayloadFormatArg, ReportFormatArg, ShowFormatArg};
 use samla_common::codes::{KommunCode, ProjectCode};
 use samla_common::period::Period;
 use samla_common::pseudonym::LinkageDomain;
@@ -70,7 +70,7 @@ pub(super) enum Command {
     Preview(PreviewArgs),
     /// Create this node's signing key and config, and print what the region registers.
     #[command(
-        after_help = "Example:\n  samla-node init --dir /etc/samla --kommun 2180 --project UNG:gavleborg-ung-2023 \\\n    --hub samla.region.se:4433 --hub-name samla.region.se --region-ca ca.crt \\\n    --certificate node-2180.crt --private-key node-2180.key --receipt-key <hex>"
+        after_help = "Example:\n  samla-node init --dir /etc/samla --kommun 2180 --project UNG:gavleborg-ung-2023:2023-09-01..2026-08-31 \\\n    --hub samla.region.se:4433 --hub-name samla.region.se --region-ca ca.crt \\\n    --certificate node-2180.crt --private-key node-2180.key --receipt-key <hex>"
     )]
     Init(InitArgs),
     /// Build, sign and send a submission for a period; it waits in the outbox until the
@@ -92,9 +92,9 @@ pub(super) enum Command {
     /// List every submission: sent, acknowledged by the hub, or refused.
     #[command(after_help = "Example:\n  samla-node status")]
     Status,
-    /// Audit this node's transfer log: verify, show, payload, export, cross-check.
-    #[command(subcommand)]
-    Audit(AuditCommand),
+    /// Audit this node's transfer log: verify, show, payload, export, report,
+    /// cross-check. Swedish by default; --lang en for English.
+    Audit(AuditArgs),
     /// Run the whole offline pipeline on synthetic data in a fresh directory.
     #[command(after_help = "Example:\n  samla-node demo --dir /tmp/samla-demo")]
     Demo(DemoArgs),
@@ -238,9 +238,20 @@ pub(super) struct InitArgs {
     /// The kommun's SCB code.
     #[arg(long)]
     pub kommun: KommunCode,
-    /// A project and its linkage domain, as CODE:DOMAIN (repeat for several).
-    #[arg(long = "project", required = true, value_parser = project_domain)]
-    pub projects: Vec<(ProjectCode, LinkageDomain)>,
+    /// A project, its linkage domain and its lifetime, as CODE:DOMAIN:START..END
+    /// (e.g. FASETTEN:kronoberg-fasetten-2021:2021-01-04..2023-02-28), or CODE:DOMAIN
+    /// with --start and --end; repeat for several.
+    #[arg(long = "project", required = true, value_parser = init_project)]
+    pub projects: Vec<InitProject>,
+    /// The first day of the project's lifetime (with one --project CODE:DOMAIN).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = date, requires = "end")]
+    pub start: Option<time::Date>,
+    /// The last day of the project's lifetime (with one --project CODE:DOMAIN).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = date, requires = "start")]
+    pub end: Option<time::Date>,
+    /// The inbox the daemon watches for exports (created; relative to --dir)
+    #[arg(long, default_value = "inbox")]
+    pub inbox: PathBuf,
     /// The region's pseudonym master key file.
     #[arg(long, default_value = "master.key")]
     pub key_file: PathBuf,
@@ -305,11 +316,22 @@ pub(super) struct RunArgs {
     pub once: bool,
 }
 
+/// `samla-node audit`.
+#[derive(Args)]
+pub(super) struct AuditArgs {
+    #[command(subcommand)]
+    pub command: AuditCommand,
+    /// Language of what is printed: sv (Swedish) or en (English).
+    #[arg(long, value_enum, global = true, default_value_t = LangArg::Sv)]
+    pub lang: LangArg,
+}
+
 #[derive(Subcommand)]
 pub(super) enum AuditCommand {
-    /// Check the node's log: the hash chain, and every receipt it holds.
+    /// Check the node's log and outbox: the hash chain, the log's signed heads, every
+    /// stored submission against its id and the node's signature, and every receipt.
     #[command(
-        after_help = "Examples:\n  samla-node audit verify\n  samla-node audit verify --bundle /media/usb/node-bundle\n  samla-node audit verify --hub-bundle /media/usb/hub-bundle\n\nExit status: 0 the log verifies, 1 findings (each names the entry at fault), 2 could not run."
+        after_help = "Examples:\n  samla-node audit verify\n  samla-node audit verify --bundle /media/usb/node-bundle\n  samla-node audit verify --hub-bundle /media/usb/hub-bundle\n\nExit status: 0 the log verifies, 1 findings (each names the entry or submission at fault), 2 could not run."
     )]
     Verify {
         /// An exported node bundle instead of this node's database.
@@ -319,29 +341,60 @@ pub(super) enum AuditCommand {
         #[arg(long)]
         hub_bundle: Option<PathBuf>,
     },
-    /// List the node's transfer log (no personal data).
-    #[command(after_help = "Example:\n  samla-node audit show --format csv")]
+    /// List the submissions (one summary line each) and the node's transfer log, in
+    /// local time (no personal data).
+    #[command(
+        after_help = "Examples:\n  samla-node audit show\n  samla-node audit show --format csv > logg.csv"
+    )]
     Show {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ShowFormatArg::Table)]
         format: ShowFormatArg,
     },
-    /// Print exactly what one submission contained, decoded: its tables and the
-    /// pseudonyms of its linkage sets.
-    #[command(after_help = "Example:\n  samla-node audit payload 3f5a…e1 > submission.json")]
+    /// Show exactly what one submission contained: its tables, and (with --format
+    /// json) the pseudonyms of its linkage sets.
+    #[command(
+        after_help = "Examples:\n  samla-node audit payload 3f5a0c1e\n  samla-node audit payload 3f5a0c1e --format json > submission.json"
+    )]
     Payload {
-        /// The submission id (64 hex characters), as `samla-node status` lists it.
-        id: samla_common::wire::SubmissionId,
+        /// The submission id, or a unique prefix of at least 8 hex characters (as
+        /// `samla-node audit show` lists them).
+        id: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = PayloadFormatArg::Table)]
+        format: PayloadFormatArg,
     },
     /// Write a self-contained bundle of the node's log for a privacy officer.
-    #[command(after_help = "Example:\n  samla-node audit export /media/usb/node-bundle")]
+    #[command(
+        after_help = "Examples:\n  samla-node audit export /media/usb/node-bundle\n  samla-node audit export --with-content /media/usb/node-bundle"
+    )]
     Export {
-        /// Directory to write node-bundle.json and README.md into.
+        /// Directory to write node-bundle.json, content.json and README.md into.
         dir: PathBuf,
+        /// Also write each submission's aggregate tables (no pseudonyms).
+        #[arg(long)]
+        with_content: bool,
+        /// Also write the linkage sets' pseudonyms (personal data: only when asked).
+        #[arg(long, requires = "with_content")]
+        with_pseudonyms: bool,
+    },
+    /// Write an audit report to archive: what was checked and found, one line per
+    /// submission, and the whole log.
+    #[command(
+        after_help = "Example:\n  samla-node audit report --format html --out granskning-2025.html"
+    )]
+    Report {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormatArg::Text)]
+        format: ReportFormatArg,
+        /// File to write (never overwritten) [default: standard output].
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Check a node bundle against a hub bundle: every submission this node holds a
-    /// receipt for is in the hub's log with the same digest, and the hub's log holds
-    /// nothing for this kommun that the node did not send.
+    /// receipt for is in the hub's log with the same digest (and, when both bundles
+    /// carry content, the same content), and the hub's log holds nothing for this
+    /// kommun that the node did not send.
     #[command(
         after_help = "Example:\n  samla-node audit cross-check node-bundle hub-bundle\n\nExit status: 0 they agree, 1 findings, 2 could not run."
     )]
@@ -372,16 +425,36 @@ fn ages(text: &str) -> Result<(u8, u8), String> {
         .ok_or_else(|| "write the youngest and oldest age, e.g. 15-24".to_owned())
 }
 
-/// `CODE:DOMAIN` of `init --project`, for clap's `value_parser`.
-fn project_domain(text: &str) -> Result<(ProjectCode, LinkageDomain), String> {
-    let (code, domain) = text
-        .split_once(':')
-        .ok_or("write CODE:LINKAGE-DOMAIN, e.g. UNG:gavleborg-ung-2023")?;
-    Ok((
-        code.parse()
+/// One `init --project`: the project's code, linkage domain and, if given, lifetime.
+#[derive(Clone)]
+pub(super) struct InitProject {
+    pub code: ProjectCode,
+    pub domain: LinkageDomain,
+    pub lifetime: Option<Period>,
+}
+
+/// `CODE:DOMAIN` or `CODE:DOMAIN:START..END` of `init --project`, for clap's
+/// `value_parser`.
+fn init_project(text: &str) -> Result<InitProject, String> {
+    const FORM: &str = "write CODE:LINKAGE-DOMAIN:START..END, e.g. FASETTEN:kronoberg-fasetten-2021:2021-01-04..2023-02-28 (or CODE:LINKAGE-DOMAIN with --start and --end)";
+    let mut parts = text.splitn(3, ':');
+    let (Some(code), Some(domain)) = (parts.next(), parts.next()) else {
+        return Err(FORM.to_owned());
+    };
+    let lifetime = parts
+        .next()
+        .map(|p| {
+            p.parse::<Period>()
+                .map_err(|e| format!("the lifetime {p:?}: {e}; {FORM}"))
+        })
+        .transpose()?;
+    Ok(InitProject {
+        code: code
+            .parse()
             .map_err(|e: samla_common::codes::CodeError| e.to_string())?,
-        domain
+        domain: domain
             .parse()
             .map_err(|e: samla_common::pseudonym::LinkageDomainError| e.to_string())?,
-    ))
+        lifetime,
+    })
 }

@@ -55,7 +55,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run(args) => daemon::run(config, args),
         Command::Outbox => outbox::List::prepare(config, true)?.run(),
         Command::Status => outbox::List::prepare(config, false)?.run(),
-        Command::Audit(command) => audit::Audit::prepare(config, command)?.run(),
+        Command::Audit(args) => audit::Audit::prepare(config, args)?.run(),
     }
 }
 

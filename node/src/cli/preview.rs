@@ -158,8 +158,10 @@ pub(super) fn select(
                 .with_context(|| format!("--project {p}: not in {}", config.path.display()))
         })
         .collect::<Result<Vec<_>>>()?;
-    let only = match projects.as_slice() {
-        [one] => config.projects.iter().find(|p| &p.code == one),
+    // `lifetime` is one project's: the one named, or the config's only project.
+    let only = match (projects.as_slice(), config.projects.as_slice()) {
+        ([one], _) => config.projects.iter().find(|p| &p.code == one),
+        ([], [only]) => Some(only),
         _ => None,
     };
     let period = config

@@ -11,6 +11,7 @@ use samla_common::codes::KommunCode;
 use samla_common::retry::Backoff;
 use samla_node::client::{self, Event};
 use samla_node::config::{HubLink, NodeConfig};
+use samla_node::keyfile;
 use samla_node::outbox::Outbox;
 
 use super::args::SendArgs;
@@ -46,9 +47,15 @@ impl Send {
         }
     }
 
-    /// Opens the node database, naming it in the error.
+    /// Opens the node database, naming it in the error, with the node's signing key
+    /// logged (a `key change` when it is new) and set to sign the log's heads.
     pub(super) fn open_outbox(&self) -> Result<Outbox> {
-        Outbox::open(&self.database).with_context(|| format!("opening {}", self.database.display()))
+        let mut outbox = Outbox::open(&self.database)
+            .with_context(|| format!("opening {}", self.database.display()))?;
+        let key = keyfile::load_signing_key(&self.link.signing_key)?;
+        outbox.record_signing_key(&key.verifying_key(), now())?;
+        outbox.sign_heads_with(key);
+        Ok(outbox)
     }
 
     /// Delivers the outbox.
@@ -98,6 +105,7 @@ impl Send {
                 say(event.to_string(), event.is_problem())
             },
         ));
+        outbox.seal(now())?;
         let report = match delivered {
             Err(e @ client::ClientError::HistoryChanged(_)) => {
                 samla_cli_common::error::warn("samla-node", &e);
@@ -110,4 +118,8 @@ impl Send {
         }
         Ok(ExitCode::from(report.exit_code()))
     }
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
 }

@@ -71,7 +71,6 @@ impl Submit {
         }
         drop(err);
         let mut outbox = self.send.open_outbox()?;
-        outbox.record_signing_key(&self.signing.verifying_key(), now())?;
         let mut out = std::io::stdout().lock();
         for statistics in built.statistics {
             let (period, domain) = (

@@ -85,6 +85,23 @@ async fn remote_address(address: &str) -> Result<SocketAddr, Failure> {
 }
 
 impl HubClient {
+    /// The hub as its (verified) certificate names it, for the node's log:
+    /// `hub certificate NAME (ORGANISATION), sha256 FINGERPRINT`.
+    pub fn peer_description(&self) -> Option<String> {
+        let identity = self.connection.peer_identity()?;
+        let chain = identity
+            .downcast::<Vec<quinn::rustls::pki_types::CertificateDer<'static>>>()
+            .ok()?;
+        let leaf = chain.first()?;
+        let (name, organisation) = samla_common::tls::certificate_names(leaf);
+        let name = name.unwrap_or_else(|| "-".to_owned());
+        let organisation = organisation.map_or(String::new(), |o| format!(" ({o})"));
+        Some(format!(
+            "hub certificate {name}{organisation}, sha256 {}",
+            hex::encode(samla_common::tls::fingerprint(leaf))
+        ))
+    }
+
     /// Connects from a new local endpoint and completes the TLS handshake.
     pub async fn connect(link: &HubLink) -> Result<HubClient, ClientError> {
         let config = client_config(link)?;

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use samla_common::audit::node_checks::{check_stored, StoredColumns};
 use samla_common::codes::KommunCode;
 use samla_common::delivery::{
     Action, Delivery, DeliveryConfig, Failure, Mode, Outcome, Outgoing, Stop, Tampering,
@@ -35,6 +36,7 @@ pub struct Tally {
 /// Runs the delivery machine against the hub, the outbox and the clock.
 pub struct Driver {
     link: HubLink,
+    kommun: KommunCode,
     machine: Delivery,
     tls: quinn::ClientConfig,
     connection: Option<HubClient>,
@@ -66,6 +68,7 @@ impl Driver {
             mode,
         };
         Ok(Driver {
+            kommun,
             tls: client_config(link)?,
             link: link.clone(),
             machine: Delivery::new(Instant::now(), config, outbox.last_checkpoint()?),
@@ -87,15 +90,30 @@ impl Driver {
     ) -> Result<usize, ClientError> {
         let rows = outbox.pending_as_stored()?;
         let pending = rows.len();
+        let keys = outbox.signing_keys()?;
         let mut items = Vec::new();
         for row in rows {
             let entry = row.entry;
             match row.signed {
-                Ok(signed) => items.push(Outgoing {
-                    id: entry.id,
-                    sequence: entry.sequence,
-                    signed,
-                }),
+                Ok(signed) => {
+                    let columns = StoredColumns {
+                        id: entry.id,
+                        sequence: entry.sequence,
+                        period: &entry.period,
+                        linkage_domain: &entry.linkage_domain,
+                    };
+                    match check_stored(&columns, &signed, &keys, self.kommun) {
+                        Ok(_) => items.push(Outgoing {
+                            id: entry.id,
+                            sequence: entry.sequence,
+                            signed,
+                        }),
+                        Err(problem) if self.reported.insert(entry.id) => {
+                            self.tampered(outbox, entry.id, &Tampering::Stored(problem), on)?;
+                        }
+                        Err(_) => {}
+                    }
+                }
                 Err(e) if self.reported.insert(entry.id) => {
                     self.tampered(outbox, entry.id, &Tampering::Undecodable(e), on)?;
                 }
@@ -154,7 +172,12 @@ impl Driver {
                 self.request(Request::Checkpoint { since }).await
             }
             Action::Submit(item) => {
-                let detail = format!("sequence {} to {}", item.sequence, self.link.address);
+                let peer = self
+                    .connection
+                    .as_ref()
+                    .and_then(HubClient::peer_description)
+                    .map_or(String::new(), |p| format!(", {p}"));
+                let detail = format!("sequence {} to {}{peer}", item.sequence, self.link.address);
                 outbox.record(LogKind::Sent, Some(item.id), &detail, now)?;
                 self.request(Request::Submit(item.signed)).await;
             }

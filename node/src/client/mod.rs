@@ -46,7 +46,7 @@ pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// A file named in the `[hub]` section could not be read.
-    #[error("[hub] {key} = {}: cannot be read", path.display())]
+    #[error("[hub] {key} = {}: cannot be read\n\n{}", path.display(), hub_file_hint(key))]
     File {
         /// The config key.
         key: &'static str,
@@ -57,7 +57,7 @@ pub enum ClientError {
         source: std::io::Error,
     },
     /// A certificate or key file named in the `[hub]` section is not usable.
-    #[error("[hub] {key} = {}: not usable", path.display())]
+    #[error("[hub] {key} = {}: not usable\n\n{}", path.display(), hub_file_hint(key))]
     Pem {
         /// The config key.
         key: &'static str,
@@ -95,4 +95,14 @@ pub enum ClientError {
     /// history was rewritten. Nothing more is sent.
     #[error("delivery stopped\n\nNothing more was sent. Tell the region and your privacy officer; the node's log records it.")]
     HistoryChanged(#[source] Box<HistoryRewritten>),
+}
+
+/// What a file of the `[hub]` section is and where it comes from, for the hint under
+/// an error about it.
+fn hub_file_hint(key: &str) -> &'static str {
+    match key {
+        "region_ca" => "region_ca is the region CA's certificate (ca.crt), given by the region with this node's certificate; a relative path is relative to the config's directory.",
+        "certificate" | "private_key" => "certificate and private_key are this node's certificate and key from the region (node-NNNN.crt and node-NNNN.key, from `samla-hub ca issue-node`); a relative path is relative to the config's directory.",
+        _ => "The path is relative to the config's directory.",
+    }
 }

@@ -95,6 +95,7 @@ impl Daemon {
         let signing = keyfile::load_signing_key(&link.signing_key)?;
         let mut outbox = Outbox::open(&config.database)?;
         outbox.record_signing_key(&signing.verifying_key(), now())?;
+        outbox.sign_heads_with(keyfile::load_signing_key(&link.signing_key)?);
         let mode = Mode::Daemon {
             pause_after_permanent: PAUSE_AFTER_PERMANENT,
         };
@@ -149,6 +150,7 @@ impl Daemon {
                 outcome = self.driver.drive(&mut self.outbox, &mut log) => outcome?,
                 () = &mut shutdown => break,
             };
+            self.outbox.seal(now())?;
             if let Some(Outcome::HistoryChanged(rewritten)) = outcome {
                 return Err(ClientError::HistoryChanged(Box::new(rewritten)).into());
             }
@@ -165,6 +167,7 @@ impl Daemon {
                 () = &mut shutdown => break,
             }
         }
+        self.outbox.seal(now())?;
         let pending = self.outbox.pending()?.len();
         tracing::info!(
             pending,

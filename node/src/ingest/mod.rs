@@ -312,7 +312,7 @@ impl RowOutcome {
             }
             Err((column, error)) => self.rejections.push(Rejection {
                 line,
-                column: column.map(|c| (c + 1, headers[c].clone())),
+                column: column.map(|c| (c + 1, samla_common::text::shown(&headers[c]))),
                 error,
             }),
         }

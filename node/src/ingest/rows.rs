@@ -466,12 +466,20 @@ fn whole_number(n: i64) -> String {
     }
 }
 
-/// An Excel serial date (days since 1899-12-30) as `YYYY-MM-DD`.
+/// An Excel serial date-time (days since 1899-12-30) as `YYYY-MM-DD` when its time is
+/// midnight (to the second), else as `YYYY-MM-DD HH:MM:SS`, which a date field refuses
+/// as a time of day, just as it refuses that text.
 fn excel_date(serial: f64) -> Option<String> {
     const JULIAN_DAY_OF_1899_12_30: i32 = 2_415_019;
-    let days = i32::try_from(serial.floor() as i64).ok()?;
+    const DAY: i64 = 86_400;
+    let seconds = (serial * DAY as f64).round() as i64;
+    let days = i32::try_from(seconds.div_euclid(DAY)).ok()?;
     let date = time::Date::from_julian_day(JULIAN_DAY_OF_1899_12_30.checked_add(days)?).ok()?;
-    Some(samla_common::period::format_date(date))
+    let date = samla_common::period::format_date(date);
+    Some(match seconds.rem_euclid(DAY) {
+        0 => date,
+        s => format!("{date} {:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60),
+    })
 }
 
 /// A progress bar over the bytes of a file, cleared when reading ends.
@@ -505,6 +513,14 @@ mod tests {
     #[test]
     fn excel_serial_dates() {
         assert_eq!(excel_date(45356.0).as_deref(), Some("2024-03-05"));
+        // Midnight to the second is the date; another time of day is kept, to be
+        // refused as one.
+        assert_eq!(excel_date(45_356.000_001).as_deref(), Some("2024-03-05"));
+        assert_eq!(excel_date(45_355.999_999).as_deref(), Some("2024-03-05"));
+        assert_eq!(
+            excel_date(45356.0 + (13.0 * 60.0 + 45.0) / 1440.0).as_deref(),
+            Some("2024-03-05 13:45:00")
+        );
         assert_eq!(whole_number(503129884), "0503129884");
     }
 }

@@ -8,7 +8,7 @@ use samla_common::codec;
 use samla_common::wire::{SignedSubmission, Submission, SubmissionId};
 
 use super::{entry, Entry, Outbox, OutboxError, Pending, SELECT};
-use crate::node_log::{append, LogKind};
+use crate::node_log::{append, head_if_due, LogKind};
 
 /// A pending submission as stored: its bytes decoded, or why they could not be.
 pub struct Stored {
@@ -38,6 +38,14 @@ impl Outbox {
         Ok(out)
     }
 
+    /// Every submission as stored, in sequence order, with its raw signed bytes (for
+    /// `audit verify`, which checks each against its id and the node's signature).
+    pub fn all_as_stored(&self) -> Result<Vec<(Entry, Vec<u8>)>, OutboxError> {
+        let mut statement = self.db.prepare(&format!("{SELECT} ORDER BY sequence"))?;
+        let rows = statement.query_map([], |row| Ok((entry(row)?, row.get::<_, Vec<u8>>(11)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
     /// Counts a failed delivery attempt for each of `ids` (every submission that was
     /// waiting), and logs the failure once.
     pub fn record_attempt_failed(
@@ -61,6 +69,7 @@ impl Outbox {
         };
         let detail = format!("{error} ({} submission(s) waiting)", ids.len());
         append(&tx, now, LogKind::SendFailed, id, &detail)?;
+        head_if_due(&tx, self.signer.as_ref(), now)?;
         tx.commit()?;
         Ok(())
     }
@@ -131,6 +140,7 @@ impl Outbox {
             [new_id.as_bytes().as_slice()],
             entry,
         )?;
+        head_if_due(&tx, self.signer.as_ref(), now)?;
         tx.commit()?;
         Ok(Pending { entry, signed: new })
     }

@@ -3,6 +3,7 @@
 //! backoff, giving up, re-signing after a restore, the history check, a changed
 //! outbox, and the daemon's pauses.
 
+mod keys;
 mod pair;
 
 use std::time::Duration;

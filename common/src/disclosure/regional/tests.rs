@@ -13,7 +13,7 @@ use crate::linkage::{link, KommunSet};
 use crate::personnummer::{luhn_check_digit, Personnummer};
 use crate::pseudonym::MasterSecret;
 use crate::record::{FlagSet, ParticipantRecord, RecordFields};
-use crate::report::{progress, Measure, RegionalSums, Targets};
+use crate::report::{progress, Measure, RegionalSums, Scope, ShareTarget, Targets};
 use crate::statistics::Aggregator;
 
 /// A participation in a synthetic export.
@@ -282,10 +282,10 @@ fn an_omstart_shaped_region_shows_39_5_percent_to_work_or_studies() {
     let report = report(&stats, 5);
     let targets = Targets {
         participants: Some(250),
-        share_work_or_studies: Some(0.4),
+        share_work_or_studies: Some(ShareTarget::of_participants(0.4)),
         ..Targets::default()
     };
-    let progress = progress(&report, &targets);
+    let progress = progress(&report, &targets, Scope::Lifetime);
     let participants = &progress[0];
     assert_eq!(participants.measure, Measure::Participants);
     assert_eq!(participants.figure, Some(380.0));

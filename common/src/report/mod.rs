@@ -11,6 +11,15 @@
 
 use std::collections::BTreeMap;
 
+pub mod enrolment;
+pub mod esf;
+pub mod intervals;
+pub mod targets;
+
+pub use enrolment::{cumulative_enrolment, EnrolmentPoint};
+pub use esf::{esf_indicators, EsfIndicators};
+pub use targets::{progress, Basis, Measure, Of, Scope, ShareTarget, TargetProgress, Targets};
+
 use serde::Serialize;
 
 use crate::codes::{Flag, Gender, KommunCode, Outcome, ProjectCode};
@@ -121,68 +130,18 @@ impl Shares {
     }
 }
 
-/// A project's targets; each is optional.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Targets {
-    /// Distinct participants over the lifetime.
-    pub participants: Option<u64>,
-    /// Minimum share of women among participants (0 to 1).
-    pub share_women: Option<f64>,
-    /// Share of leavers who go to work or studies (0 to 1).
-    pub share_work_or_studies: Option<f64>,
-    /// Share of leavers who go into any activity: work, studies or another activity
-    /// closer to the labour market (0 to 1).
-    pub share_into_activity: Option<f64>,
-}
-
-/// What a target measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Measure {
-    /// Distinct participants.
-    Participants,
-    /// Women among participants.
-    ShareWomen,
-    /// Leavers to work or studies.
-    ShareWorkOrStudies,
-    /// Leavers to work, studies or another activity.
-    ShareIntoActivity,
-}
-
-/// One measure of a report against its target, from published figures only.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct TargetProgress {
-    /// What is measured.
-    pub measure: Measure,
-    /// The figure; `None` when a count it needs is suppressed or there is nobody to
-    /// count.
-    pub figure: Option<f64>,
-    /// The part and the whole a share is made of (a count has no whole).
-    pub part: Option<u64>,
-    /// The whole a share is taken of.
-    pub whole: Option<u64>,
-    /// The target, if the project has one.
-    pub target: Option<f64>,
-}
-
-impl TargetProgress {
-    /// The figure as a share of the target (1.0 = reached).
-    pub fn of_target(&self) -> Option<f64> {
-        Progress {
-            figure: self.figure?,
-            target: self.target,
-        }
-        .of_target()
-    }
-
-    /// Figure minus target.
-    pub fn gap(&self) -> Option<f64> {
-        Progress {
-            figure: self.figure?,
-            target: self.target,
-        }
-        .gap()
-    }
+/// Leavers with a background flag (or all leavers) and how many went to work or
+/// studies: the differences the projects aim to narrow.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutcomeByFlag {
+    /// `all`, or a flag code.
+    pub flag: String,
+    /// Leavers with the flag, if published.
+    pub leavers: Option<u64>,
+    /// Of them, to work or studies, if published.
+    pub work_or_studies: Option<u64>,
+    /// The share, when both are published.
+    pub share: Option<f64>,
 }
 
 /// The regional sum of leavers with one of these outcomes, if every such cell is
@@ -197,76 +156,6 @@ fn leavers_with(report: &RegionalReport, row: &[&str], outcomes: &[Outcome]) -> 
             table.count(&key)
         })
         .sum()
-}
-
-/// Progress against each of the project's targets, computed from published cells
-/// only, so a share never reveals a suppressed count.
-pub fn progress(report: &RegionalReport, targets: &Targets) -> Vec<TargetProgress> {
-    let participants = report
-        .linkage
-        .as_ref()
-        .ok()
-        .and_then(|l| l.distinct_people.count);
-    let women = report
-        .table(TableName::Participants)
-        .and_then(|t| t.count(&[TOTAL, Gender::Woman.code(), TOTAL]));
-    let all = report
-        .table(TableName::Participants)
-        .and_then(|t| t.count(&[TOTAL, TOTAL, TOTAL]));
-    let row = [TOTAL, ALL_LEAVERS];
-    let leavers = report
-        .table(TableName::OutcomeByBackground)
-        .and_then(|t| t.count(&[TOTAL, ALL_LEAVERS, TOTAL]));
-    let share = |measure, part: Option<u64>, whole: Option<u64>, target| TargetProgress {
-        measure,
-        figure: part
-            .zip(whole)
-            .filter(|(_, w)| *w > 0)
-            .map(|(p, w)| p as f64 / w as f64),
-        part,
-        whole,
-        target,
-    };
-    vec![
-        TargetProgress {
-            measure: Measure::Participants,
-            figure: participants.map(|n| n as f64),
-            part: participants,
-            whole: None,
-            target: targets.participants.map(|n| n as f64),
-        },
-        share(Measure::ShareWomen, women, all, targets.share_women),
-        share(
-            Measure::ShareWorkOrStudies,
-            leavers_with(report, &row, &[Outcome::Work, Outcome::Studies]),
-            leavers,
-            targets.share_work_or_studies,
-        ),
-        share(
-            Measure::ShareIntoActivity,
-            leavers_with(
-                report,
-                &row,
-                &[Outcome::Work, Outcome::Studies, Outcome::OtherActivity],
-            ),
-            leavers,
-            targets.share_into_activity,
-        ),
-    ]
-}
-
-/// Leavers with a background flag (or all leavers) and how many went to work or
-/// studies: the differences the projects aim to narrow.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OutcomeByFlag {
-    /// `all`, or a flag code.
-    pub flag: String,
-    /// Leavers with the flag, if published.
-    pub leavers: Option<u64>,
-    /// Of them, to work or studies, if published.
-    pub work_or_studies: Option<u64>,
-    /// The share, when both are published.
-    pub share: Option<f64>,
 }
 
 /// Outcomes for all leavers and for each background flag, region-wide.

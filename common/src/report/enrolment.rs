@@ -1,0 +1,255 @@
+//! Cumulative enrolment: distinct people who have started in the project, month by
+//! month from its start, against the participants target.
+//!
+//! A person has started by the end of a month exactly when they were active in some
+//! period between the project's start and that day, so the count is the size of the
+//! union of the linkage sets of every submission whose period lies within that
+//! stretch. A month gets a point only when each kommun's submissions cover the whole
+//! stretch without a gap (nodes that submit monthly, or cumulatively "from the start
+//! up to …", give a point every month they cover); otherwise the count would be too
+//! low, and the month is left out rather than shown wrong.
+//!
+//! Disclosure control: a point is published when it is 0 or at least k, and differs
+//! from the previous published point by 0 or at least k, so no difference between two
+//! published points counts 1 to k-1 people.
+
+use std::collections::{BTreeMap, HashSet};
+
+use time::Date;
+
+use crate::codes::{KommunCode, ProjectCode};
+use crate::disclosure::DisclosureRule;
+use crate::period::{Period, YearMonth};
+use crate::pseudonym::Pseudonym;
+use crate::statistics::Statistics;
+
+/// One month of the series.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrolmentPoint {
+    /// The month, `YYYY-MM`.
+    pub month: String,
+    /// The last day counted (the month's end, or the series' end).
+    pub up_to: Date,
+    /// Distinct people who have started by then; `None` when suppressed.
+    pub count: Option<u64>,
+}
+
+/// The cumulative series from `start` to `end` over the submissions of `kommuner`
+/// (any periods; those outside `start..=end` are ignored). Submissions made under
+/// different pseudonym keys or domains cannot be linked: the series is then empty.
+pub fn cumulative_enrolment(
+    project: &ProjectCode,
+    stretch: Period,
+    kommuner: &[KommunCode],
+    submissions: &[&Statistics],
+    rule: DisclosureRule,
+) -> Vec<EnrolmentPoint> {
+    let inside: Vec<&Statistics> = submissions
+        .iter()
+        .copied()
+        .filter(|s| {
+            kommuner.contains(&s.kommun)
+                && s.period.from() >= stretch.from()
+                && s.period.to() <= stretch.to()
+                && s.projects.contains(project)
+        })
+        .collect();
+    if inside.is_empty()
+        || crate::linkage::same_key_and_domain(inside.iter().map(|s| (s.key_id, &s.linkage_domain)))
+            .is_err()
+    {
+        return Vec::new();
+    }
+    let mut by_end: Vec<&Statistics> = inside.clone();
+    by_end.sort_by_key(|s| s.period.to());
+    let mut periods: BTreeMap<KommunCode, Vec<Period>> = BTreeMap::new();
+    for s in &inside {
+        periods.entry(s.kommun).or_default().push(s.period);
+    }
+    let submitting: Vec<KommunCode> = periods.keys().copied().collect();
+    let mut seen: HashSet<&Pseudonym> = HashSet::new();
+    let mut next = 0;
+    let mut out = Vec::new();
+    let mut last_published: u64 = 0;
+    for month in stretch.months() {
+        let up_to = month_end(month).min(stretch.to());
+        while let Some(s) = by_end.get(next).filter(|s| s.period.to() <= up_to) {
+            for set in s.linkage_sets.iter().filter(|set| &set.project == project) {
+                seen.extend(set.pseudonyms.iter());
+            }
+            next += 1;
+        }
+        let complete = submitting
+            .iter()
+            .all(|k| covers(&periods[k], stretch.from(), up_to));
+        if !complete {
+            continue;
+        }
+        let n = seen.len() as u64;
+        let step = n.saturating_sub(last_published);
+        let count = (!rule.is_primary(n) && !rule.is_primary(step)).then_some(n);
+        if let Some(n) = count {
+            last_published = n;
+        }
+        out.push(EnrolmentPoint {
+            month: month.code(),
+            up_to,
+            count,
+        });
+    }
+    out
+}
+
+/// Whether the periods ending by `to` cover every day from `from` to `to`.
+fn covers(periods: &[Period], from: Date, to: Date) -> bool {
+    let mut sorted: Vec<&Period> = periods.iter().filter(|p| p.to() <= to).collect();
+    sorted.sort_by_key(|p| p.from());
+    let mut covered: Option<Date> = from.previous_day();
+    for p in sorted {
+        match covered {
+            Some(c) if p.from() > c.next_day().unwrap_or(c) => return false,
+            Some(c) => covered = Some(c.max(p.to())),
+            None => covered = Some(p.to()),
+        }
+    }
+    covered.is_some_and(|c| c >= to)
+}
+
+/// The last day of a month.
+fn month_end(month: YearMonth) -> Date {
+    let (year, next) = if month.month == 12 {
+        (month.year + 1, 1)
+    } else {
+        (month.year, month.month + 1)
+    };
+    time::Month::try_from(next)
+        .ok()
+        .and_then(|m| Date::from_calendar_date(year, m, 1).ok())
+        .and_then(Date::previous_day)
+        .unwrap_or(Date::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::personnummer::{luhn_check_digit, Personnummer};
+    use crate::pseudonym::{LinkageDomain, MasterSecret};
+    use crate::record::{FlagSet, ParticipantRecord, RecordFields};
+    use crate::statistics::Aggregator;
+    use time::macros::date;
+
+    /// One kommun's statistics for `period`: people `0..n` starting on their start day.
+    fn kommun(code: &str, period: &str, people: &[(usize, Date)]) -> Statistics {
+        let master = MasterSecret::from_bytes([7; 32]);
+        let domain: LinkageDomain = "test-enrolment".parse().unwrap();
+        let key = master.domain_key(&domain);
+        let project: ProjectCode = "UNG".parse().unwrap();
+        let period: Period = period.parse().unwrap();
+        let mut a = Aggregator::new(
+            code.parse().unwrap(),
+            period,
+            domain,
+            master.key_id(),
+            vec![project.clone()],
+        );
+        for (i, start) in people {
+            let nine = format!("01{:02}{:02}{:03}", i % 12 + 1, i % 28 + 1, i + 1);
+            let pnr = format!("20{nine}{}", luhn_check_digit(nine.as_bytes()));
+            let record = ParticipantRecord::new(RecordFields {
+                personnummer: Personnummer::parse(&pnr, date!(2026 - 01 - 01)).unwrap(),
+                project: project.clone(),
+                start: *start,
+                end: None,
+                outcome: None,
+                gender: None,
+                flags: FlagSet::default(),
+                status_at_entry: None,
+                education: None,
+            })
+            .unwrap();
+            if period.is_active(record.start, record.end) {
+                a.add(key.pseudonym(&record.personnummer), &record).unwrap();
+            }
+        }
+        a.finish()
+    }
+
+    /// Two kommuner submitting monthly: a point per covered month, people counted
+    /// once however many months they are active, and a point that adds 1 to k-1
+    /// people to the last published one suppressed.
+    #[test]
+    fn the_series_counts_distinct_starters_and_hides_small_steps() {
+        let people: Vec<(usize, Date)> = (0..30)
+            .map(|i| (i, date!(2025 - 01 - 10)))
+            .chain((30..32).map(|i| (i, date!(2025 - 02 - 10))))
+            .chain((32..40).map(|i| (i, date!(2025 - 03 - 10))))
+            .collect();
+        let (a, b): (Vec<_>, Vec<_>) = people.iter().partition(|(i, _)| i % 2 == 0);
+        let mut all = Vec::new();
+        for month in ["2025-01", "2025-02", "2025-03"] {
+            all.push(kommun("2180", month, &a));
+            all.push(kommun("2181", month, &b));
+        }
+        // Sandviken has not submitted April: no point for it.
+        all.push(kommun("2180", "2025-04", &a));
+        let refs: Vec<&Statistics> = all.iter().collect();
+        let kommuner: Vec<KommunCode> = ["2180", "2181"]
+            .iter()
+            .map(|k| k.parse().unwrap())
+            .collect();
+        let series = cumulative_enrolment(
+            &"UNG".parse().unwrap(),
+            "2025".parse().unwrap(),
+            &kommuner,
+            &refs,
+            DisclosureRule { k: 5 },
+        );
+        let shown: Vec<(&str, Option<u64>)> =
+            series.iter().map(|p| (p.month.as_str(), p.count)).collect();
+        assert_eq!(
+            shown,
+            [
+                ("2025-01", Some(30)),
+                ("2025-02", None),
+                ("2025-03", Some(40))
+            ]
+        );
+        assert_eq!(series[2].up_to, date!(2025 - 03 - 31));
+    }
+
+    #[test]
+    fn coverage_needs_every_day_from_the_start() {
+        let p = |a: Date, b: Date| Period::new(a, b).unwrap();
+        let start = date!(2023 - 09 - 01);
+        let months = [
+            p(start, date!(2023 - 09 - 30)),
+            p(date!(2023 - 10 - 01), date!(2023 - 10 - 31)),
+        ];
+        assert!(covers(&months, start, date!(2023 - 10 - 31)));
+        assert!(!covers(&months[1..], start, date!(2023 - 10 - 31)));
+        assert!(covers(
+            &[p(start, date!(2024 - 12 - 31))],
+            start,
+            date!(2024 - 12 - 31)
+        ));
+        assert!(!covers(
+            &[p(start, date!(2024 - 12 - 31))],
+            start,
+            date!(2024 - 11 - 30)
+        ));
+        assert_eq!(
+            month_end(YearMonth {
+                year: 2024,
+                month: 2
+            }),
+            date!(2024 - 02 - 29)
+        );
+        assert_eq!(
+            month_end(YearMonth {
+                year: 2025,
+                month: 12
+            }),
+            date!(2025 - 12 - 31)
+        );
+    }
+}
