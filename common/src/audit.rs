@@ -186,6 +186,61 @@ pub enum Finding {
         /// The submission it names, if any.
         submission: Option<SubmissionId>,
     },
+    /// A hash of the hub's stored tree (leaf or interior) is not the one rebuilt
+    /// from the entries: proofs made from it would be wrong.
+    StoredHash {
+        /// Its level in the tree (0: a leaf).
+        level: u8,
+        /// The first entry (log index) under it.
+        first: u64,
+        /// The last entry under it.
+        last: u64,
+    },
+    /// The hub's stored tree holds another number of hashes than its entries make.
+    StoredHashCount {
+        /// Hashes stored.
+        found: u64,
+        /// Hashes the entries make.
+        expected: u64,
+    },
+    /// The checkpoint the hub stores for a tree size does not verify, or is not of
+    /// that size.
+    CheckpointAtSize {
+        /// The tree size it is stored for.
+        size: u64,
+        /// Why.
+        reason: String,
+    },
+    /// A column the hub keeps beside an entry (for queries) disagrees with the
+    /// entry's bytes.
+    EntryColumn {
+        /// The entry's log index.
+        index: u64,
+        /// The column.
+        column: &'static str,
+    },
+    /// A stored submission fails its check (content against its id, signature,
+    /// receipt, log entry), or the log and the store disagree about it.
+    StoredSubmission {
+        /// The log index of its entry, if known.
+        index: Option<u64>,
+        /// The kommun named.
+        kommun: String,
+        /// The submission id named (hex).
+        submission: String,
+        /// What failed.
+        reason: String,
+    },
+    /// A derived table row (`cells`, `linkage_sets`) disagrees with the signed bytes
+    /// of its submission, or belongs to no stored submission.
+    DerivedTable {
+        /// The table.
+        table: &'static str,
+        /// The kommun, if the submission is known.
+        kommun: String,
+        /// The submission id named (hex).
+        submission: String,
+    },
     /// The node's signed heads or stored submissions do not hold.
     Node(node_checks::NodeFinding),
     /// What the node sent and what the hub stored differ (bundle content files).
@@ -233,6 +288,33 @@ impl fmt::Display for Finding {
                 Some(id) => write!(f, "hub entry {index}: names submission {id}, which this node never sent"),
                 None => write!(f, "hub entry {index}: logs a transfer for this kommun that this node never sent"),
             },
+            Finding::StoredHash { level, first, last } => write!(
+                f,
+                "the hub's stored tree hash at level {level} over entries {first}..={last} is not the hash of those entries (proofs for them would fail)"
+            ),
+            Finding::StoredHashCount { found, expected } => write!(
+                f,
+                "the hub's stored tree holds {found} hashes; its entries make {expected}"
+            ),
+            Finding::CheckpointAtSize { size, reason } => write!(f, "checkpoint of size {size}: {reason}"),
+            Finding::EntryColumn { index, column } => write!(
+                f,
+                "entry {index}: the stored `{column}` column disagrees with the entry"
+            ),
+            Finding::StoredSubmission { index, kommun, submission, reason } => {
+                let prefix = submission.get(..16).unwrap_or(submission);
+                match index {
+                    Some(index) => write!(f, "entry {index}: kommun {kommun} submission {prefix}: {reason}"),
+                    None => write!(f, "kommun {kommun} submission {prefix}: {reason}"),
+                }
+            }
+            Finding::DerivedTable { table, kommun, submission } => {
+                let prefix = submission.get(..16).unwrap_or(submission);
+                write!(
+                    f,
+                    "table `{table}`: its rows for kommun {kommun} submission {prefix} are not the ones its signed bytes hold"
+                )
+            }
             Finding::Node(finding) => finding.fmt(f),
             Finding::Content(finding) => finding.fmt(f),
         }
@@ -538,9 +620,9 @@ pub const HUB_BUNDLE_README: &str = "\
 refused, in order, with every checkpoint it signed. It holds no personal data: entries
 name kommuner and submissions by id, never a person, a pseudonym or a count.
 
-To check it: `samla-hub audit verify --bundle DIR` or `samla-node audit verify --bundle
-DIR`. To check it against a kommun's own log: `samla-node audit cross-check
-NODE-BUNDLE DIR`. Or write your own verifier (docs/audit.md in the samla sources):
+To check it: `samla-hub audit verify --bundle DIR` or `samla-node audit verify
+--hub-bundle DIR`. To check it against a kommun's own log: `samla-node audit
+cross-check NODE-BUNDLE DIR`. Or write your own verifier (docs/audit.md in the samla sources):
 
 1. `hub_key` is the hub's Ed25519 public key (hex); `note_verifier_key` is the same
    key as a C2SP signed-note verifier key.

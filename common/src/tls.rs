@@ -39,6 +39,13 @@ pub enum TlsError {
     /// The certificate names no kommun and is not pinned.
     #[error("the client certificate names no kommun (URI SAN {KOMMUN_URI_PREFIX}NNNN) and is not pinned in the hub config")]
     NoKommun,
+    /// The certificate names more than one kommun (or a malformed one beside
+    /// another): it cannot stand for one kommun, so it is refused.
+    #[error("the client certificate names {count} kommuner ({KOMMUN_URI_PREFIX}NNNN URI SANs); a node certificate names exactly one")]
+    SeveralKommuner {
+        /// How many `urn:samla:kommun:` names it carries.
+        count: usize,
+    },
 }
 
 /// A certificate from another PKI, pinned by fingerprint to a kommun.
@@ -216,16 +223,20 @@ pub fn peer_kommun(
         .subject_alternative_name()
         .map_err(|e| TlsError::Certificate(e.to_string()))?
         .ok_or(TlsError::NoKommun)?;
-    san.value
+    let named: Vec<&str> = san
+        .value
         .general_names
         .iter()
-        .find_map(|name| match name {
-            x509_parser::extensions::GeneralName::URI(uri) => {
-                uri.strip_prefix(KOMMUN_URI_PREFIX)?.parse().ok()
-            }
+        .filter_map(|name| match name {
+            x509_parser::extensions::GeneralName::URI(uri) => uri.strip_prefix(KOMMUN_URI_PREFIX),
             _ => None,
         })
-        .ok_or(TlsError::NoKommun)
+        .collect();
+    match named[..] {
+        [] => Err(TlsError::NoKommun),
+        [one] => one.parse().map_err(|_| TlsError::NoKommun),
+        _ => Err(TlsError::SeveralKommuner { count: named.len() }),
+    }
 }
 
 /// What a failed QUIC connection means for delivery: whose certificate was refused and

@@ -20,7 +20,9 @@ use crate::codes::KommunCode;
 use crate::signing::{SigningKey, VerifyingKey};
 use crate::wire::SubmissionId;
 
-pub use tlog_tiles::tlog::{stored_hash_count, stored_hash_index, stored_hashes, HashReader};
+pub use tlog_tiles::tlog::{
+    split_stored_hash_index, stored_hash_count, stored_hash_index, stored_hashes, HashReader,
+};
 
 /// The first line of every entry.
 const ENTRY_MAGIC: &str = "samla transfer v1";
@@ -455,6 +457,20 @@ impl MemoryHashes {
     /// Entries appended.
     pub fn size(&self) -> u64 {
         self.size
+    }
+
+    /// The hash at a stored index (the layout of [`stored_hash_index`]: every
+    /// leaf and interior hash of the tree, in the order they are appended).
+    pub fn stored(&self, index: u64) -> Option<LogHash> {
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| self.hashes.get(i))
+            .map(|h| LogHash(h.0))
+    }
+
+    /// How many hashes are stored ([`stored_hash_count`] of the size).
+    pub fn stored_count(&self) -> u64 {
+        self.hashes.len() as u64
     }
 
     /// The current root.

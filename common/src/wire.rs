@@ -254,6 +254,24 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// The refusal's kind, one word (for counting refusals of a kind).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Refusal::WrongKommun { .. } => "wrong_kommun",
+            Refusal::UnknownSigner { .. } => "unknown_signer",
+            Refusal::BadSignature => "bad_signature",
+            Refusal::Malformed(_) => "malformed",
+            Refusal::SchemaVersion { .. } => "schema_version",
+            Refusal::Schema(_) => "schema",
+            Refusal::Replay { .. } => "replay",
+            Refusal::TooLarge { .. } => "too_large",
+            Refusal::Unavailable(_) => "unavailable",
+            Refusal::RetiredSigner { .. } => "retired_signer",
+            Refusal::Revoked(_) => "revoked",
+            Refusal::RateLimited { .. } => "rate_limited",
+        }
+    }
+
     /// Whether sending the same submission again later can succeed.
     pub fn is_temporary(&self) -> bool {
         matches!(self, Refusal::Unavailable(_) | Refusal::RateLimited { .. })

@@ -1,8 +1,9 @@
 //! Benchmark of a regional report over 290 kommuner: reading the latest submissions
-//! from the hub's store, disclosure control of every table with distinct people and
-//! overlaps, targets measured from the project's start, cumulative enrolment, the
-//! ESF+ indicators, the LP bounds (intervals) of the headline shares, and rendering
-//! each format.
+//! from the hub's store with every check on (content against id, node signature
+//! against the registered key, receipt, log entry), disclosure control of every table
+//! with distinct people and overlaps, targets measured from the project's start,
+//! cumulative enrolment, the ESF+ indicators, the LP bounds (intervals) of the
+//! headline shares, and rendering each format.
 //!
 //! Run with `cargo bench -p samla-hub --bench report`.
 
@@ -21,7 +22,7 @@ use samla_common::statistics::{Aggregator, Statistics};
 use samla_common::wire::{SignedSubmission, Submission};
 use samla_hub::config::HubConfig;
 use samla_hub::report::{self, Format, Lang, Request};
-use samla_hub::store::{LogSigner, Store};
+use samla_hub::store::{LogSigner, Store, Trust};
 use time::macros::date;
 use time::Duration;
 
@@ -100,6 +101,7 @@ fn kommun(index: usize, n: usize) -> Statistics {
 struct Fixture {
     _dir: tempfile::TempDir,
     config: HubConfig,
+    trust: Trust,
 }
 
 static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
@@ -112,6 +114,7 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     };
     let mut store = Store::open(&dir.path().join("hub.db")).unwrap();
     let mut kommuner = Vec::new();
+    let mut nodes = String::new();
     for i in 0..290 {
         let statistics = kommun(i, 20 + i * 37 % 500);
         kommuner.push(format!("\"{}\"", statistics.kommun));
@@ -128,17 +131,29 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         .unwrap();
         let verified = signed.verify(sender, &[key.verifying_key()]).unwrap();
         store.accept(&verified, 1_800_000_000, &log).unwrap();
+        nodes.push_str(&format!(
+            "[[node]]\nkommun = \"{sender}\"\nsigning_keys = [\"{}\"]\n",
+            key.verifying_key()
+        ));
     }
     let toml = format!(
         "listen = \"127.0.0.1:0\"\ndatabase = \"hub.db\"\nregion_ca = \"ca.crt\"\n\
          certificate = \"hub.crt\"\nprivate_key = \"hub.key\"\nreceipt_key = \"receipt.key\"\n\
          [[project]]\ncode = \"UNG\"\nname = \"UNG nationally\"\nstart = \"2025-01-01\"\n\
          end = \"2026-08-31\"\nlinkage_domain = \"national\"\nkommuner = [{}]\n\
-         [project.targets]\nparticipants = 60000\nshare_women = 0.5\nshare_work_or_studies = 0.4\n",
+         [project.targets]\nparticipants = 60000\nshare_women = 0.5\nshare_work_or_studies = 0.4\n{nodes}",
         kommuner.join(", ")
     );
     let config = HubConfig::parse(&toml, &dir.path().join("hub.toml")).unwrap();
-    Fixture { _dir: dir, config }
+    // Every stored submission is checked as the CLI checks it: content, node
+    // signature against the registered key, receipt and log entry.
+    let mut trust = Trust::of(&config, hub_key.verifying_key());
+    trust.origin = log.origin.to_owned();
+    Fixture {
+        _dir: dir,
+        config,
+        trust,
+    }
 });
 
 fn request() -> Request {
@@ -147,6 +162,7 @@ fn request() -> Request {
         period: Some("2025".parse().unwrap()),
         kommuner: Vec::new(),
         lang: Lang::Sv,
+        exclude_unverified: false,
         allow_empty: false,
     }
 }
@@ -154,7 +170,16 @@ fn request() -> Request {
 fn build() -> report::Report {
     let config = &FIXTURE.config;
     let store = Store::open(&config.database).unwrap();
-    report::build(&store, config, &request(), time::OffsetDateTime::UNIX_EPOCH).unwrap()
+    let built = report::build(
+        &store,
+        config,
+        &FIXTURE.trust,
+        &request(),
+        time::OffsetDateTime::UNIX_EPOCH,
+    )
+    .unwrap();
+    assert!(built.excluded.is_empty());
+    built
 }
 
 /// Store to disclosed figures: the latest submission of each of 290 kommuner,
@@ -200,6 +225,26 @@ fn render_290_kommuner(bencher: Bencher, format: &str) {
         _ => Format::Px,
     };
     bencher.bench(|| report::render(black_box(&built), format, TableName::Participants).unwrap());
+}
+
+/// The checks alone: every stored submission of the domain read and verified
+/// (content against id, node signature, receipt, log entry), and the log's
+/// `accepted` entries held against the rows.
+#[divan::bench(sample_count = 5)]
+fn verify_290_stored_submissions(bencher: Bencher) {
+    LazyLock::force(&FIXTURE);
+    let domain = "national".parse().unwrap();
+    let period = "2025".parse().unwrap();
+    bencher.bench(|| {
+        let store = Store::open(&FIXTURE.config.database).unwrap();
+        let checked = store.stored_in(&domain, &FIXTURE.trust).unwrap();
+        assert!(checked.iter().all(Result::is_ok));
+        assert!(store
+            .unmatched(Some((&period, &domain)))
+            .unwrap()
+            .is_empty());
+        checked.len()
+    });
 }
 
 /// The LP bounds of the region's women and of leavers to work or studies over the

@@ -274,3 +274,67 @@ pub fn issue_coordinator(
     issue(ca_dir, params, validity, &out)?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A certificate from the region CA with these URI SANs; its DER.
+    fn certificate(
+        ca: &Path,
+        out: &Path,
+        uris: &[&str],
+    ) -> rustls::pki_types::CertificateDer<'static> {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.subject_alt_names = uris
+            .iter()
+            .map(|u| SanType::URI((*u).to_owned().try_into().unwrap()))
+            .collect();
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        std::fs::create_dir_all(out).unwrap();
+        let written = Written {
+            certificate: out.join("node.crt"),
+            private_key: out.join("node.key"),
+        };
+        let validity = Validity::days_from(OffsetDateTime::now_utc(), 1);
+        issue(ca, params, validity, &written).unwrap();
+        let pem = std::fs::read(&written.certificate).unwrap();
+        samla_common::tls::certificates_from_pem(&pem)
+            .unwrap()
+            .remove(0)
+    }
+
+    #[test]
+    fn a_certificate_naming_two_kommuner_stands_for_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca");
+        init(
+            &ca,
+            "test CA",
+            Validity::days_from(OffsetDateTime::now_utc(), 1),
+        )
+        .unwrap();
+        let one = certificate(&ca, &dir.path().join("one"), &["urn:samla:kommun:2180"]);
+        assert_eq!(
+            samla_common::tls::peer_kommun(&one, &[]),
+            Ok("2180".parse().unwrap())
+        );
+        let two = certificate(
+            &ca,
+            &dir.path().join("two"),
+            &["urn:samla:kommun:2180", "urn:samla:kommun:2181"],
+        );
+        assert_eq!(
+            samla_common::tls::peer_kommun(&two, &[]),
+            Err(samla_common::tls::TlsError::SeveralKommuner { count: 2 })
+        );
+        // The same kommun twice, or a malformed one beside a real one, is refused too:
+        // the certificate does not name exactly one kommun.
+        let twice = certificate(
+            &ca,
+            &dir.path().join("twice"),
+            &["urn:samla:kommun:2180", "urn:samla:kommun:21x0"],
+        );
+        assert!(samla_common::tls::peer_kommun(&twice, &[]).is_err());
+    }
+}

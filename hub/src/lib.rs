@@ -2,7 +2,8 @@
 //!
 //! The certificate authority tooling ([`ca`]), the hub's configuration ([`config`])
 //! and key files ([`files`]), the QUIC server ([`server`]) with its request room
-//! ([`room`]), single store writer ([`writer`]) and status file ([`status`]), the
+//! ([`room`]), bounded refusal logging ([`refusals`]), single store writer
+//! ([`writer`]) and status file ([`status`]), the
 //! store of received submissions and the transfer log ([`store`]), reports
 //! ([`report`]) and the audit export ([`audit`]).
 //! Every rule about what a valid submission is lives in `samla-common`; this crate
@@ -14,6 +15,7 @@ pub mod audit;
 pub mod ca;
 pub mod config;
 pub mod files;
+pub mod refusals;
 pub mod report;
 pub mod room;
 pub mod server;

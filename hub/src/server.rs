@@ -20,6 +20,7 @@ use samla_cli_common::error::Chain;
 
 use crate::config::HubConfig;
 use crate::files::{ConfigFileError, ServeFiles};
+use crate::refusals::RefusalLog;
 use crate::room::{RequestRoom, Room};
 use crate::status::{self, HubStatus, State};
 use crate::store::{LogSigner, Store, StoreError};
@@ -87,6 +88,9 @@ pub struct Hub {
     connections: Mutex<HashMap<KommunCode, u32>>,
     /// Room for request bytes in memory (`[limits] in_flight_megabytes`).
     room: RequestRoom,
+    /// Refusals counted per kommun and kind, so a flood adds a bounded number of
+    /// log entries.
+    refusals: Mutex<RefusalLog>,
 }
 
 /// What the hub has done since it started, for its status file.
@@ -157,12 +161,21 @@ impl Hub {
             origin: &config.log_origin,
         };
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        store
-            .log_registrations(&registrations, now, &log)
-            .map_err(|source| ServerError::Store {
-                path: config.database.clone(),
-                source,
-            })?;
+        match store.log_registrations(&registrations, now, &log) {
+            Ok(_) => {}
+            // A damaged store is served, not hidden: every write and checkpoint is
+            // refused as temporary ("hub store damaged") until it is repaired, so
+            // nodes keep their submissions and no node is given a wrong proof.
+            Err(StoreError::Damaged(why)) => {
+                tracing::error!(damage = %why, "hub store damaged: nothing is stored and no checkpoint is given until it is repaired; run `samla-hub audit verify`");
+            }
+            Err(source) => {
+                return Err(ServerError::Store {
+                    path: config.database.clone(),
+                    source,
+                })
+            }
+        }
         let room = RequestRoom::new(config.limits.in_flight_bytes, config.max_frame_bytes)
             .ok_or_else(|| {
                 ServerError::Limits(
@@ -184,6 +197,7 @@ impl Hub {
             rates: Mutex::new(HashMap::new()),
             connections: Mutex::new(HashMap::new()),
             room,
+            refusals: Mutex::new(RefusalLog::default()),
             config,
         })
     }
@@ -262,10 +276,18 @@ impl Hub {
     async fn store(&self, kommun: KommunCode, verified: VerifiedSubmission, now: i64) -> Response {
         let id = verified.id();
         match self.writer.accept(verified, now).await {
-            Ok(receipt) => {
+            Ok(stored) if stored.new => {
                 self.counters.accepted.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(kommun = %kommun, submission = %id, "submission stored");
-                Response::Receipt(receipt)
+                Response::Receipt(stored.receipt)
+            }
+            Ok(stored) => {
+                tracing::info!(kommun = %kommun, submission = %id, "submission sent again: stored before, its receipt given again");
+                Response::Receipt(stored.receipt)
+            }
+            Err(StoreError::Damaged(why)) => {
+                tracing::error!(kommun = %kommun, submission = %id, damage = %why, "hub store damaged: no receipt given; run `samla-hub audit verify`");
+                Response::Refused(Refusal::Unavailable(crate::store::DAMAGED.to_owned()))
             }
             Err(StoreError::Refused(refusal)) => {
                 self.counters.refused.fetch_add(1, Ordering::Relaxed);
@@ -346,6 +368,10 @@ impl Hub {
     async fn checkpoint(&self, since: u64) -> Response {
         match self.writer.checkpoint(since).await {
             Ok((note, consistency)) => Response::Checkpoint { note, consistency },
+            Err(StoreError::Damaged(why)) => {
+                tracing::error!(damage = %why, "hub store damaged: no checkpoint given; run `samla-hub audit verify`");
+                Response::Refused(Refusal::Unavailable(crate::store::DAMAGED.to_owned()))
+            }
             Err(e) => {
                 tracing::error!(error = %Chain(&e), "checkpoint failed");
                 Response::Refused(Refusal::Unavailable(
@@ -364,9 +390,7 @@ impl Hub {
             "connection refused"
         );
         let refusal = Refusal::Revoked(reason.to_owned());
-        if let Err(e) = self.writer.log_refusal(now(), kommun, None, refusal).await {
-            tracing::error!(error = %Chain(&e), "could not log a refusal");
-        }
+        self.log_refusal(now(), kommun, None, refusal).await;
     }
 
     /// Logs a refusal and answers with it.
@@ -383,14 +407,71 @@ impl Hub {
             reason = %refusal,
             "submission refused"
         );
-        if let Err(e) = self
-            .writer
-            .log_refusal(at, kommun, id, refusal.clone())
-            .await
-        {
-            tracing::error!(error = %Chain(&e), "could not log a refusal");
-        }
+        self.log_refusal(at, kommun, id, refusal.clone()).await;
         Response::Refused(refusal)
+    }
+
+    /// Counts a refusal against the kommun's limit (a kommun that floods the hub
+    /// with refused requests is rate limited like one that floods it with
+    /// submissions) and logs it: the first of its kommun and kind in a window as it
+    /// is, the rest as one entry with their count (`crate::refusals`).
+    async fn log_refusal(
+        &self,
+        at: i64,
+        kommun: Option<KommunCode>,
+        id: Option<SubmissionId>,
+        refusal: Refusal,
+    ) {
+        if let Some(kommun) = kommun {
+            if let Ok(mut windows) = self.rates.lock() {
+                let recent = windows.entry(kommun).or_default();
+                while recent.front().is_some_and(|t| at - t >= 60) {
+                    recent.pop_front();
+                }
+                // Past the limit the exact number no longer matters: the window
+                // stays small however long a flood lasts.
+                if recent.len() <= self.config.limits.submissions_per_minute as usize {
+                    recent.push_back(at);
+                }
+            }
+        }
+        let (log_it, closed) = match self.refusals.lock() {
+            Ok(mut refusals) => refusals.handle(at, kommun, &refusal),
+            Err(_) => (true, None),
+        };
+        if let Some(repeated) = closed {
+            self.log_repeated(&repeated).await;
+        }
+        if log_it {
+            if let Err(e) = self.writer.log_refusal(at, kommun, id, refusal).await {
+                tracing::error!(error = %Chain(&e), "could not log a refusal");
+            }
+        }
+    }
+
+    /// Logs the refusals counted in windows that have closed (all of them when
+    /// `stopping`).
+    async fn flush_refusals(&self, now: i64, stopping: bool) {
+        let closed = match self.refusals.lock() {
+            Ok(mut refusals) if stopping => refusals.drain(),
+            Ok(mut refusals) => refusals.poll(now),
+            Err(_) => Vec::new(),
+        };
+        for repeated in closed {
+            self.log_repeated(&repeated).await;
+        }
+    }
+
+    async fn log_repeated(&self, repeated: &crate::refusals::Repeated) {
+        tracing::warn!(
+            kommun = repeated.kommun.as_ref().map(tracing::field::display),
+            kind = repeated.kind,
+            count = repeated.count,
+            "refusals counted"
+        );
+        if let Err(e) = self.writer.log_repeated(repeated).await {
+            tracing::error!(error = %Chain(&e), "could not log counted refusals");
+        }
     }
 }
 
@@ -452,6 +533,7 @@ impl Running {
             loop {
                 tick.tick().await;
                 write_status(State::Ready);
+                self.hub.flush_refusals(now(), false).await;
             }
         };
         tokio::select! {
@@ -470,6 +552,7 @@ impl Running {
         while in_flight() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        self.hub.flush_refusals(now(), true).await;
         self.endpoint
             .close(varint(close_code::DONE), b"hub shutting down");
         self.endpoint.wait_idle().await;

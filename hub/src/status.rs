@@ -75,10 +75,36 @@ pub fn read(path: &Path) -> std::io::Result<HubStatus> {
 }
 
 /// Whether a status says the hub is up and taking submissions: state ready, a
-/// recent heartbeat, and (where `/proc` exists) its process alive.
+/// recent heartbeat, its process alive (where `/proc` exists: there, and not a
+/// zombie), and its UDP address still taken. The last two notice a hub that died
+/// (killed, crashed) at once, not only when its heartbeat goes stale.
 pub fn is_ready(status: &HubStatus, now: i64) -> bool {
     let fresh = now - status.heartbeat_at <= (HEARTBEAT_SECONDS * STALE_AFTER_HEARTBEATS) as i64;
+    status.state == State::Ready && fresh && process_alive(status.pid) && listening(&status.listen)
+}
+
+/// Whether the process runs (on Linux: `/proc/PID` exists and is not a zombie).
+fn process_alive(pid: u32) -> bool {
     let proc = Path::new("/proc");
-    let alive = !proc.exists() || proc.join(status.pid.to_string()).exists();
-    status.state == State::Ready && fresh && alive
+    if !proc.exists() {
+        return true;
+    }
+    match std::fs::read_to_string(proc.join(pid.to_string()).join("stat")) {
+        // `PID (name) STATE ...`: the state follows the last `)`.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
+}
+
+/// Whether something still holds the hub's UDP address: if this process can bind
+/// it, the hub no longer listens. (A bind refused for any other reason, such as a
+/// privileged port, proves nothing and counts as listening.)
+fn listening(listen: &str) -> bool {
+    match listen.parse::<std::net::SocketAddr>() {
+        Ok(address) => std::net::UdpSocket::bind(address).is_err(),
+        Err(_) => true,
+    }
 }

@@ -11,10 +11,11 @@ use std::thread::JoinHandle;
 use samla_common::codes::KommunCode;
 use samla_common::signing::SigningKey;
 use samla_common::translog::LogHash;
-use samla_common::wire::{Refusal, SignedReceipt, SubmissionId, VerifiedSubmission};
+use samla_common::wire::{Refusal, SubmissionId, VerifiedSubmission};
 use tokio::sync::oneshot;
 
-use crate::store::{LogSigner, Store, StoreError, Write};
+use crate::refusals::Repeated;
+use crate::store::{LogSigner, Store, StoreError, Stored, Write};
 
 /// The most writes in one transaction.
 const MAX_BATCH: usize = 256;
@@ -27,13 +28,19 @@ enum Job {
     Accept {
         submission: VerifiedSubmission,
         received_at: i64,
-        reply: oneshot::Sender<Result<SignedReceipt, StoreError>>,
+        reply: oneshot::Sender<Result<Stored, StoreError>>,
     },
     Refusal {
         at: i64,
         kommun: Option<KommunCode>,
         id: Option<SubmissionId>,
         refusal: Refusal,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+    Repeated {
+        at: i64,
+        kommun: Option<KommunCode>,
+        summary: String,
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
     Checkpoint {
@@ -72,12 +79,12 @@ impl StoreWriter {
         })
     }
 
-    /// Stores a verified submission; its receipt, or why not.
+    /// Stores a verified submission; its receipt (and whether it is new), or why not.
     pub async fn accept(
         &self,
         submission: VerifiedSubmission,
         received_at: i64,
-    ) -> Result<SignedReceipt, StoreError> {
+    ) -> Result<Stored, StoreError> {
         let (reply, outcome) = oneshot::channel();
         self.send(Job::Accept {
             submission,
@@ -101,6 +108,18 @@ impl StoreWriter {
             kommun,
             id,
             refusal,
+            reply,
+        })?;
+        outcome.await.unwrap_or_else(|_| Err(writer_gone()))
+    }
+
+    /// Logs refusals that were counted rather than logged one by one, as one entry.
+    pub async fn log_repeated(&self, repeated: &Repeated) -> Result<(), StoreError> {
+        let (reply, outcome) = oneshot::channel();
+        self.send(Job::Repeated {
+            at: repeated.last,
+            kommun: repeated.kommun,
+            summary: repeated.summary(),
             reply,
         })?;
         outcome.await.unwrap_or_else(|_| Err(writer_gone()))
@@ -179,6 +198,16 @@ fn write(store: &mut Store, log: &LogSigner<'_>, batch: Vec<Job>) {
                 id: *id,
                 refusal,
             }),
+            Job::Repeated {
+                at,
+                kommun,
+                summary,
+                ..
+            } => Some(Write::Repeated {
+                at: *at,
+                kommun: *kommun,
+                summary,
+            }),
             Job::Checkpoint { .. } => None,
         })
         .collect();
@@ -200,7 +229,7 @@ fn write(store: &mut Store, log: &LogSigner<'_>, batch: Vec<Job>) {
                 let outcome = next().and_then(|r| r.ok_or_else(writer_gone));
                 let _ = reply.send(outcome);
             }
-            Job::Refusal { reply, .. } => {
+            Job::Refusal { reply, .. } | Job::Repeated { reply, .. } => {
                 let _ = reply.send(next().map(|_| ()));
             }
             Job::Checkpoint { since, reply } => checkpoints.push((since, reply)),

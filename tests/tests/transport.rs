@@ -479,8 +479,10 @@ fn a_node_stops_when_the_hub_rewrote_its_log_between_two_submissions() {
     let o = node.run(&["submit", &export, "--period", "2025"]);
     assert!(o.status.success(), "{}", text(&o));
 
-    // The hub operator rewrites the first entry and rebuilds the tree so that it is
-    // internally consistent, then restarts the hub, which signs the new root.
+    // The hub operator rewrites the first entry, rebuilds the tree and re-signs its
+    // checkpoints with the hub's key so that the store is internally consistent
+    // (the hub serves no proof from a store that is not: "hub store damaged"),
+    // then restarts the hub.
     region.stop_hub();
     {
         let db = region.hub_db();
@@ -524,6 +526,36 @@ fn a_node_stops_when_the_hub_rewrote_its_log_between_two_submissions() {
             db.execute(
                 "INSERT INTO log_hashes (stored_index, hash) VALUES (?1, ?2)",
                 rusqlite::params![index as i64, hash.to_vec()],
+            )
+            .unwrap();
+        }
+        let note: Vec<u8> = db
+            .query_row("SELECT note FROM checkpoints WHERE size = 1", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let origin = String::from_utf8(note)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_owned();
+        let key = samla_common::signing::SigningKey::from_pkcs8(
+            &std::fs::read(region.root().join("hub/receipt.key")).unwrap(),
+        )
+        .unwrap();
+        let mut tree = MemoryHashes::default();
+        db.execute("DELETE FROM checkpoints", []).unwrap();
+        for e in &entries {
+            tree.append(e).unwrap();
+            let head = samla_common::translog::Checkpoint {
+                origin: origin.clone(),
+                size: tree.size(),
+                root: tree.root().unwrap(),
+            };
+            db.execute(
+                "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
+                rusqlite::params![tree.size() as i64, head.sign(&key).unwrap()],
             )
             .unwrap();
         }

@@ -3,6 +3,7 @@
 //! anything is checked or printed. What is printed is in Swedish unless `--lang en`
 //! (samla_common::audit::person); the checks are `samla_hub::audit`'s.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,7 +19,7 @@ use samla_common::codes::KommunCode;
 use samla_common::translog::{EntryKind, LogEntry};
 use samla_common::wire::{Submission, SubmissionId};
 use samla_hub::config::HubConfig;
-use samla_hub::store::Store;
+use samla_hub::store::{Store, Trust};
 
 use super::args::{AuditArgs, AuditCommand, Source};
 
@@ -45,13 +46,17 @@ enum Work {
         submission: Box<Submission>,
         format: PayloadFormatArg,
     },
+    /// A submission whose stored copy fails its check: not shown.
+    PayloadRefused(Box<samla_hub::store::Unverified>),
     Export {
         view: HubView,
         dir: PathBuf,
         include: Include,
+        /// What fails the check, named after the export.
+        damaged: Vec<audit::Finding>,
     },
     Report {
-        config: HubConfig,
+        config: Box<HubConfig>,
         store: Store,
         view: HubView,
         format: ReportFormatArg,
@@ -70,6 +75,9 @@ struct HubView {
     received: Vec<Received>,
     /// Whether the store was read (not for a bundle).
     stored: bool,
+    /// The submissions whose stored copy passes the hub's full check (content
+    /// against its id, signature by the kommun's registered key, receipt, log entry).
+    verified: HashSet<SubmissionId>,
 }
 
 /// One `accepted` entry and what the store holds for it.
@@ -95,7 +103,15 @@ impl Received {
 }
 
 impl HubView {
-    fn from_bundle(bundle: HubBundle, store: Option<&Store>) -> Result<HubView> {
+    fn from_bundle(bundle: HubBundle, store: Option<(&Store, &Trust)>) -> Result<HubView> {
+        let verified = match store {
+            Some((store, trust)) => store
+                .stored_all(trust)?
+                .into_iter()
+                .filter_map(|checked| checked.ok().map(|v| v.id()))
+                .collect(),
+            None => HashSet::new(),
+        };
         let mut received = Vec::new();
         for text in &bundle.entries {
             let Ok(entry) = LogEntry::from_bytes(text.as_bytes()) else {
@@ -105,7 +121,7 @@ impl HubView {
                 continue;
             };
             let bytes = match store {
-                Some(store) => store.signed_bytes(id)?,
+                Some((store, _)) => store.signed_bytes(id)?,
                 None => None,
             };
             received.push(Received {
@@ -120,6 +136,7 @@ impl HubView {
             bundle,
             received,
             stored: store.is_some(),
+            verified,
         })
     }
 
@@ -129,7 +146,11 @@ impl HubView {
             None => {
                 let config = HubConfig::load(&source.config)?;
                 let store = super::open_store(&config)?;
-                HubView::from_bundle(samla_hub::audit::bundle(&config, &store)?, Some(&store))
+                let trust = samla_hub::audit::trust(&config)?;
+                HubView::from_bundle(
+                    samla_hub::audit::bundle(&config, &store)?,
+                    Some((&store, &trust)),
+                )
             }
         }
     }
@@ -140,7 +161,8 @@ impl HubView {
             .iter()
             .map(|r| {
                 let short = &r.id.to_string()[..16];
-                match (r.submission(), r.kommun) {
+                let checked = !self.stored || self.verified.contains(&r.id);
+                match (r.submission().filter(|_| checked), r.kommun) {
                     (Some(s), _) => format!(
                         "{}  [{short}]",
                         person::summary_line(
@@ -163,8 +185,12 @@ impl HubView {
                         let why = match (&r.bytes, lang) {
                             (None, Lang::Sv) => "finns inte i lagret",
                             (None, Lang::En) => "not in the store",
-                            (Some(_), Lang::Sv) => "ÄNDRAD i lagret, stämmer inte med sitt id",
-                            (Some(_), Lang::En) => "CHANGED in the store, does not match its id",
+                            (Some(_), Lang::Sv) => {
+                                "ÄNDRAD i lagret, klarar inte kontrollen av innehåll och signatur"
+                            }
+                            (Some(_), Lang::En) => {
+                                "CHANGED in the store, fails the check of content and signature"
+                            }
                         };
                         format!(
                             "{} {} {from}: {why}  [{short}]",
@@ -250,25 +276,23 @@ impl Audit {
             AuditCommand::Payload { config, id, format } => {
                 let config = HubConfig::load(&config.config)?;
                 let store = super::open_store(&config)?;
-                let view =
-                    HubView::from_bundle(samla_hub::audit::bundle(&config, &store)?, Some(&store))?;
+                let trust = samla_hub::audit::trust(&config)?;
+                let view = HubView::from_bundle(
+                    samla_hub::audit::bundle(&config, &store)?,
+                    Some((&store, &trust)),
+                )?;
                 let ids: Vec<SubmissionId> = view.received.iter().map(|r| r.id).collect();
                 let id = person::resolve_prefix(&id, &ids)?;
-                let bytes = store
-                    .signed_bytes(id)?
+                let stored = store
+                    .stored(id, &trust)?
                     .with_context(|| format!("no submission {id} in the store"))?;
-                if SubmissionId::of(&bytes) != id {
-                    anyhow::bail!(
-                        "submission {id} in the store: its signed bytes hash to {}, not to its id; run samla-hub audit verify",
-                        SubmissionId::of(&bytes)
-                    );
-                }
-                let submission: Submission = samla_common::codec::decode(&bytes)
-                    .with_context(|| format!("submission {id} in the store"))?;
-                Work::Payload {
-                    id,
-                    submission: Box::new(submission),
-                    format,
+                match stored {
+                    Ok(verified) => Work::Payload {
+                        id,
+                        submission: Box::new(verified.submission().clone()),
+                        format,
+                    },
+                    Err(unverified) => Work::PayloadRefused(unverified),
                 }
             }
             AuditCommand::Export {
@@ -280,13 +304,16 @@ impl Audit {
                 let config = HubConfig::load(&config.config)?;
                 let store = super::open_store(&config)?;
                 let bundle = samla_hub::audit::bundle(&config, &store)?;
+                let trust = samla_hub::audit::trust(&config)?;
+                let damaged = samla_hub::audit::submission_findings(&config, &store)?;
                 Work::Export {
-                    view: HubView::from_bundle(bundle, Some(&store))?,
+                    view: HubView::from_bundle(bundle, Some((&store, &trust)))?,
                     dir,
                     include: Include {
                         tables: with_content,
                         pseudonyms: with_pseudonyms,
                     },
+                    damaged,
                 }
             }
             AuditCommand::Report {
@@ -297,9 +324,10 @@ impl Audit {
                 let config = HubConfig::load(&config.config)?;
                 let store = super::open_store(&config)?;
                 let bundle = samla_hub::audit::bundle(&config, &store)?;
-                let view = HubView::from_bundle(bundle, Some(&store))?;
+                let trust = samla_hub::audit::trust(&config)?;
+                let view = HubView::from_bundle(bundle, Some((&store, &trust)))?;
                 Work::Report {
-                    config,
+                    config: Box::new(config),
                     store,
                     view,
                     format,
@@ -368,7 +396,20 @@ impl Audit {
                 }
                 Ok(ExitCode::SUCCESS)
             }
-            Work::Export { view, dir, include } => {
+            Work::PayloadRefused(unverified) => {
+                let (sv, en) = (
+                    "Den lagrade inlämningen visas inte: den är inte vad kommunen skickade. Kör `samla-hub audit verify`.",
+                    "The stored submission is not shown: it is not what the kommun sent. Run `samla-hub audit verify`.",
+                );
+                eprintln!("samla-hub: {unverified}\n\n{}", lang.pick(sv, en));
+                Ok(ExitCode::from(1))
+            }
+            Work::Export {
+                view,
+                dir,
+                include,
+                damaged,
+            } => {
                 let content = ContentFile {
                     version: BUNDLE_VERSION,
                     submissions: view
@@ -381,7 +422,7 @@ impl Audit {
                                 r.id,
                                 bytes,
                                 decoded.as_ref(),
-                                decoded.is_some(),
+                                decoded.is_some() && view.verified.contains(&r.id),
                                 include,
                             ))
                         })
@@ -404,7 +445,18 @@ impl Audit {
                     lang.pick("kontrollpunkter till", "checkpoints to"),
                     dir.display()
                 )?;
-                Ok(ExitCode::SUCCESS)
+                if damaged.is_empty() {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                for finding in &damaged {
+                    eprintln!("{}", person::finding_line(finding, lang));
+                }
+                let (sv, en) = (
+                    "Lagret har inlämningar som inte klarar kontrollen; kör `samla-hub audit verify`.",
+                    "The store holds submissions that fail their check; run `samla-hub audit verify`.",
+                );
+                eprintln!("\n{}", lang.pick(sv, en));
+                Ok(ExitCode::from(1))
             }
             Work::Report {
                 config,

@@ -251,9 +251,11 @@ fn run(demo: Demo) -> Result<()> {
         period: Some("2025".parse()?),
         kommuner: Vec::new(),
         lang,
+        exclude_unverified: false,
         allow_empty: false,
     };
-    let built = report::build(&store, &config, &request, now)?;
+    let trust = samla_hub::audit::trust(&config)?;
+    let built = report::build(&store, &config, &trust, &request, now)?;
     let out = dir.join("report");
     std::fs::create_dir_all(out.join("px"))?;
     for (format, file) in [

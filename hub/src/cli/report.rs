@@ -43,6 +43,11 @@ pub struct ReportArgs {
     /// For --format px: the one table to write (participants, leavers, …).
     #[arg(long)]
     table: Option<String>,
+    /// Leave out the kommuner whose stored submissions fail the check of their
+    /// signed bytes, signature, receipt and log entry (the report says which),
+    /// instead of refusing to report.
+    #[arg(long)]
+    exclude_unverified: bool,
 }
 
 /// Runs `samla-hub report`.
@@ -65,9 +70,23 @@ pub fn run(args: ReportArgs) -> Result<()> {
         period,
         kommuner,
         lang: args.lang,
+        exclude_unverified: args.exclude_unverified,
         allow_empty: args.allow_empty,
     };
-    let built = report::build(&store, &config, &request, time::OffsetDateTime::now_utc())?;
+    let trust = samla_hub::audit::trust(&config)?;
+    let built = report::build(
+        &store,
+        &config,
+        &trust,
+        &request,
+        time::OffsetDateTime::now_utc(),
+    )?;
+    if let Some(note) = built.excluded_note() {
+        eprintln!("samla-hub: warning: {note}");
+        for u in &built.excluded {
+            eprintln!("  {u}");
+        }
+    }
     if let Some(notice) = built.empty_notice() {
         eprintln!("warning: {notice}");
     }

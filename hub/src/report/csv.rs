@@ -11,7 +11,7 @@
 use samla_common::disclosure::TOTAL;
 use samla_common::report::{Measure, Scope, TargetProgress};
 
-use super::labels::{count, method_text, Lang};
+use super::labels::{count, Lang};
 use super::sections::{esf_label, whole_label};
 use super::Report;
 
@@ -65,7 +65,8 @@ pub fn render(report: &Report) -> String {
         lang.pick("värde_2", "value_2"),
         lang.pick("antal", "count"),
     ]);
-    let rule = method_text(lang, figures);
+    let k = figures.rule.k.to_string();
+    let rule = report.rule_note();
     let control = lang.pick("röjandekontroll", "disclosure_control");
     match &figures.cell_key {
         None => {

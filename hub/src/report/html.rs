@@ -10,7 +10,6 @@ use samla_common::disclosure::TOTAL;
 use samla_common::report::{Basis, Measure};
 use samla_common::statistics::{Dimension, TableName};
 
-use super::labels::method_text;
 use super::sections;
 use super::text::{distinct_rows, matrix_rows, outcome_rows, table_rows};
 use super::{cells_by_key, Report};
@@ -83,11 +82,7 @@ pub fn render(report: &Report) -> String {
             escape(&names.join(", "))
         );
     }
-    let _ = writeln!(
-        out,
-        "<p class=\"rule\">{}</p>",
-        escape(&method_text(lang, figures))
-    );
+    let _ = writeln!(out, "<p class=\"rule\">{}</p>", escape(&report.rule_note()));
     let _ = writeln!(out, "<h2>{}</h2>", lang.pick("Mål", "Targets"));
     out.push_str(&html_table(&sections::targets(report), false));
     let _ = writeln!(

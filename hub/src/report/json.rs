@@ -108,6 +108,13 @@ pub(super) fn render(report: &Report) -> Result<String, serde_json::Error> {
                 "rule": figures.rule_text,
             }),
         },
+        "unverified_excluded": report.excluded.iter().map(|u| serde_json::json!({
+            "kommun": u.kommun,
+            "submission": u.id,
+            "log_index": u.log_index,
+            "why": u.damage.to_string(),
+        })).collect::<Vec<_>>(),
+        "note": report.excluded_note(),
         "kommuner_submitted": figures.kommuner,
         "kommuner_missing": figures.missing,
         "kommuner_shown": report.shown,

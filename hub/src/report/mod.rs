@@ -20,7 +20,7 @@ use samla_common::statistics::{Statistics, TableName};
 use time::OffsetDateTime;
 
 use crate::config::{HubConfig, ProjectDefinition};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, Trust, Unverified, VerifiedStored};
 
 mod csv;
 mod html;
@@ -108,6 +108,23 @@ pub enum ReportError {
     /// JSON encoding failed.
     #[error("encoding JSON")]
     Json(#[from] serde_json::Error),
+    /// Stored submissions the report would use fail their check.
+    #[error("{}", unverified_message(.0))]
+    Unverified(Vec<Unverified>),
+}
+
+fn unverified_message(list: &[Unverified]) -> String {
+    let mut text = format!(
+        "{} stored submission(s) fail the check of their signed bytes, signature, receipt and log entry; the report publishes no figure from them:",
+        list.len()
+    );
+    for u in list {
+        text.push_str(&format!("\n  {u}"));
+    }
+    text.push_str(
+        "\n\nRun `samla-hub audit verify` to see what is damaged. To publish without these kommuner, pass --exclude-unverified (the report then says they were left out).",
+    );
+    text
 }
 
 /// Which kommun submitted which period, and when.
@@ -151,6 +168,9 @@ pub struct Report {
     pub created: String,
     /// The labels' language.
     pub lang: Lang,
+    /// Stored submissions that failed their check and were left out
+    /// (`--exclude-unverified`), with their kommuner.
+    pub excluded: Vec<Unverified>,
 }
 
 /// What a report is asked for.
@@ -164,6 +184,9 @@ pub struct Request {
     pub kommuner: Vec<KommunCode>,
     /// The labels' language.
     pub lang: Lang,
+    /// Leave out the kommuner whose stored submissions fail their check (and say
+    /// so), instead of refusing to report.
+    pub exclude_unverified: bool,
     /// Make a report (that says so) even when nobody submitted the period.
     pub allow_empty: bool,
 }
@@ -225,10 +248,15 @@ pub fn kommun_named(project: &ProjectDefinition, text: &str) -> Result<KommunCod
 /// more than one report shows. The period is clipped to the project's lifetime.
 /// Targets are measured over the lifetime, or for a sub-period cumulatively from
 /// the project's start to the period's end (from the kommuner's submissions for that
-/// stretch, when they made them).
+/// stretch, when they made them). Only [`VerifiedStored`] submissions are read: if a
+/// stored submission of a period the report reads fails its check (or the log and
+/// the store disagree about one), the report is refused ([`ReportError::Unverified`]),
+/// or with `exclude_unverified` its kommun is left out and [`Report::excluded`] says
+/// so.
 pub fn build(
     store: &Store,
     config: &HubConfig,
+    trust: &Trust,
     request: &Request,
     now: OffsetDateTime,
 ) -> Result<Report, ReportError> {
@@ -252,8 +280,18 @@ pub fn build(
         project: project.code.clone(),
         lifetime,
     })?;
-    let matrix = matrix(store, &project)?;
-    let stored = load(store, &project, &period)?;
+    let cumulative = Period::new(lifetime.from(), period.to()).unwrap_or(period);
+    let (verified, failing) = checked(store, trust, &project, period, cumulative)?;
+    if !failing.is_empty() && !request.exclude_unverified {
+        return Err(ReportError::Unverified(failing));
+    }
+    let excluded_kommuner: Vec<&str> = failing.iter().map(|u| u.kommun.as_str()).collect();
+    let verified: Vec<VerifiedStored> = verified
+        .into_iter()
+        .filter(|v| !excluded_kommuner.contains(&v.kommun().as_str()))
+        .collect();
+    let matrix = matrix(&verified, &project);
+    let stored = load(&verified, &project, &period);
     if stored.is_empty() && !request.allow_empty {
         return Err(ReportError::Empty {
             project: project.code.clone(),
@@ -263,7 +301,6 @@ pub fn build(
     }
     let regional = disclosed(config, &project, period, &stored)?;
     let figures = regional.get();
-    let cumulative = Period::new(lifetime.from(), period.to()).unwrap_or(period);
     let (progress, scope) = if period == lifetime {
         (
             progress(figures, &project.targets, Scope::Lifetime),
@@ -273,7 +310,7 @@ pub fn build(
         let scope = Scope::Cumulative(period.to());
         (progress(figures, &project.targets, scope), scope)
     } else {
-        let earlier = load(store, &project, &cumulative)?;
+        let earlier = load(&verified, &project, &cumulative);
         if earlier.is_empty() {
             (
                 progress(figures, &project.targets, Scope::PeriodOnly),
@@ -285,7 +322,7 @@ pub fn build(
             (progress(report.get(), &project.targets, scope), scope)
         }
     };
-    let enrolment = enrolment(store, config, &project, cumulative, &matrix, &stored)?;
+    let enrolment = enrolment(&verified, config, &project, cumulative, &matrix, &stored);
     let mut progress = progress;
     if scope == Scope::PeriodOnly {
         distinct_from_enrolment(&mut progress, &enrolment, period);
@@ -317,6 +354,7 @@ pub fn build(
             local.minute()
         ),
         lang: request.lang,
+        excluded: failing,
         regional,
         project,
     })
@@ -346,18 +384,61 @@ fn distinct_from_enrolment(
     }
 }
 
-/// The statistics of the project's kommuner for exactly this period, as stored.
-fn load(
+/// The project's stored submissions that pass their check, and those of the periods
+/// the report reads (any period inside `stretch`, the project's start to the
+/// period's end) that fail it or that the log and the store disagree about.
+fn checked(
     store: &Store,
+    trust: &Trust,
+    project: &ProjectDefinition,
+    period: Period,
+    stretch: Period,
+) -> Result<(Vec<VerifiedStored>, Vec<Unverified>), ReportError> {
+    let domain = &project.linkage_domain;
+    let inside = |text: &str| {
+        text.parse::<Period>()
+            .is_ok_and(|p| p.from() >= stretch.from() && p.to() <= stretch.to())
+    };
+    let mut verified = Vec::new();
+    let mut failing = store.unmatched(Some((&period, domain)))?;
+    if stretch != period {
+        failing.extend(store.unmatched(Some((&stretch, domain)))?);
+    }
+    for checked in store.stored_in(domain, trust)? {
+        match checked {
+            Ok(v) => verified.push(v),
+            Err(u) if inside(&u.period) => failing.push(*u),
+            Err(_) => {}
+        }
+    }
+    failing.sort_by(|a, b| (&a.kommun, a.log_index).cmp(&(&b.kommun, b.log_index)));
+    failing.dedup_by(|a, b| a.id == b.id && a.log_index == b.log_index);
+    Ok((verified, failing))
+}
+
+/// The statistics of the project's kommuner for exactly this period: each kommun's
+/// latest verified submission (highest sequence).
+fn load(
+    verified: &[VerifiedStored],
     project: &ProjectDefinition,
     period: &Period,
-) -> Result<Vec<Statistics>, ReportError> {
-    Ok(store
-        .latest_for(period, &project.linkage_domain)?
-        .into_iter()
-        .map(|s| s.statistics)
+) -> Vec<Statistics> {
+    let mut latest: std::collections::BTreeMap<KommunCode, &VerifiedStored> =
+        std::collections::BTreeMap::new();
+    for v in verified
+        .iter()
+        .filter(|v| v.submission().statistics.period == *period)
+    {
+        let slot = latest.entry(v.kommun()).or_insert(v);
+        if v.submission().sequence > slot.submission().sequence {
+            *slot = v;
+        }
+    }
+    latest
+        .into_values()
+        .map(|v| v.submission().statistics.clone())
         .filter(|s| project.kommuner.contains(&s.kommun) && s.projects.contains(&project.code))
-        .collect())
+        .collect()
 }
 
 /// The regional figures of one period under disclosure control.
@@ -389,13 +470,13 @@ fn disclosed(
 /// The cumulative enrolment series up to the end of `stretch`, from every period the
 /// kommuner submitted within it (the report's own, already loaded, reused).
 fn enrolment(
-    store: &Store,
+    verified: &[VerifiedStored],
     config: &HubConfig,
     project: &ProjectDefinition,
     stretch: Period,
     matrix: &SubmissionMatrix,
     own: &[Statistics],
-) -> Result<Vec<EnrolmentPoint>, ReportError> {
+) -> Vec<EnrolmentPoint> {
     let own_period = own.first().map(|s| s.period);
     let mut loaded: Vec<Statistics> = Vec::new();
     for period in matrix
@@ -405,21 +486,42 @@ fn enrolment(
     {
         let inside = period.from() >= stretch.from() && period.to() <= stretch.to();
         if inside && Some(period) != own_period {
-            loaded.extend(load(store, project, &period)?);
+            loaded.extend(load(verified, project, &period));
         }
     }
     let all: Vec<&Statistics> = own.iter().chain(&loaded).collect();
-    Ok(cumulative_enrolment(
+    cumulative_enrolment(
         &project.code,
         stretch,
         &project.kommuner,
         &all,
         config.disclosure,
-    ))
+    )
 }
 
-fn matrix(store: &Store, project: &ProjectDefinition) -> Result<SubmissionMatrix, ReportError> {
-    let times = store.submission_times(&project.linkage_domain)?;
+/// When each kommun last submitted each period, from the verified submissions.
+struct SubmissionTime {
+    kommun: KommunCode,
+    period: String,
+    received_at: i64,
+}
+
+fn matrix(verified: &[VerifiedStored], project: &ProjectDefinition) -> SubmissionMatrix {
+    let mut times: Vec<SubmissionTime> = Vec::new();
+    for v in verified {
+        let period = v.submission().statistics.period.to_string();
+        match times
+            .iter_mut()
+            .find(|t| t.kommun == v.kommun() && t.period == period)
+        {
+            Some(t) => t.received_at = t.received_at.max(v.received_at()),
+            None => times.push(SubmissionTime {
+                kommun: v.kommun(),
+                period,
+                received_at: v.received_at(),
+            }),
+        }
+    }
     let mut periods: Vec<String> = times
         .iter()
         .filter(|t| project.kommuner.contains(&t.kommun))
@@ -444,7 +546,7 @@ fn matrix(store: &Store, project: &ProjectDefinition) -> Result<SubmissionMatrix
             (*k, cells)
         })
         .collect();
-    Ok(SubmissionMatrix { periods, rows })
+    SubmissionMatrix { periods, rows }
 }
 
 /// Renders a report. PX holds one table per file: `table` picks it.
@@ -459,6 +561,36 @@ pub fn render(report: &Report, format: Format, table: TableName) -> Result<Strin
 }
 
 impl Report {
+    /// The note under every format's header: the disclosure rule, and which stored
+    /// submissions were left out because they failed their check.
+    pub fn rule_note(&self) -> String {
+        let rule = labels::method_text(self.lang, self.figures());
+        match self.excluded_note() {
+            Some(note) => format!("{rule} {note}"),
+            None => rule,
+        }
+    }
+
+    /// Which stored submissions failed their check and were left out, if any.
+    pub fn excluded_note(&self) -> Option<String> {
+        if self.excluded.is_empty() {
+            return None;
+        }
+        let list: Vec<String> = self
+            .excluded
+            .iter()
+            .map(|u| format!("{} ({})", u.kommun, u.id_prefix()))
+            .collect();
+        Some(format!(
+            "{}: {}.",
+            self.lang.pick(
+                "Utelämnade eftersom de lagrade inlämningarna inte klarade kontrollen av innehåll och signatur",
+                "Left out because their stored submissions failed the check of content and signature",
+            ),
+            list.join(", ")
+        ))
+    }
+
     /// The figures after disclosure control.
     pub fn figures(&self) -> &RegionalReport {
         self.regional.get()

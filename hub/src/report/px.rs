@@ -7,7 +7,6 @@ use std::fmt::Write;
 use samla_common::disclosure::{PublishedTable, TOTAL};
 use samla_common::statistics::TableName;
 
-use super::labels::method_text;
 use super::{cells_by_key, values_at, Report};
 
 /// Renders one table of the report as a PX file.
@@ -77,7 +76,7 @@ pub fn render(report: &Report, name: TableName) -> String {
         );
     }
     keyword(&mut out, "SOURCE", &quoted("samla"));
-    keyword(&mut out, "NOTEX", &quoted(&method_text(lang, figures)));
+    keyword(&mut out, "NOTEX", &quoted(&report.rule_note()));
     out.push_str("DATA=\n");
     let cells = cells_by_key(table);
     let rows: Vec<Vec<String>> = combinations(stub);

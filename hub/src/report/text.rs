@@ -6,7 +6,7 @@ use samla_common::codes::KommunCode;
 use samla_common::disclosure::PublishedTable;
 use samla_common::statistics::Dimension;
 
-use super::labels::{count, method_text};
+use super::labels::count;
 use super::sections;
 use super::{cells_by_key, values_at, Report};
 
@@ -25,7 +25,7 @@ pub fn render(report: &Report) -> String {
         lang.pick("Skapad", "Made"),
         report.generated_at
     );
-    let _ = writeln!(out, "{}", method_text(lang, figures));
+    let _ = writeln!(out, "{}", report.rule_note());
     let _ = writeln!(
         out,
         "{}: {} / {}",

@@ -7,13 +7,14 @@ use samla_common::codes::KommunCode;
 use samla_common::translog::EntryKind;
 use samla_common::wire::{Refusal, SignedReceipt, SubmissionId, VerifiedSubmission};
 
-use super::log::{append, entry};
+use super::log::{append, check_head, entry};
 use super::submissions::accept_in;
 use super::{LogSigner, Store, StoreError};
 
 impl Store {
     /// Stores a verified submission, its log entry and its receipt in one
-    /// transaction, or returns the receipt given before for the same bytes. A
+    /// transaction, or returns the receipt given before for the same bytes (marked
+    /// as not new). A
     /// sequence number not above the kommun's last accepted one is refused (and the
     /// refusal logged).
     pub fn accept(
@@ -21,13 +22,13 @@ impl Store {
         submission: &VerifiedSubmission,
         received_at: i64,
         log: &LogSigner<'_>,
-    ) -> Result<SignedReceipt, StoreError> {
+    ) -> Result<Stored, StoreError> {
         let write = Write::Accept {
             submission,
             received_at,
         };
         match self.write_one(write, log)? {
-            Some(receipt) => Ok(receipt),
+            Some(stored) => Ok(stored),
             None => Err(nothing_stored()),
         }
     }
@@ -62,7 +63,7 @@ impl Store {
         &mut self,
         batch: &[Write<'_>],
         log: &LogSigner<'_>,
-    ) -> Vec<Result<Option<SignedReceipt>, StoreError>> {
+    ) -> Vec<Result<Option<Stored>, StoreError>> {
         match self.write_together(batch, log) {
             Ok(outcomes) => outcomes,
             Err(BatchFailure {
@@ -83,6 +84,13 @@ impl Store {
                 outcomes.insert(failed.min(outcomes.len()), Err(error));
                 outcomes
             }
+            Err(BatchFailure {
+                write: None,
+                error: StoreError::Damaged(why),
+            }) => batch
+                .iter()
+                .map(|_| Err(StoreError::Damaged(why.clone())))
+                .collect(),
             Err(BatchFailure { write: None, error }) => {
                 let why = samla_cli_common::error::Chain(&error).to_string();
                 batch
@@ -97,7 +105,7 @@ impl Store {
         &mut self,
         write: Write<'_>,
         log: &LogSigner<'_>,
-    ) -> Result<Option<SignedReceipt>, StoreError> {
+    ) -> Result<Option<Stored>, StoreError> {
         self.write_batch(&[write], log)
             .pop()
             .unwrap_or_else(|| Err(nothing_stored()))
@@ -108,7 +116,7 @@ impl Store {
         &mut self,
         batch: &[Write<'_>],
         log: &LogSigner<'_>,
-    ) -> Result<Vec<Result<Option<SignedReceipt>, StoreError>>, BatchFailure> {
+    ) -> Result<Vec<Result<Option<Stored>, StoreError>>, BatchFailure> {
         let whole = |error: rusqlite::Error| BatchFailure {
             write: None,
             error: error.into(),
@@ -117,6 +125,9 @@ impl Store {
             .db
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(whole)?;
+        // Nothing is appended to a tree whose stored hashes no longer give the root
+        // the hub signed: every new checkpoint and proof would be wrong.
+        check_head(&tx, log).map_err(|error| BatchFailure { write: None, error })?;
         let mut outcomes = Vec::with_capacity(batch.len());
         for (i, write) in batch.iter().enumerate() {
             let failed = |error: StoreError| BatchFailure {
@@ -128,7 +139,7 @@ impl Store {
                     submission,
                     received_at,
                 } => match accept_in(&tx, submission, *received_at, log) {
-                    Ok(receipt) => Ok(Some(receipt)),
+                    Ok(stored) => Ok(Some(stored)),
                     Err(StoreError::Refused(refusal)) => Err(StoreError::Refused(refusal)),
                     Err(e) => return Err(failed(e)),
                 },
@@ -142,11 +153,36 @@ impl Store {
                     append(&tx, &refused, log).map_err(failed)?;
                     Ok(None)
                 }
+                Write::Repeated {
+                    at,
+                    kommun,
+                    summary,
+                } => {
+                    let refused = entry(
+                        EntryKind::Refused,
+                        *at,
+                        *kommun,
+                        None,
+                        (*summary).to_owned(),
+                    );
+                    append(&tx, &refused, log).map_err(failed)?;
+                    Ok(None)
+                }
             });
         }
         tx.commit().map_err(whole)?;
         Ok(outcomes)
     }
+}
+
+/// A submission the store holds: its receipt, and whether it was stored just now
+/// (`false`: the same bytes were stored before and this is their receipt again).
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// The hub's signed receipt.
+    pub receipt: SignedReceipt,
+    /// Whether this write stored it.
+    pub new: bool,
 }
 
 /// One write of a group commit (see [`Store::write_batch`]).
@@ -170,6 +206,16 @@ pub enum Write<'a> {
         id: Option<SubmissionId>,
         /// Why.
         refusal: &'a Refusal,
+    },
+    /// Log refusals counted rather than logged one by one (`crate::refusals`): one
+    /// `refused` entry with their count.
+    Repeated {
+        /// When the last of them came (Unix seconds).
+        at: i64,
+        /// The kommun, if known.
+        kommun: Option<KommunCode>,
+        /// The entry's summary (what, how many, from when to when).
+        summary: &'a str,
     },
 }
 

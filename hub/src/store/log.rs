@@ -16,12 +16,18 @@ use super::{LogSigner, Store, StoreError};
 impl Store {
     /// The latest checkpoint, signed, and a consistency proof from the tree of
     /// `since` entries to it (empty if `since` is 0 or not smaller than the size).
+    /// Both are checked before they are given out: the stored hashes must give the
+    /// root the hub signed for the latest size, and the proof must lead from the
+    /// hub's own signed checkpoint of `since` entries to it. If either fails the
+    /// store is damaged ([`StoreError::Damaged`]): a node is told to try again later,
+    /// never given a proof that would make its history look rewritten.
     pub fn checkpoint(
         &self,
         since: u64,
         log: &LogSigner<'_>,
     ) -> Result<(Vec<u8>, Vec<LogHash>), StoreError> {
         let size = log_size(&self.db)?;
+        check_head(&self.db, log)?;
         let hashes = SqlHashes(&self.db);
         let head = Checkpoint {
             origin: log.origin.to_owned(),
@@ -31,7 +37,15 @@ impl Store {
         let proof = if since == 0 || since >= size {
             Vec::new()
         } else {
-            translog::prove_consistency(size, since, &hashes)?
+            let proof = translog::prove_consistency(size, since, &hashes)
+                .map_err(|e| StoreError::Damaged(e.to_string()))?;
+            let old = signed_head(&self.db, since, log)?;
+            head.verify_extends(&old, &proof).map_err(|_| {
+                StoreError::Damaged(format!(
+                    "the stored tree hashes give no valid proof from the signed checkpoint of size {since} to size {size}"
+                ))
+            })?;
+            proof
         };
         Ok((head.sign(log.key)?, proof))
     }
@@ -48,6 +62,7 @@ impl Store {
         let tx = self
             .db
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        check_head(&tx, log)?;
         let mut added = 0;
         for (kommun, keys) in nodes {
             let known: Option<String> = tx
@@ -89,6 +104,7 @@ impl Store {
         let tx = self
             .db
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        check_head(&tx, log)?;
         let mut last = None;
         for e in entries {
             last = Some(append(&tx, e, log)?.0);
@@ -133,10 +149,49 @@ impl Store {
     }
 }
 
-/// A signed checkpoint: the tree's size and the note.
+/// A signed checkpoint: the tree's size, its root and the note.
 pub(super) struct SignedCheckpoint {
     pub(super) size: u64,
+    pub(super) root: LogHash,
     pub(super) note: Vec<u8>,
+}
+
+/// Checks that the stored tree still gives the root the hub signed for the log's
+/// current size; [`StoreError::Damaged`] if not. Run before anything is appended
+/// and before a checkpoint is given out.
+pub(super) fn check_head(db: &Connection, log: &LogSigner<'_>) -> Result<(), StoreError> {
+    let size = log_size(db)?;
+    if size == 0 {
+        return Ok(());
+    }
+    let head = signed_head(db, size, log)?;
+    let root = translog::tree_root(size, &SqlHashes(db)).ok();
+    if root != Some(head.root) {
+        return Err(StoreError::Damaged(format!(
+            "the stored tree hashes do not give the root of the signed checkpoint of size {size}"
+        )));
+    }
+    Ok(())
+}
+
+/// The hub's own signed checkpoint of `size` entries, opened with its key.
+fn signed_head(db: &Connection, size: u64, log: &LogSigner<'_>) -> Result<Checkpoint, StoreError> {
+    let note: Option<Vec<u8>> = db
+        .prepare_cached("SELECT note FROM checkpoints WHERE size = ?1")?
+        .query_row([i64::try_from(size).unwrap_or(i64::MAX)], |r| r.get(0))
+        .optional()?;
+    let note = note.ok_or_else(|| {
+        StoreError::Damaged(format!("no signed checkpoint of size {size} is stored"))
+    })?;
+    let head = Checkpoint::open(&note, log.origin, &log.key.verifying_key())
+        .map_err(|e| StoreError::Damaged(format!("the checkpoint of size {size}: {e}")))?;
+    if head.size != size {
+        return Err(StoreError::Damaged(format!(
+            "the checkpoint stored as size {size} is of size {}",
+            head.size
+        )));
+    }
+    Ok(head)
 }
 
 pub(super) fn entry(
@@ -212,7 +267,11 @@ fn sign_checkpoint(tx: &Connection, log: &LogSigner<'_>) -> Result<SignedCheckpo
     let note = head.sign(log.key)?;
     tx.prepare_cached("INSERT INTO checkpoints (size, note) VALUES (?1, ?2)")?
         .execute(params![i64::try_from(size).unwrap_or(i64::MAX), note])?;
-    Ok(SignedCheckpoint { size, note })
+    Ok(SignedCheckpoint {
+        size,
+        root: head.root,
+        note,
+    })
 }
 
 /// The tree's stored hashes, read from SQLite.

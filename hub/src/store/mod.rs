@@ -8,7 +8,9 @@
 //! By concept: the schema and opening are here; `batch` is the group commit the
 //! server writes through (each write its own outcome); `submissions` stores and
 //! reads submissions; `log` is the transfer log's storage: entries, tree hashes and
-//! signed checkpoints. The receipt itself is built in `samla_common::receipt`.
+//! signed checkpoints; `verified` reads submissions back with every byte checked
+//! (the only way reports and audits get one). The receipt itself is built in
+//! `samla_common::receipt`.
 
 use std::path::Path;
 
@@ -20,11 +22,14 @@ use samla_common::wire::Refusal;
 
 mod batch;
 mod log;
+mod rows;
 mod submissions;
+mod verified;
 
-pub use batch::Write;
+pub use batch::{Stored, Write};
 pub use log::SqlHashes;
-pub use submissions::{StoredStatistics, SubmissionTime};
+pub use rows::{CellRow, EventRow, LinkageRow};
+pub use verified::{Checked, Damage, Trust, Unverified, VerifiedStored};
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +49,16 @@ pub enum StoreError {
     /// The submission was refused (for example a replayed sequence).
     #[error("{0}")]
     Refused(Refusal),
+    /// What the store holds fails its own check (a tree hash that does not give the
+    /// signed root, a stored submission that does not match its id or receipt): the
+    /// hub serves no proof or receipt from it.
+    #[error("hub store damaged: {0}")]
+    Damaged(String),
 }
+
+/// What the hub tells a node while its store is damaged: temporary (the node keeps
+/// its submissions and retries), and never a proof from the damaged store.
+pub const DAMAGED: &str = "hub store damaged; the region's operator runs `samla-hub audit verify`";
 
 const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;

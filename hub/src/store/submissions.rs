@@ -1,21 +1,23 @@
 //! Submissions in the store: each accepted one stored with its exact signed bytes,
-//! decoded cells and linkage sets and its receipt, in the batch's transaction; and
-//! what reports read back (the latest submission of each kommun for a period).
+//! decoded cells and linkage sets and its receipt, in the batch's transaction. What
+//! reports and audits read back is `verified`'s.
 
 use rusqlite::{params, Connection, OptionalExtension};
-use samla_common::codes::KommunCode;
-use samla_common::period::Period;
-use samla_common::pseudonym::LinkageDomain;
 use samla_common::receipt::{accepted_entry, Logged, Receipt};
-use samla_common::statistics::Statistics;
-use samla_common::translog::{self, EntryKind};
-use samla_common::wire::{Refusal, SignedReceipt, Submission, SubmissionId, VerifiedSubmission};
+use samla_common::translog::{self, Checkpoint, EntryKind};
+use samla_common::wire::{Refusal, SignedReceipt, SubmissionId, VerifiedSubmission};
 
+use super::batch::Stored;
 use super::log::{append, entry, SqlHashes};
+use super::verified::{stored_in_tx, Trust};
 use super::{LogSigner, Store, StoreError};
+use crate::config::RegisteredKey;
 
 impl Store {
-    /// The exact signed bytes of a stored submission.
+    /// The exact signed bytes of a stored submission, unchecked: for the audit's
+    /// view of what is stored (digests in an exported bundle), which shows each one
+    /// beside the outcome of [`Store::stored`]. Reports and payloads read only
+    /// through [`Store::stored`].
     pub fn signed_bytes(&self, id: SubmissionId) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
             .db
@@ -28,108 +30,23 @@ impl Store {
     }
 }
 
-/// A stored submission's statistics, as the node signed them.
-#[derive(Debug, Clone)]
-pub struct StoredStatistics {
-    /// The tables and linkage sets.
-    pub statistics: Statistics,
-    /// The node's sequence number.
-    pub sequence: u64,
-    /// When the hub received it (Unix seconds).
-    pub received_at: i64,
-}
-
-/// When a kommun last submitted a period.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SubmissionTime {
-    /// The kommun.
-    pub kommun: KommunCode,
-    /// The period, as stored (`from..to`).
-    pub period: String,
-    /// When the latest submission for it arrived (Unix seconds).
-    pub received_at: i64,
-}
-
-impl Store {
-    /// The latest submission of each kommun for a period in a linkage domain: a later
-    /// submission (higher sequence) replaces an earlier one for the same period.
-    pub fn latest_for(
-        &self,
-        period: &Period,
-        domain: &LinkageDomain,
-    ) -> Result<Vec<StoredStatistics>, StoreError> {
-        let mut statement = self.db.prepare(
-            "SELECT sequence, received_at, signed_bytes FROM submissions s
-             WHERE period = ?1 AND linkage_domain = ?2
-               AND sequence = (SELECT MAX(sequence) FROM submissions
-                               WHERE kommun = s.kommun AND period = ?1 AND linkage_domain = ?2)
-             ORDER BY kommun",
-        )?;
-        let rows = statement.query_map(params![period.to_string(), domain.as_str()], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (sequence, received_at, bytes) = row?;
-            let submission: Submission = samla_common::codec::decode(&bytes)?;
-            out.push(StoredStatistics {
-                statistics: submission.statistics,
-                sequence: u64::try_from(sequence).unwrap_or(0),
-                received_at,
-            });
-        }
-        Ok(out)
-    }
-
-    /// For each kommun and period of a linkage domain, when the latest submission came.
-    pub fn submission_times(
-        &self,
-        domain: &LinkageDomain,
-    ) -> Result<Vec<SubmissionTime>, StoreError> {
-        let mut statement = self.db.prepare(
-            "SELECT kommun, period, MAX(received_at) FROM submissions
-             WHERE linkage_domain = ?1 GROUP BY kommun, period ORDER BY period, kommun",
-        )?;
-        let rows = statement.query_map([domain.as_str()], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (kommun, period, received_at) = row?;
-            // Only verified submissions are stored, so the code parses.
-            if let Ok(kommun) = kommun.parse() {
-                out.push(SubmissionTime {
-                    kommun,
-                    period,
-                    received_at,
-                });
-            }
-        }
-        Ok(out)
-    }
-}
-
 /// One submission of a batch, inside the batch's transaction: the receipt given
-/// before for the same bytes, or the submission logged and stored with its new
-/// receipt. A replayed sequence number is logged and refused
-/// ([`StoreError::Refused`]).
+/// before for the same bytes (after the stored submission, its receipt and its log
+/// entry are checked again: a damaged one is [`StoreError::Damaged`], never a
+/// receipt), or the submission logged and stored with its new receipt. A replayed
+/// sequence number is logged and refused ([`StoreError::Refused`]).
 pub(super) fn accept_in(
     tx: &Connection,
     submission: &VerifiedSubmission,
     received_at: i64,
     log: &LogSigner<'_>,
-) -> Result<SignedReceipt, StoreError> {
+) -> Result<Stored, StoreError> {
     let id = submission.id();
-    if let Some(receipt) = stored_receipt(tx, id)? {
-        return Ok(receipt);
+    if let Some(receipt) = stored_receipt(tx, submission, log)? {
+        return Ok(Stored {
+            receipt,
+            new: false,
+        });
     }
     let s = submission.submission();
     let kommun = s.statistics.kommun;
@@ -157,6 +74,15 @@ pub(super) fn accept_in(
     // The receipt proves the entry is in the tree of the checkpoint signed right
     // after it.
     let inclusion = translog::prove_inclusion(checkpoint.size, index, &SqlHashes(tx))?;
+    // Never hand out a proof that does not hold: the new entry must be in the tree of
+    // the checkpoint just signed.
+    Checkpoint {
+        origin: log.origin.to_owned(),
+        size: checkpoint.size,
+        root: checkpoint.root,
+    }
+    .verify_inclusion(index, &logged.to_bytes(), &inclusion)
+    .map_err(|e| StoreError::Damaged(e.to_string()))?;
     let receipt = Receipt::new(
         submission,
         received_at,
@@ -169,23 +95,48 @@ pub(super) fn accept_in(
     );
     let signed = SignedReceipt::sign(&receipt, log.key)?;
     insert_submission(tx, submission, &receipt, &signed)?;
-    Ok(signed)
+    Ok(Stored {
+        receipt: signed,
+        new: true,
+    })
 }
 
-fn stored_receipt(db: &Connection, id: SubmissionId) -> Result<Option<SignedReceipt>, StoreError> {
-    let row: Option<(Vec<u8>, Vec<u8>)> = db
-        .prepare_cached("SELECT receipt, receipt_signature FROM submissions WHERE id = ?1")?
-        .query_row([id.as_bytes().as_slice()], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })
-        .optional()?;
-    row.map(|(bytes, signature)| {
-        Ok(SignedReceipt {
-            bytes,
-            signature: samla_common::codec::decode(&signature)?,
-        })
-    })
-    .transpose()
+/// The receipt stored for a submission sent again, once the stored submission passes
+/// every check of [`super::verified`] (its signer is the one that just signed the
+/// same bytes, checked against the config by the server).
+fn stored_receipt(
+    db: &Connection,
+    submission: &VerifiedSubmission,
+    log: &LogSigner<'_>,
+) -> Result<Option<SignedReceipt>, StoreError> {
+    let kommun = submission.submission().statistics.kommun;
+    let trust = Trust {
+        hub_key: log.key.verifying_key(),
+        origin: log.origin.to_owned(),
+        registered: [(
+            kommun,
+            vec![RegisteredKey {
+                key: submission.signed().signer,
+                until: None,
+            }],
+        )]
+        .into(),
+    };
+    match stored_in_tx(db, submission.id(), &trust)? {
+        None => Ok(None),
+        Some(Err(unverified)) => Err(StoreError::Damaged(unverified.to_string())),
+        Some(Ok(_)) => {
+            let (bytes, signature): (Vec<u8>, Vec<u8>) = db
+                .prepare_cached("SELECT receipt, receipt_signature FROM submissions WHERE id = ?1")?
+                .query_row([submission.id().as_bytes().as_slice()], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })?;
+            Ok(Some(SignedReceipt {
+                bytes,
+                signature: samla_common::codec::decode(&signature)?,
+            }))
+        }
+    }
 }
 
 /// Stores an accepted submission: its signed bytes and receipt, its cells (for

@@ -109,7 +109,7 @@ fn a_batch_gives_each_write_its_own_outcome() {
     assert_eq!(outcomes.len(), batch.len());
 
     let receipt = |i: usize| match &outcomes[i] {
-        Ok(Some(receipt)) => receipt.clone(),
+        Ok(Some(stored)) => stored.receipt.clone(),
         other => panic!("write {i}: expected a receipt, got {other:?}"),
     };
     for (i, v) in [(0, &first), (1, &second), (5, &other)] {
@@ -132,6 +132,14 @@ fn a_batch_gives_each_write_its_own_outcome() {
         receipt(2).bytes,
         receipt(0).bytes,
         "the same bytes twice: one receipt"
+    );
+    assert!(
+        matches!(&outcomes[0], Ok(Some(s)) if s.new),
+        "first time: stored"
+    );
+    assert!(
+        matches!(&outcomes[2], Ok(Some(s)) if !s.new),
+        "the same bytes again: not stored again, and not reported as new"
     );
     assert!(
         matches!(
@@ -159,7 +167,8 @@ fn a_batch_gives_each_write_its_own_outcome() {
 
     // After the batch, the same bytes again get the stored receipt.
     let again = store.accept(&second, AT + 60, &log).unwrap();
-    assert_eq!(again.bytes, receipt(1).bytes);
+    assert_eq!(again.receipt.bytes, receipt(1).bytes);
+    assert!(!again.new);
     assert_eq!(
         store.checkpoints().unwrap().len(),
         5,
@@ -194,10 +203,11 @@ fn a_failing_write_takes_nothing_else_with_it() {
     );
     assert!(matches!(outcomes[2], Ok(Some(_))), "{:?}", outcomes[2]);
     for (i, v) in [(0, &before), (2, &after)] {
-        let Ok(Some(receipt)) = &outcomes[i] else {
+        let Ok(Some(stored)) = &outcomes[i] else {
             unreachable!()
         };
-        receipt
+        stored
+            .receipt
             .verify(
                 &hub.verifying_key(),
                 ORIGIN,
@@ -248,8 +258,9 @@ fn a_transaction_that_cannot_commit_fails_every_write_and_stores_none() {
     assert!(store.entries().unwrap().is_empty(), "nothing logged");
     assert_eq!(store.signed_bytes(first.id()).unwrap(), None);
     // The store goes on: the next batch commits.
-    let receipt = store.accept(&first, AT, &log).unwrap();
-    receipt
+    let stored = store.accept(&first, AT, &log).unwrap();
+    stored
+        .receipt
         .verify(
             &hub.verifying_key(),
             ORIGIN,

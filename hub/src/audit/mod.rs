@@ -4,13 +4,16 @@
 use std::path::Path;
 
 use samla_common::audit::{self, Finding, HubBundle, LogSummary};
+
 use samla_common::translog;
 
 use samla_cli_common::files::FileError;
 
 use crate::config::HubConfig;
 use crate::files::{receipt_key, ReceiptKeyError};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, Trust};
+
+mod store;
 
 /// Why an audit could not run.
 #[derive(Debug, thiserror::Error)]
@@ -39,23 +42,42 @@ pub fn bundle(config: &HubConfig, store: &Store) -> Result<HubBundle, AuditError
     })
 }
 
-/// Verifies the hub's own database: the bundle it would export, and that the tree
-/// hashes it makes proofs from give the root it last signed.
+/// What the hub's stored submissions are checked against: its own receipt key, its
+/// log's name, and the signing keys its config registers.
+pub fn trust(config: &HubConfig) -> Result<Trust, ReceiptKeyError> {
+    Ok(Trust::of(
+        config,
+        receipt_key(&config.receipt_key)?.verifying_key(),
+    ))
+}
+
+/// Verifies the hub's own database, the log and the store against each other
+/// (every check of `audit::store`).
 pub fn verify_store(
     config: &HubConfig,
     store: &Store,
 ) -> Result<Result<LogSummary, Vec<Finding>>, AuditError> {
-    let bundle = bundle(config, store)?;
-    let mut outcome = audit::verify_hub_log(&bundle);
-    let (size, root) = store.stored_root()?;
-    if let Ok(summary) = &outcome {
-        if let Some(latest) = &summary.latest {
-            if latest.size == size && latest.root != root {
-                outcome = Err(vec![Finding::StoredTree { size }]);
-            }
-        }
-    }
-    Ok(outcome)
+    let key = receipt_key(&config.receipt_key)?;
+    let trust = Trust::of(config, key.verifying_key());
+    Ok(store::verify(store, &trust, Some(&key))?)
+}
+
+/// [`verify_store`] with the trust given (for tools and benchmarks), and the hub's
+/// private receipt key if at hand (`key.verifying_key()` must be `trust.hub_key`):
+/// then checkpoints are checked by re-signing them, else by verifying.
+pub fn verify_with(
+    store: &Store,
+    trust: &Trust,
+    key: Option<&samla_common::signing::SigningKey>,
+) -> Result<Result<LogSummary, Vec<Finding>>, StoreError> {
+    store::verify(store, trust, key)
+}
+
+/// The stored submissions that fail their check, or that the log and the store
+/// disagree about (what `audit export` warns of: the bundle it writes holds the log,
+/// which stays verifiable, but the store behind it is damaged).
+pub fn submission_findings(config: &HubConfig, store: &Store) -> Result<Vec<Finding>, AuditError> {
+    Ok(store::submission_findings(store, &trust(config)?)?)
 }
 
 /// Writes a bundle and its README into `dir` (created; existing files are not

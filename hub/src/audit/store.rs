@@ -1,0 +1,375 @@
+//! `samla-hub audit verify` on the hub's own database: the transfer log and the
+//! store held against each other, both ways (docs/audit.md, "What the hub checks").
+//!
+//! 1. Every stored checkpoint verifies with the hub's key and is of the size it is
+//!    stored under (named by that size): with the hub's private key at hand, by
+//!    signing the expected checkpoint and comparing bytes, else by verifying.
+//! 2. The entries, in log index order, are canonical, their query columns agree
+//!    with their bytes, and the RFC 6962 tree rebuilt from them has the root of every
+//!    signed checkpoint (the first entry that breaks it is named by log index).
+//! 3. Every hash of the stored tree (leaves and interior nodes, the hashes proofs are
+//!    made from) equals the one rebuilt from the entries.
+//! 4. Every stored submission passes every check of `store::verified` (content
+//!    against its id, signature against the registered key, receipt, log entry);
+//!    every `accepted` entry has its stored submission and every stored submission
+//!    its `accepted` entry.
+//! 5. The derived tables (`cells`, `linkage_sets`) hold exactly what the verified
+//!    signed bytes hold, and nothing for submissions that are not stored.
+
+use samla_common::audit::{Finding, LogSummary};
+use samla_common::signing::SigningKey;
+use samla_common::translog::{self, Checkpoint, LogEntry, LogHash, MemoryHashes};
+
+use crate::store::{CellRow, LinkageRow, Store, StoreError, Trust, Unverified, VerifiedStored};
+
+/// At most this many tree hashes are named one by one.
+const NAMED_HASHES: usize = 10;
+
+/// Runs every check; the summary if nothing is found. With the hub's own receipt
+/// key (`key`, whose public half must be `trust.hub_key`), a stored checkpoint is
+/// checked by signing the checkpoint the rebuilt tree gives for its size and
+/// comparing the bytes (Ed25519 signatures are deterministic, and signing costs far
+/// less than verifying); a checkpoint that differs, or any checkpoint without the
+/// key, is opened and its signature verified, to say what is wrong with it.
+pub fn verify(
+    store: &Store,
+    trust: &Trust,
+    key: Option<&SigningKey>,
+) -> Result<Result<LogSummary, Vec<Finding>>, StoreError> {
+    let mut findings = Vec::new();
+    let (tree, roots) = entries(store, &mut findings)?;
+    let heads = checkpoints(store, trust, key, &roots, &mut findings)?;
+    held_against(&heads, &roots, &mut findings);
+    stored_tree(store, &tree, &mut findings)?;
+    let verified = submissions(store, trust, &mut findings)?;
+    derived(store, &verified, &mut findings)?;
+    if findings.is_empty() {
+        Ok(Ok(LogSummary {
+            entries: tree.size(),
+            checkpoints: heads.len(),
+            latest: heads.last().map(|(size, root)| Checkpoint {
+                origin: trust.origin.clone(),
+                size: *size,
+                root: *root,
+            }),
+        }))
+    } else {
+        Ok(Err(findings))
+    }
+}
+
+/// Step 1, on every core: the stored checkpoints that verify, as (size, root) by
+/// size; the others named by their size.
+fn checkpoints(
+    store: &Store,
+    trust: &Trust,
+    key: Option<&SigningKey>,
+    roots: &[LogHash],
+    findings: &mut Vec<Finding>,
+) -> Result<Vec<(u64, LogHash)>, StoreError> {
+    let rows = store.checkpoint_rows()?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = rows.len().div_ceil(threads).max(1);
+    let open = |size: i64, note: &[u8]| -> (u64, Result<LogHash, String>) {
+        let stored = u64::try_from(size).unwrap_or(0);
+        let rebuilt = stored
+            .checked_sub(1)
+            .and_then(|i| usize::try_from(i).ok())
+            .and_then(|i| roots.get(i));
+        if let (Some(key), Some(root)) = (key, rebuilt) {
+            let expected = Checkpoint {
+                origin: trust.origin.clone(),
+                size: stored,
+                root: *root,
+            }
+            .sign(key);
+            if expected.is_ok_and(|e| e == note) {
+                return (stored, Ok(*root));
+            }
+        }
+        let head = match Checkpoint::open(note, &trust.origin, &trust.hub_key) {
+            Ok(head) if head.size == stored => Ok(head.root),
+            Ok(head) => Err(format!(
+                "it is stored for size {stored} but is of size {}",
+                head.size
+            )),
+            Err(e) => Err(e.to_string()),
+        };
+        (stored, head)
+    };
+    let opened: Vec<(u64, Result<LogHash, String>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = rows
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(size, note)| open(*size, note))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    let mut heads = Vec::with_capacity(opened.len());
+    for (size, head) in opened {
+        match head {
+            Ok(root) => heads.push((size, root)),
+            Err(reason) => findings.push(Finding::CheckpointAtSize { size, reason }),
+        }
+    }
+    heads.sort_by_key(|(size, _)| *size);
+    Ok(heads)
+}
+
+/// Step 2: the entries canonical, their columns agreeing, and the tree rebuilt from
+/// them, with its root after every entry.
+fn entries(
+    store: &Store,
+    findings: &mut Vec<Finding>,
+) -> Result<(MemoryHashes, Vec<LogHash>), StoreError> {
+    let mut tree = MemoryHashes::default();
+    let mut roots = Vec::new();
+    let mut broken = false;
+    store.each_event(|row| {
+        if broken {
+            return;
+        }
+        let index = tree.size();
+        if u64::try_from(row.index).ok() != Some(index) {
+            findings.push(Finding::MalformedEntry {
+                index,
+                reason: format!("the next stored entry has log index {}", row.index),
+            });
+            broken = true;
+            return;
+        }
+        match LogEntry::from_bytes(&row.entry) {
+            Ok(entry) => {
+                let column = if entry.kind.code() != row.kind {
+                    Some("kind")
+                } else if entry.at != row.at {
+                    Some("at")
+                } else if entry.kommun.map(|k| k.to_string()) != row.kommun {
+                    Some("kommun")
+                } else if entry.submission.map(|s| s.as_bytes().to_vec()) != row.submission {
+                    Some("submission_id")
+                } else if entry.summary != row.detail {
+                    Some("detail")
+                } else {
+                    None
+                };
+                if let Some(column) = column {
+                    findings.push(Finding::EntryColumn { index, column });
+                }
+            }
+            Err(e) => findings.push(Finding::MalformedEntry {
+                index,
+                reason: e.to_string(),
+            }),
+        }
+        match tree.append(&row.entry).and_then(|_| tree.root()) {
+            Ok(root) => roots.push(root),
+            Err(_) => broken = true,
+        }
+    })?;
+    Ok((tree, roots))
+}
+
+/// Step 2, continued: the rebuilt roots against every signed checkpoint; the first
+/// that differs names the entry at fault (the first after the last checkpoint that
+/// still matched), and a cut or unsigned log is named.
+fn held_against(heads: &[(u64, LogHash)], roots: &[LogHash], findings: &mut Vec<Finding>) {
+    let entries = roots.len() as u64;
+    let mut last_good = 0;
+    for (size, root) in heads {
+        let rebuilt = size
+            .checked_sub(1)
+            .and_then(|i| usize::try_from(i).ok())
+            .and_then(|i| roots.get(i));
+        match rebuilt {
+            Some(rebuilt) if rebuilt == root => last_good = *size,
+            Some(_) => {
+                findings.push(Finding::EntryAtFault {
+                    index: last_good,
+                    checkpoint_size: *size,
+                    last_good,
+                });
+                break;
+            }
+            None => {}
+        }
+    }
+    match heads.last().map(|(size, _)| *size) {
+        Some(size) if size > entries => findings.push(Finding::Truncated {
+            checkpoint_size: size,
+            entries,
+        }),
+        Some(size) if size < entries => findings.push(Finding::Unsigned { from: size }),
+        None if entries > 0 => findings.push(Finding::Unsigned { from: 0 }),
+        _ => {}
+    }
+}
+
+/// Step 3: every stored hash against the rebuilt tree.
+fn stored_tree(
+    store: &Store,
+    tree: &MemoryHashes,
+    findings: &mut Vec<Finding>,
+) -> Result<(), StoreError> {
+    let mut named = 0;
+    let mut count = 0u64;
+    let mut holes = false;
+    store.each_stored_hash(|index, hash| {
+        let Ok(index) = u64::try_from(index) else {
+            holes = true;
+            return;
+        };
+        if index != count {
+            holes = true;
+        }
+        count += 1;
+        if tree.stored(index).is_some_and(|h| h.0.as_slice() == hash) {
+            return;
+        }
+        if named < NAMED_HASHES && index < tree.stored_count() {
+            named += 1;
+            let (level, n) = translog::split_stored_hash_index(index);
+            let width = 1u64 << level;
+            findings.push(Finding::StoredHash {
+                level,
+                first: n * width,
+                last: (n + 1) * width - 1,
+            });
+        }
+    })?;
+    if holes || count != tree.stored_count() {
+        findings.push(Finding::StoredHashCount {
+            found: count,
+            expected: tree.stored_count(),
+        });
+    }
+    Ok(())
+}
+
+/// Step 4: every stored submission checked, and the log and the store held against
+/// each other.
+fn submissions(
+    store: &Store,
+    trust: &Trust,
+    findings: &mut Vec<Finding>,
+) -> Result<Vec<VerifiedStored>, StoreError> {
+    let mut verified = Vec::new();
+    let mut failed: Vec<Unverified> = store.unmatched(None)?;
+    for checked in store.stored_all(trust)? {
+        match checked {
+            Ok(v) => verified.push(v),
+            Err(u) => failed.push(*u),
+        }
+    }
+    failed.sort_by(|a, b| (a.log_index, &a.id).cmp(&(b.log_index, &b.id)));
+    failed.dedup_by(|a, b| a.id == b.id && a.log_index == b.log_index);
+    findings.extend(failed.into_iter().map(|u| Finding::StoredSubmission {
+        index: u.log_index,
+        reason: u.damage.to_string(),
+        kommun: u.kommun,
+        submission: u.id,
+    }));
+    Ok(verified)
+}
+
+/// Step 4 alone (for `audit export`).
+pub fn submission_findings(store: &Store, trust: &Trust) -> Result<Vec<Finding>, StoreError> {
+    let mut findings = Vec::new();
+    submissions(store, trust, &mut findings)?;
+    Ok(findings)
+}
+
+/// Step 5: the derived tables against the verified signed bytes.
+fn derived(
+    store: &Store,
+    verified: &[VerifiedStored],
+    findings: &mut Vec<Finding>,
+) -> Result<(), StoreError> {
+    let mut cells = store.cell_rows()?;
+    let mut sets = store.linkage_rows()?;
+    for v in verified {
+        let key = v.id().as_bytes().to_vec();
+        let statistics = &v.submission().statistics;
+        let mut expected: Vec<CellRow> = statistics
+            .tables
+            .iter()
+            .flat_map(|t| {
+                t.cells.iter().map(|c| {
+                    (
+                        t.name.code().to_owned(),
+                        c.key.first().cloned().unwrap_or_default(),
+                        c.key.get(1).cloned().unwrap_or_default(),
+                        c.key.get(2).cloned(),
+                        i64::try_from(c.count).unwrap_or(i64::MAX),
+                    )
+                })
+            })
+            .collect();
+        let mut found = cells.remove(&key).unwrap_or_default();
+        expected.sort();
+        found.sort();
+        if expected != found {
+            findings.push(derived_finding("cells", v));
+        }
+        let mut expected: Vec<LinkageRow> = statistics
+            .linkage_sets
+            .iter()
+            .map(|l| {
+                let mut blob = Vec::with_capacity(l.pseudonyms.len() * 32);
+                for p in &l.pseudonyms {
+                    blob.extend_from_slice(p.as_bytes());
+                }
+                (
+                    l.project.as_str().to_owned(),
+                    l.pseudonyms.len() as i64,
+                    blob,
+                )
+            })
+            .collect();
+        let mut found = sets.remove(&key).unwrap_or_default();
+        expected.sort();
+        found.sort();
+        if expected != found {
+            findings.push(derived_finding("linkage_sets", v));
+        }
+    }
+    // Rows left belong to no verified submission: a failed one (already named) or
+    // none at all.
+    for (table, left) in [
+        ("cells", cells.into_keys().collect::<Vec<_>>()),
+        ("linkage_sets", sets.into_keys().collect()),
+    ] {
+        for id in left {
+            if store_holds(store, &id)? {
+                continue;
+            }
+            findings.push(Finding::DerivedTable {
+                table,
+                kommun: "-".to_owned(),
+                submission: hex::encode(id),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn derived_finding(table: &'static str, v: &VerifiedStored) -> Finding {
+    Finding::DerivedTable {
+        table,
+        kommun: v.kommun().to_string(),
+        submission: v.id().to_string(),
+    }
+}
+
+/// Whether a submission row exists under this id (a failed one is named already).
+fn store_holds(store: &Store, id: &[u8]) -> Result<bool, StoreError> {
+    store.has_row(id)
+}
