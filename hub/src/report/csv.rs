@@ -65,7 +65,6 @@ pub fn render(report: &Report) -> String {
         lang.pick("värde_2", "value_2"),
         lang.pick("antal", "count"),
     ]);
-    let k = figures.rule.k.to_string();
     let rule = report.rule_note();
     let control = lang.pick("röjandekontroll", "disclosure_control");
     match &figures.cell_key {
