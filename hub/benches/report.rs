@@ -206,6 +206,7 @@ fn build_290_kommuner_cell_key(bencher: Bencher) {
         report::build(
             &store,
             &config,
+            &FIXTURE.trust,
             &request(),
             time::OffsetDateTime::UNIX_EPOCH,
         )
