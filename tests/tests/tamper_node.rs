@@ -344,6 +344,50 @@ fn a_hub_that_signs_with_another_key_is_a_changed_history_and_stops_the_node() {
             .unwrap();
         file.write_all(&document).unwrap();
     }
+    // An operator who swaps the key re-signs the stored checkpoints with it too, so the
+    // hub's own store checks pass (a hub whose checkpoints do not verify under its key
+    // refuses as "hub store damaged", a temporary failure, instead).
+    {
+        use samla_common::translog::{Checkpoint, LogEntry, MemoryHashes};
+        let key = samla_common::signing::SigningKey::from_pkcs8(&document).unwrap();
+        let db = region.hub_db();
+        let note: Vec<u8> = db
+            .query_row(
+                "SELECT note FROM checkpoints ORDER BY size LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let origin = String::from_utf8(note)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_owned();
+        let entries: Vec<Vec<u8>> = db
+            .prepare("SELECT entry FROM transfer_events ORDER BY log_index")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let mut tree = MemoryHashes::default();
+        db.execute("DELETE FROM checkpoints", []).unwrap();
+        for e in &entries {
+            LogEntry::from_bytes(e).unwrap();
+            tree.append(e).unwrap();
+            let head = Checkpoint {
+                origin: origin.clone(),
+                size: tree.size(),
+                root: tree.root().unwrap(),
+            };
+            db.execute(
+                "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
+                rusqlite::params![tree.size() as i64, head.sign(&key).unwrap()],
+            )
+            .unwrap();
+        }
+    }
     region.start_hub();
     let export = node.dir.join("export.csv");
     let o = node.run(&["submit", export.to_str().unwrap(), "--period", "2025-H2"]);
