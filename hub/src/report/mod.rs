@@ -449,6 +449,11 @@ pub fn render(report: &Report, format: Format, table: TableName) -> Result<Strin
     })
 }
 
+/// Renders the ESF+ common indicators as a PX file (`--format px --table esf`).
+pub fn render_px_esf(report: &Report) -> String {
+    px::render_esf(report)
+}
+
 impl Report {
     /// The figures after disclosure control.
     pub fn figures(&self) -> &RegionalReport {
