@@ -230,6 +230,67 @@ fn esf_indicators_equal_the_sums_of_their_tables_in_every_format() {
             "HTML {code}"
         );
     }
+
+    // PX: the indicator codes as the stub, one value per line, `".."` when suppressed.
+    let px = stdout(
+        region,
+        &["--period", "2025", "--format", "px", "--table", "esf"],
+    );
+    // The list may wrap over lines; it ends at the first `;`.
+    let codes: Vec<String> = px
+        .split_once("CODES(\"indikator\")=")
+        .unwrap_or_else(|| panic!("{px}"))
+        .1
+        .split_once(';')
+        .unwrap()
+        .0
+        .split(',')
+        .map(|c| c.trim().trim_matches('"').to_owned())
+        .collect();
+    let data: Vec<String> = px
+        .split_once("DATA=\n")
+        .unwrap()
+        .1
+        .lines()
+        .take_while(|l| *l != ";")
+        .map(|l| l.trim().trim_matches('"').to_owned())
+        .collect();
+    assert_eq!(codes.len(), data.len(), "{px}");
+    let from_px: BTreeMap<&str, &str> = codes
+        .iter()
+        .map(String::as_str)
+        .zip(data.iter().map(String::as_str))
+        .collect();
+    for (code, value) in &expected {
+        assert_eq!(
+            from_px.get(*code).copied(),
+            Some(show(*value).as_str()),
+            "PX {code}"
+        );
+    }
+    let file = region.root().join("esf.px");
+    std::fs::write(&file, &px).unwrap();
+    let has_pyaxis = std::process::Command::new("python3")
+        .args(["-c", "import pyaxis"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_pyaxis {
+        eprintln!("skipped: the PX reader check needs python3 with pyaxis (pip install pyaxis)");
+        return;
+    }
+    let script = "import sys, json, math\n\
+        from pyaxis import pyaxis\n\
+        px = pyaxis.parse(sys.argv[1], encoding='utf-8')\n\
+        data = px['DATA']\n\
+        print(json.dumps([None if (v is None or (isinstance(v, float) and math.isnan(v)) or str(v).strip() in ('', '..', 'nan')) else int(float(v)) for v in data['DATA']]))\n";
+    let o = std::process::Command::new("python3")
+        .args(["-c", script, file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "pyaxis: {}", text(&o));
+    let parsed: Vec<Option<u64>> = serde_json::from_slice(&o.stdout).unwrap();
+    let in_order: Vec<Option<u64>> = codes.iter().map(|c| expected[c.as_str()]).collect();
+    assert_eq!(parsed, in_order, "pyaxis reads the PX indicator values");
 }
 
 #[test]

@@ -40,7 +40,8 @@ pub struct ReportArgs {
     /// directory that gets one PX file per table.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// For --format px: the one table to write (participants, leavers, …).
+    /// For --format px: the one table to write (participants, leavers, …, or esf
+    /// for the ESF+ common indicators).
     #[arg(long)]
     table: Option<String>,
     /// Leave out the kommuner whose stored submissions fail the check of their
@@ -90,6 +91,17 @@ pub fn run(args: ReportArgs) -> Result<()> {
     if let Some(notice) = built.empty_notice() {
         eprintln!("warning: {notice}");
     }
+    if args.format == Format::Px && args.table.as_deref() == Some(ESF_TABLE) {
+        let text = report::render_px_esf(&built);
+        match &args.out {
+            Some(file) => {
+                write(file, &text)?;
+                eprintln!("wrote {}", file.display());
+            }
+            None => print!("{text}"),
+        }
+        return Ok(());
+    }
     let table = match &args.table {
         Some(name) => Some(
             TableName::ALL
@@ -97,7 +109,10 @@ pub fn run(args: ReportArgs) -> Result<()> {
                 .copied()
                 .find(|t| t.code() == name)
                 .with_context(|| {
-                    let names: Vec<&str> = TableName::ALL.iter().map(|t| t.code()).collect();
+                    let mut names: Vec<&str> = TableName::ALL.iter().map(|t| t.code()).collect();
+                    if args.format == Format::Px {
+                        names.push(ESF_TABLE);
+                    }
                     format!("--table {name}: the tables are {}", names.join(", "))
                 })?,
         ),
@@ -116,9 +131,14 @@ pub fn run(args: ReportArgs) -> Result<()> {
             ));
             write(&file, &report::render(&built, Format::Px, *name)?)?;
         }
+        let file = dir.join(format!(
+            "{}-{ESF_TABLE}.px",
+            built.project.code.as_str().to_lowercase()
+        ));
+        write(&file, &report::render_px_esf(&built))?;
         eprintln!(
             "wrote {} PX files to {}",
-            TableName::ALL.len(),
+            TableName::ALL.len() + 1,
             dir.display()
         );
         return Ok(());
@@ -137,6 +157,9 @@ pub fn run(args: ReportArgs) -> Result<()> {
     }
     Ok(())
 }
+
+/// The `--table` name of the ESF+ indicators' PX file.
+const ESF_TABLE: &str = "esf";
 
 fn write(file: &Path, text: &str) -> Result<()> {
     std::fs::write(file, text).with_context(|| format!("writing {}", file.display()))

@@ -560,6 +560,11 @@ pub fn render(report: &Report, format: Format, table: TableName) -> Result<Strin
     })
 }
 
+/// Renders the ESF+ common indicators as a PX file (`--format px --table esf`).
+pub fn render_px_esf(report: &Report) -> String {
+    px::render_esf(report)
+}
+
 impl Report {
     /// The note under every format's header: the disclosure rule, and which stored
     /// submissions were left out because they failed their check.

@@ -7,16 +7,89 @@ use std::fmt::Write;
 use samla_common::disclosure::{PublishedTable, TOTAL};
 use samla_common::statistics::TableName;
 
+use super::sections::esf_label;
 use super::{cells_by_key, values_at, Report};
 
 /// Renders one table of the report as a PX file.
 pub fn render(report: &Report, name: TableName) -> String {
-    let lang = report.lang;
     let figures = report.figures();
     let Some(table) = figures.table(name) else {
         return String::new();
     };
     let variables: Vec<Variable> = variables(report, table);
+    let header = Header {
+        matrix: name.code(),
+        table: report.lang.table(name),
+        title: title(report, name, &variables),
+    };
+    let cells = cells_by_key(table);
+    document(report, &header, &variables, |key| {
+        cells.get(key).and_then(|cell| cell.count)
+    })
+}
+
+/// The ESF+ common indicators (Regulation (EU) 2021/1057, Annex I) as a PX table:
+/// the indicator as the stub, the region as the heading, the same values as every
+/// other format gives, `".."` where disclosure control suppressed one.
+pub fn render_esf(report: &Report) -> String {
+    let lang = report.lang;
+    let rows = report.esf.rows();
+    let region = region_code(report);
+    let variables = vec![
+        Variable {
+            name: lang.pick("indikator", "indicator").to_owned(),
+            keys: rows.iter().map(|(code, _)| (*code).to_owned()).collect(),
+            codes: rows.iter().map(|(code, _)| (*code).to_owned()).collect(),
+            labels: rows
+                .iter()
+                .map(|(code, _)| esf_label(lang, code).trim().to_owned())
+                .collect(),
+        },
+        Variable {
+            name: lang.pick("region", "region").to_owned(),
+            keys: vec![TOTAL.to_owned()],
+            codes: vec![region],
+            labels: vec![report.unit_label(TOTAL)],
+        },
+    ];
+    let table = lang.pick("ESF+ gemensamma indikatorer", "ESF+ common indicators");
+    let header = Header {
+        matrix: "esf",
+        table,
+        title: format!(
+            "{table} {} {}. {}, {}",
+            lang.pick("efter", "by"),
+            variables[0].name,
+            report.project.name,
+            lang.period(&report.figures().period, report.lifetime)
+        ),
+    };
+    let values: std::collections::BTreeMap<&str, Option<u64>> = rows.into_iter().collect();
+    document(report, &header, &variables, |key| {
+        key.first()
+            .and_then(|code| values.get(code.as_str()).copied().flatten())
+    })
+}
+
+/// What differs between the PX files of one report.
+struct Header<'a> {
+    /// The table's code, the second part of MATRIX.
+    matrix: &'a str,
+    /// The table's full name, for DESCRIPTION and CONTENTS.
+    table: &'a str,
+    title: String,
+}
+
+/// The PX file of `variables` (the last one the heading), `value` giving each cell
+/// by its key, `None` for a suppressed one.
+fn document(
+    report: &Report,
+    header: &Header<'_>,
+    variables: &[Variable],
+    value: impl Fn(&[String]) -> Option<u64>,
+) -> String {
+    let lang = report.lang;
+    let figures = report.figures();
     let (stub, heading) = variables.split_at(variables.len() - 1);
     let mut out = String::new();
     keyword(&mut out, "CHARSET", &quoted("ANSI"));
@@ -29,7 +102,7 @@ pub fn render(report: &Report, name: TableName) -> String {
     keyword(
         &mut out,
         "MATRIX",
-        &quoted(&format!("{}_{}", report.project.code, name.code()).to_uppercase()),
+        &quoted(&format!("{}_{}", report.project.code, header.matrix).to_uppercase()),
     );
     keyword(&mut out, "SUBJECT-CODE", &quoted("AM"));
     keyword(
@@ -39,12 +112,10 @@ pub fn render(report: &Report, name: TableName) -> String {
     );
     let contents = format!(
         "{}, {}, {}",
-        lang.table(name),
-        report.project.name,
-        figures.period
+        header.table, report.project.name, figures.period
     );
     keyword(&mut out, "DESCRIPTION", &quoted(&contents));
-    keyword(&mut out, "TITLE", &quoted(&title(report, name, &variables)));
+    keyword(&mut out, "TITLE", &quoted(&header.title));
     keyword(&mut out, "CONTENTS", &quoted(&contents));
     keyword(
         &mut out,
@@ -61,14 +132,14 @@ pub fn render(report: &Report, name: TableName) -> String {
         "HEADING",
         &list(heading.iter().map(|v| v.name.as_str())),
     );
-    for v in &variables {
+    for v in variables {
         keyword(
             &mut out,
             &format!("VALUES({})", quoted(&v.name)),
             &list(v.labels.iter().map(String::as_str)),
         );
     }
-    for v in &variables {
+    for v in variables {
         keyword(
             &mut out,
             &format!("CODES({})", quoted(&v.name)),
@@ -78,7 +149,6 @@ pub fn render(report: &Report, name: TableName) -> String {
     keyword(&mut out, "SOURCE", &quoted("samla"));
     keyword(&mut out, "NOTEX", &quoted(&report.rule_note()));
     out.push_str("DATA=\n");
-    let cells = cells_by_key(table);
     let rows: Vec<Vec<String>> = combinations(stub);
     for row in rows {
         let values: Vec<String> = heading[0]
@@ -87,10 +157,7 @@ pub fn render(report: &Report, name: TableName) -> String {
             .map(|c| {
                 let mut key = row.clone();
                 key.push(c.clone());
-                cells
-                    .get(key.as_slice())
-                    .and_then(|cell| cell.count)
-                    .map_or_else(|| "\"..\"".to_owned(), |n| n.to_string())
+                value(&key).map_or_else(|| "\"..\"".to_owned(), |n| n.to_string())
             })
             .collect();
         out.push_str(&values.join(" "));
