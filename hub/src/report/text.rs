@@ -102,7 +102,13 @@ pub(super) fn outcome_rows(report: &Report) -> Vec<Vec<String>> {
             lang.value(Dimension::FlagOrAll, &o.flag),
             count(o.leavers),
             count(o.work_or_studies),
-            o.share.map_or_else(|| "..".to_owned(), |s| lang.percent(s)),
+            match (o.share, o.leavers, o.work_or_studies) {
+                (Some(s), _, _) => lang.percent(s),
+                // No leavers (under the cell key method a small group can be
+                // published as 0): nothing to divide, not a suppressed figure.
+                (None, Some(_), Some(_)) => "–".to_owned(),
+                _ => "..".to_owned(),
+            },
         ]);
     }
     rows
