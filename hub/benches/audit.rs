@@ -120,3 +120,39 @@ fn rebuild_tree_1_000_000(bencher: divan::Bencher) {
         }
     });
 }
+
+/// Signing 10 000 checkpoints as the hub does (a C2SP note each): what checking a
+/// stored checkpoint by re-signing it costs.
+#[divan::bench(sample_count = 3)]
+fn sign_10_000_checkpoints(bencher: divan::Bencher) {
+    use samla_common::translog::{Checkpoint, LogHash};
+    let key = SigningKey::from_pkcs8(
+        &SigningKey::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap(),
+    )
+    .unwrap();
+    bencher.bench(|| {
+        for size in 0..10_000u64 {
+            let head = Checkpoint {
+                origin: "samla-hub.bench".to_owned(),
+                size,
+                root: LogHash([size as u8; 32]),
+            };
+            divan::black_box(head.sign(&key).unwrap());
+        }
+    });
+}
+
+/// The Ed25519 signatures alone of 10 000 checkpoint texts.
+#[divan::bench(sample_count = 3)]
+fn sign_raw_10_000_texts(bencher: divan::Bencher) {
+    let key = SigningKey::from_pkcs8(
+        &SigningKey::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap(),
+    )
+    .unwrap();
+    let text = b"samla-hub.bench\n123456\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n".to_vec();
+    bencher.bench(|| {
+        for _ in 0..10_000u64 {
+            divan::black_box(key.sign_raw(&text));
+        }
+    });
+}

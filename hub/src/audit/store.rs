@@ -37,9 +37,9 @@ pub fn verify(
     key: Option<&SigningKey>,
 ) -> Result<Result<LogSummary, Vec<Finding>>, StoreError> {
     let mut findings = Vec::new();
-    let (tree, roots) = entries(store, &mut findings)?;
-    let heads = checkpoints(store, trust, key, &roots, &mut findings)?;
-    held_against(&heads, &roots, &mut findings);
+    let tree = entries(store, &mut findings)?;
+    let heads = checkpoints(store, trust, key, &tree, &mut findings)?;
+    held_against(&heads, tree.size(), &mut findings);
     stored_tree(store, &tree, &mut findings)?;
     let verified = submissions(store, trust, &mut findings)?;
     derived(store, &verified, &mut findings)?;
@@ -47,7 +47,7 @@ pub fn verify(
         Ok(Ok(LogSummary {
             entries: tree.size(),
             checkpoints: heads.len(),
-            latest: heads.last().map(|(size, root)| Checkpoint {
+            latest: heads.last().map(|(size, root, _)| Checkpoint {
                 origin: trust.origin.clone(),
                 size: *size,
                 root: *root,
@@ -58,37 +58,43 @@ pub fn verify(
     }
 }
 
+/// Stored checkpoints are read and opened this many at a time (memory stays
+/// bounded whatever the log's length).
+const CHECKPOINT_BATCH: usize = 8192;
+
+/// A stored checkpoint opened: its size, and its root with whether the rebuilt
+/// tree has that root, or what is wrong with it.
+type Opened = (u64, Result<(LogHash, bool), String>);
+
 /// Step 1, on every core: the stored checkpoints that verify, as (size, root) by
-/// size; the others named by their size.
+/// size; the others named by their size. The rebuilt root of each checkpoint's
+/// size is computed beside it, from the rebuilt tree's stored hashes.
 fn checkpoints(
     store: &Store,
     trust: &Trust,
     key: Option<&SigningKey>,
-    roots: &[LogHash],
+    tree: &MemoryHashes,
     findings: &mut Vec<Finding>,
-) -> Result<Vec<(u64, LogHash)>, StoreError> {
-    let rows = store.checkpoint_rows()?;
+) -> Result<Vec<(u64, LogHash, bool)>, StoreError> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = rows.len().div_ceil(threads).max(1);
-    let open = |size: i64, note: &[u8]| -> (u64, Result<LogHash, String>) {
+    let open = |size: i64, note: &[u8]| -> Opened {
         let stored = u64::try_from(size).unwrap_or(0);
-        let rebuilt = stored
-            .checked_sub(1)
-            .and_then(|i| usize::try_from(i).ok())
-            .and_then(|i| roots.get(i));
+        let rebuilt = (stored <= tree.size())
+            .then(|| root_of(tree, stored))
+            .flatten();
         if let (Some(key), Some(root)) = (key, rebuilt) {
             let expected = Checkpoint {
                 origin: trust.origin.clone(),
                 size: stored,
-                root: *root,
+                root,
             }
             .sign(key);
             if expected.is_ok_and(|e| e == note) {
-                return (stored, Ok(*root));
+                return (stored, Ok((root, true)));
             }
         }
         let head = match Checkpoint::open(note, &trust.origin, &trust.hub_key) {
-            Ok(head) if head.size == stored => Ok(head.root),
+            Ok(head) if head.size == stored => Ok((head.root, rebuilt == Some(head.root))),
             Ok(head) => Err(format!(
                 "it is stored for size {stored} but is of size {}",
                 head.size
@@ -97,41 +103,75 @@ fn checkpoints(
         };
         (stored, head)
     };
-    let opened: Vec<(u64, Result<LogHash, String>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = rows
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|(size, note)| open(*size, note))
-                        .collect::<Vec<_>>()
+    let mut heads = Vec::new();
+    let mut batch: Vec<(i64, Vec<u8>)> = Vec::with_capacity(CHECKPOINT_BATCH);
+    let mut run = |batch: &mut Vec<(i64, Vec<u8>)>, heads: &mut Vec<(u64, LogHash, bool)>| {
+        let chunk = batch.len().div_ceil(threads).max(1);
+        let opened: Vec<Opened> = std::thread::scope(|scope| {
+            let workers: Vec<_> = batch
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|(size, note)| open(*size, note))
+                            .collect::<Vec<_>>()
+                    })
                 })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap_or_default())
-            .collect()
-    });
-    let mut heads = Vec::with_capacity(opened.len());
-    for (size, head) in opened {
-        match head {
-            Ok(root) => heads.push((size, root)),
-            Err(reason) => findings.push(Finding::CheckpointAtSize { size, reason }),
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_default())
+                .collect()
+        });
+        for (size, head) in opened {
+            match head {
+                Ok((root, matches)) => heads.push((size, root, matches)),
+                Err(reason) => findings.push(Finding::CheckpointAtSize { size, reason }),
+            }
         }
-    }
-    heads.sort_by_key(|(size, _)| *size);
+        batch.clear();
+    };
+    store.each_checkpoint(|size, note| {
+        batch.push((size, note.to_vec()));
+        if batch.len() == CHECKPOINT_BATCH {
+            run(&mut batch, &mut heads);
+        }
+    })?;
+    run(&mut batch, &mut heads);
+    heads.sort_by_key(|(size, _, _)| *size);
     Ok(heads)
 }
 
+/// The root of the first `size` entries of `tree` (RFC 6962): its perfect subtrees,
+/// left to right, read from the stored hashes and folded from the right. No
+/// allocation, at most one hash per set bit of `size`.
+fn root_of(tree: &MemoryHashes, size: u64) -> Option<LogHash> {
+    if size == 0 {
+        return Some(LogHash(tlog_tiles::tlog::EMPTY_HASH.0));
+    }
+    let mut parts = [tlog_tiles::tlog::Hash([0; 32]); 64];
+    let mut count = 0;
+    let mut start = 0u64;
+    for level in (0..64u8).rev() {
+        let width = 1u64 << level;
+        if size & width != 0 {
+            let at = tlog_tiles::tlog::stored_hash_index(level, start >> level);
+            parts[count] = tree.stored(at)?.into();
+            count += 1;
+            start += width;
+        }
+    }
+    let mut root = parts[count - 1];
+    for part in parts[..count - 1].iter().rev() {
+        root = tlog_tiles::tlog::node_hash(*part, root);
+    }
+    Some(root.into())
+}
+
 /// Step 2: the entries canonical, their columns agreeing, and the tree rebuilt from
-/// them, with its root after every entry.
-fn entries(
-    store: &Store,
-    findings: &mut Vec<Finding>,
-) -> Result<(MemoryHashes, Vec<LogHash>), StoreError> {
+/// them (the root of every size is read from it by [`root_of`]).
+fn entries(store: &Store, findings: &mut Vec<Finding>) -> Result<MemoryHashes, StoreError> {
     let mut tree = MemoryHashes::default();
-    let mut roots = Vec::new();
     let mut broken = false;
     store.each_event(|row| {
         if broken {
@@ -170,39 +210,35 @@ fn entries(
                 reason: e.to_string(),
             }),
         }
-        match tree.append(&row.entry).and_then(|_| tree.root()) {
-            Ok(root) => roots.push(root),
-            Err(_) => broken = true,
+        if tree.append(&row.entry).is_err() {
+            broken = true;
         }
     })?;
-    Ok((tree, roots))
+    Ok(tree)
 }
 
-/// Step 2, continued: the rebuilt roots against every signed checkpoint; the first
-/// that differs names the entry at fault (the first after the last checkpoint that
-/// still matched), and a cut or unsigned log is named.
-fn held_against(heads: &[(u64, LogHash)], roots: &[LogHash], findings: &mut Vec<Finding>) {
-    let entries = roots.len() as u64;
+/// Step 2, continued: the rebuilt roots against every signed checkpoint (`matches`
+/// of each (size, root, matches) from [`checkpoints`]); the first that differs names
+/// the entry at fault (the first after the last checkpoint that still matched), and
+/// a cut or unsigned log is named.
+fn held_against(heads: &[(u64, LogHash, bool)], entries: u64, findings: &mut Vec<Finding>) {
     let mut last_good = 0;
-    for (size, root) in heads {
-        let rebuilt = size
-            .checked_sub(1)
-            .and_then(|i| usize::try_from(i).ok())
-            .and_then(|i| roots.get(i));
-        match rebuilt {
-            Some(rebuilt) if rebuilt == root => last_good = *size,
-            Some(_) => {
-                findings.push(Finding::EntryAtFault {
-                    index: last_good,
-                    checkpoint_size: *size,
-                    last_good,
-                });
-                break;
-            }
-            None => {}
+    for (size, _, matches) in heads {
+        if *size == 0 || *size > entries {
+            continue;
+        }
+        if *matches {
+            last_good = *size;
+        } else {
+            findings.push(Finding::EntryAtFault {
+                index: last_good,
+                checkpoint_size: *size,
+                last_good,
+            });
+            break;
         }
     }
-    match heads.last().map(|(size, _)| *size) {
+    match heads.last().map(|(size, _, _)| *size) {
         Some(size) if size > entries => findings.push(Finding::Truncated {
             checkpoint_size: size,
             entries,
@@ -372,4 +408,25 @@ fn derived_finding(table: &'static str, v: &VerifiedStored) -> Finding {
 /// Whether a submission row exists under this id (a failed one is named already).
 fn store_holds(store: &Store, id: &[u8]) -> Result<bool, StoreError> {
     store.has_row(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The root read from the stored hashes is the tree's own root at every size
+    /// (the sizes around powers of two included), and none past the end.
+    #[test]
+    fn root_of_every_size_is_the_trees_root() {
+        let mut tree = MemoryHashes::default();
+        let mut roots = vec![translog::tree_root(0, &tree).ok()];
+        for i in 0..300u32 {
+            tree.append(&i.to_le_bytes()).ok();
+            roots.push(tree.root().ok());
+        }
+        for (size, root) in roots.iter().enumerate() {
+            assert_eq!(root_of(&tree, size as u64), *root, "size {size}");
+        }
+        assert_eq!(root_of(&tree, 512), None);
+    }
 }

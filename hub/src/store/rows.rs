@@ -77,13 +77,19 @@ impl Store {
         )?)
     }
 
-    /// Every stored checkpoint: the size it is stored under and the note.
-    pub fn checkpoint_rows(&self) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+    /// Every stored checkpoint, by size, handed to `each` as the size it is stored
+    /// under and the note (streamed: one row in memory at a time).
+    pub fn each_checkpoint(&self, mut each: impl FnMut(i64, &[u8])) -> Result<(), StoreError> {
         let mut statement = self
             .db
             .prepare("SELECT size, note FROM checkpoints ORDER BY size")?;
-        let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut rows = statement.query([])?;
+        while let Some(r) = rows.next()? {
+            let size: i64 = r.get(0)?;
+            let note = r.get_ref(1)?.as_blob().unwrap_or_default();
+            each(size, note);
+        }
+        Ok(())
     }
 
     /// Every `cells` row, by the submission id it names.
