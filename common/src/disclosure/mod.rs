@@ -132,11 +132,14 @@ pub struct PublishedCell {
     pub suppressed: Option<Suppression>,
 }
 
+/// How every output prints a figure withheld by disclosure control (SCB's `..`).
+pub const SUPPRESSED: &str = "..";
+
 impl PublishedCell {
-    /// The cell as printed: the count, or `..`.
+    /// The cell as printed: the count, or [`SUPPRESSED`].
     pub fn display(&self) -> String {
         self.count
-            .map_or_else(|| "..".to_owned(), |n| n.to_string())
+            .map_or_else(|| SUPPRESSED.to_owned(), |n| n.to_string())
     }
 }
 

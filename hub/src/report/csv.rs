@@ -8,6 +8,7 @@
 //! which Excel shows as the text. English stays plain CSV: `,`, decimal points, codes
 //! as they are, no BOM.
 
+use samla_common::disclosure::SUPPRESSED;
 use samla_common::disclosure::TOTAL;
 use samla_common::report::{Measure, Scope, TargetProgress};
 
@@ -353,7 +354,7 @@ fn target_fields(lang: Lang, p: &TargetProgress) -> Vec<(&'static str, String, S
     out.push((
         figure_name,
         String::new(),
-        p.figure.map_or_else(|| "..".to_owned(), value),
+        p.figure.map_or_else(|| SUPPRESSED.to_owned(), value),
     ));
     if let Some((low, high)) = p.interval {
         out.push((

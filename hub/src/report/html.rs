@@ -3,6 +3,7 @@
 //! participants target, distinct participants per kommun, outcome shares, gender
 //! shares and the monthly series, the ESF+ indicators, then every table.
 
+use samla_common::disclosure::SUPPRESSED;
 use std::fmt::Write;
 
 use samla_common::codes::{Gender, Outcome};
@@ -354,7 +355,7 @@ fn outcome_chart(report: &Report) -> String {
             (
                 lang.value(Dimension::Outcome, o.code()),
                 share,
-                share.map_or_else(|| "..".to_owned(), |s| lang.percent(s)),
+                share.map_or_else(|| SUPPRESSED.to_owned(), |s| lang.percent(s)),
             )
         })
         .collect();

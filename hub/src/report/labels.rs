@@ -1,6 +1,7 @@
 //! Words and labels of reports, in Swedish (the default) and English.
 
 use samla_common::codes::{AgeBand, Education, EntryStatus, Flag, Gender, Outcome};
+use samla_common::disclosure::SUPPRESSED;
 use samla_common::disclosure::TOTAL;
 use samla_common::report::Measure;
 use samla_common::statistics::{Dimension, TableName, ALL_LEAVERS};
@@ -320,5 +321,5 @@ pub fn rule_text(lang: Lang, k: u64) -> String {
 
 /// A count as printed: the number, or `..` when suppressed.
 pub fn count(count: Option<u64>) -> String {
-    count.map_or_else(|| "..".to_owned(), |n| n.to_string())
+    count.map_or_else(|| SUPPRESSED.to_owned(), |n| n.to_string())
 }

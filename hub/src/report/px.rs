@@ -2,6 +2,7 @@
 //! file, keywords in the order the PX specification gives, the kommuner and the
 //! region as the first stub variable, and `".."` for a suppressed cell.
 
+use samla_common::disclosure::SUPPRESSED;
 use std::fmt::Write;
 
 use samla_common::disclosure::{PublishedTable, TOTAL};
@@ -157,7 +158,7 @@ fn document(
             .map(|c| {
                 let mut key = row.clone();
                 key.push(c.clone());
-                value(&key).map_or_else(|| "\"..\"".to_owned(), |n| n.to_string())
+                value(&key).map_or_else(|| format!("\"{SUPPRESSED}\""), |n| n.to_string())
             })
             .collect();
         out.push_str(&values.join(" "));

@@ -3,6 +3,7 @@
 //! indicators, the target groups, and the note on why distinct people, table sums and
 //! entrants differ.
 
+use samla_common::disclosure::SUPPRESSED;
 use samla_common::disclosure::TOTAL;
 use samla_common::report::{Basis, Measure, Of, TargetProgress};
 use samla_common::statistics::{Dimension, TableName, ALL_LEAVERS};
@@ -23,7 +24,7 @@ pub(super) fn figure(lang: Lang, p: &TargetProgress) -> String {
         ),
         (Some(f), _, _, _) => lang.percent(f),
         (None, _, _, Some(interval)) => lang.percent_interval(interval),
-        _ => "..".to_owned(),
+        _ => SUPPRESSED.to_owned(),
     }
 }
 
@@ -320,7 +321,7 @@ pub(super) fn target_group_rows(report: &Report) -> Vec<Vec<String>> {
                     format!("{} ({p})", lang.percent(p as f64 / l as f64))
                 }
                 (Some(_), Some(_)) => "–".to_owned(),
-                _ => "..".to_owned(),
+                _ => SUPPRESSED.to_owned(),
             }
         };
         rows.push(vec![

@@ -1,5 +1,6 @@
 //! The terminal form: aligned tables, one section per kind of figure.
 
+use samla_common::disclosure::SUPPRESSED;
 use std::fmt::Write;
 
 use samla_common::codes::KommunCode;
@@ -107,7 +108,7 @@ pub(super) fn outcome_rows(report: &Report) -> Vec<Vec<String>> {
                 // No leavers (under the cell key method a small group can be
                 // published as 0): nothing to divide, not a suppressed figure.
                 (None, Some(_), Some(_)) => "–".to_owned(),
-                _ => "..".to_owned(),
+                _ => SUPPRESSED.to_owned(),
             },
         ]);
     }
