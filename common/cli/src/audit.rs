@@ -2,7 +2,8 @@
 //! privacy officer's export of a node's or the hub's transfer log, named as a
 //! directory holding `node-bundle.json` or `hub-bundle.json`, or as the JSON file
 //! itself), printing findings with their exit status, and the cross-check of a node
-//! bundle against a hub bundle. The checks themselves are `samla_common::audit`'s.
+//! bundle against a hub bundle; and, in [`view`], what `show`, `payload` and `report`
+//! print of either log. The checks themselves are `samla_common::audit`'s.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,8 @@ use crate::args::ReportFormatArg;
 use serde::de::DeserializeOwned;
 
 use crate::files::{self, read_small, FileError};
+
+pub mod view;
 
 /// The largest bundle read, in bytes.
 pub const MAX_BUNDLE_BYTES: u64 = 4 << 30;
@@ -71,11 +74,16 @@ pub fn export(
 pub fn report(out: &mut impl Write, findings: &[Finding], ok: &str) -> std::io::Result<ExitCode> {
     let (text, clean) = audit::report(findings, ok);
     write!(out, "{text}")?;
-    Ok(if clean {
+    Ok(exit_status(clean))
+}
+
+/// Exit status 0 for a clean check, 1 for one with findings.
+fn exit_status(clean: bool) -> ExitCode {
+    if clean {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    })
+    }
 }
 
 /// `audit cross-check NODE HUB` of either binary, in English.
@@ -175,11 +183,7 @@ pub fn report_in(
     for line in lines {
         writeln!(out, "{line}")?;
     }
-    Ok(if clean {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(exit_status(clean))
 }
 
 /// Writes an audit report as text or HTML to `path` (never overwriting a file), or

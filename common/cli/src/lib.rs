@@ -11,7 +11,8 @@
 //!   them) and capped reads;
 //! - [`config`]: config files, capped;
 //! - [`database`]: the SQLite files, opened alike, their errors told once;
-//! - [`audit`]: audit bundles, findings and the cross-check;
+//! - [`audit`]: audit bundles, findings, the cross-check, and what `show`,
+//!   `payload` and `report` print of either log;
 //! - [`signal`]: the stop signal of a service;
 //! - [`logging`]: log lines to standard error;
 //! - [`error`]: printing an error's causes once, with its hint, and broken pipes;

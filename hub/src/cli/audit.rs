@@ -10,11 +10,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use samla_cli_common::args::{PayloadFormatArg, ReportFormatArg, ShowFormatArg};
-use samla_cli_common::audit::{read_bundle, report_in, write_report};
+use samla_cli_common::audit::view::{self, short, LogView};
+use samla_cli_common::audit::{read_bundle, report_in};
 use samla_common::audit::content::{ContentFile, Include, SubmissionContent};
-use samla_common::audit::html::AuditReport;
 use samla_common::audit::person::{self, Lang, Party, Standing};
-use samla_common::audit::{self, HubBundle, ShowFormat, BUNDLE_VERSION};
+use samla_common::audit::{self, HubBundle, BUNDLE_VERSION};
 use samla_common::codes::KommunCode;
 use samla_common::translog::{EntryKind, LogEntry};
 use samla_common::wire::{Submission, SubmissionId};
@@ -154,13 +154,26 @@ impl HubView {
             }
         }
     }
+}
+
+impl LogView for HubView {
+    const TITLE: (&'static str, &'static str) = ("Mottagna inlämningar", "Submissions received");
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("index", "index"),
+        ("tid", "time"),
+        ("händelse", "event"),
+        ("kommun", "kommun"),
+        ("inlämning", "submission"),
+        ("sammanfattning", "summary"),
+    ];
+    const KEYS: &'static [&'static str] = &audit::HUB_HEADER;
 
     /// One summary line per accepted submission, in log order.
     fn summary_lines(&self, lang: Lang) -> Vec<String> {
         self.received
             .iter()
             .map(|r| {
-                let short = &r.id.to_string()[..16];
+                let short = short(r.id);
                 let checked = !self.stored || self.verified.contains(&r.id);
                 match (r.submission().filter(|_| checked), r.kommun) {
                     (Some(s), _) => format!(
@@ -203,8 +216,12 @@ impl HubView {
             .collect()
     }
 
+    fn entries(&self) -> usize {
+        self.bundle.entries.len()
+    }
+
     /// The log's rows: index, local time, kind, kommun, submission, summary.
-    fn log_rows(&self, lang: Lang, full: bool) -> Vec<Vec<String>> {
+    fn rows(&self, lang: Lang, full: bool) -> Vec<Vec<String>> {
         self.bundle
             .entries
             .iter()
@@ -219,7 +236,7 @@ impl HubView {
                         if full {
                             s.to_string()
                         } else {
-                            s.to_string()[..16].to_owned()
+                            short(s)
                         }
                     }),
                     entry.summary,
@@ -234,23 +251,6 @@ impl HubView {
                 ],
             })
             .collect()
-    }
-}
-
-fn log_header(lang: Lang, full: bool) -> Vec<String> {
-    if full {
-        audit::HUB_HEADER.map(str::to_owned).to_vec()
-    } else {
-        [
-            lang.pick("index", "index"),
-            lang.pick("tid", "time"),
-            lang.pick("händelse", "event"),
-            lang.pick("kommun", "kommun"),
-            lang.pick("inlämning", "submission"),
-            lang.pick("sammanfattning", "summary"),
-        ]
-        .map(str::to_owned)
-        .to_vec()
     }
 }
 
@@ -350,35 +350,7 @@ impl Audit {
             }
             Work::VerifyBundle(bundle) => verified(&mut out, audit::verify_hub_log(&bundle), lang),
             Work::Show { view, format } => {
-                match format {
-                    ShowFormatArg::Table => {
-                        writeln!(
-                            out,
-                            "{}",
-                            lang.pick("Mottagna inlämningar", "Submissions received")
-                        )?;
-                        for line in view.summary_lines(lang) {
-                            writeln!(out, "  {line}")?;
-                        }
-                        writeln!(
-                            out,
-                            "\n{} ({} {})",
-                            lang.pick("Överföringsloggen", "The transfer log"),
-                            view.bundle.entries.len(),
-                            lang.pick("poster", "entries")
-                        )?;
-                        let header = log_header(lang, false);
-                        let header: Vec<&str> = header.iter().map(String::as_str).collect();
-                        let rows = view.log_rows(lang, false);
-                        write!(out, "{}", audit::render(&header, &rows, ShowFormat::Table))?;
-                    }
-                    other => {
-                        let header = log_header(lang, true);
-                        let header: Vec<&str> = header.iter().map(String::as_str).collect();
-                        let rows = view.log_rows(lang, true);
-                        write!(out, "{}", audit::render(&header, &rows, other.into()))?;
-                    }
-                }
+                view::show(&mut out, &view, format, lang)?;
                 Ok(ExitCode::SUCCESS)
             }
             Work::Payload {
@@ -386,14 +358,7 @@ impl Audit {
                 submission,
                 format,
             } => {
-                match format {
-                    PayloadFormatArg::Json => {
-                        writeln!(out, "{}", serde_json::to_string_pretty(&submission)?)?
-                    }
-                    PayloadFormatArg::Table => {
-                        write!(out, "{}", person::payload_tables(id, &submission, lang))?
-                    }
-                }
+                view::payload(&mut out, id, &submission, format, lang)?;
                 Ok(ExitCode::SUCCESS)
             }
             Work::PayloadRefused(unverified) => {
@@ -435,16 +400,13 @@ impl Audit {
                     &content,
                     audit::HUB_BUNDLE_README,
                 )?;
-                writeln!(
-                    out,
-                    "{} {} {} {} {} {}",
-                    lang.pick("skrev", "wrote"),
-                    view.bundle.entries.len(),
-                    lang.pick("poster och", "entries and"),
+                let entries = (view.bundle.entries.len(), "poster", "entries");
+                let checkpoints = (
                     view.bundle.checkpoints.len(),
-                    lang.pick("kontrollpunkter till", "checkpoints to"),
-                    dir.display()
-                )?;
+                    "kontrollpunkter",
+                    "checkpoints",
+                );
+                view::exported(&mut out, [entries, checkpoints], &dir, lang)?;
                 if damaged.is_empty() {
                     return Ok(ExitCode::SUCCESS);
                 }
@@ -470,23 +432,14 @@ impl Audit {
                     Ok(s) => (Vec::new(), ok_line(&s, lang)),
                     Err(findings) => (findings, String::new()),
                 };
-                let (verification, clean) = samla_cli_common::audit::lines_in(&findings, &ok, lang);
-                let report = AuditReport {
-                    lang,
+                view::Report {
                     subject: format!("samla-hub, {}", config.log_origin),
-                    made_at: time::OffsetDateTime::now_utc().unix_timestamp(),
-                    clean,
-                    verification,
-                    submissions: view.summary_lines(lang),
-                    header: log_header(lang, false),
-                    rows: view.log_rows(lang, false),
-                };
-                write_report(&report, format, path.as_deref(), &mut out)?;
-                Ok(if clean {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::from(1)
-                })
+                    findings: &findings,
+                    ok: &ok,
+                    format,
+                    path: path.as_deref(),
+                }
+                .write(&view, lang, &mut out)
             }
             Work::CrossCheck { node, hub } => {
                 samla_cli_common::audit::cross_check_in(&node, &hub, &mut out, lang)

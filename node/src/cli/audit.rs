@@ -3,20 +3,19 @@
 //! database or the bundles read before anything is checked or printed. What is
 //! printed is in Swedish unless `--lang en` (samla_common::audit::person).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use samla_cli_common::args::{PayloadFormatArg, ReportFormatArg, ShowFormatArg};
-use samla_cli_common::audit::{read_bundle, report_in, write_report};
+use samla_cli_common::audit::view::{self, short, LogView};
+use samla_cli_common::audit::{read_bundle, report_in};
 use samla_common::audit::content::{ContentFile, Include, SubmissionContent};
-use samla_common::audit::html::AuditReport;
 use samla_common::audit::node_checks::{
     self, check_stored, ContentProblem, NodeFinding, StoredColumns,
 };
 use samla_common::audit::person::{self, Lang, Party, Standing};
-use samla_common::audit::{self, Finding, HubBundle, NodeBundle, ShowFormat, BUNDLE_VERSION};
+use samla_common::audit::{self, Finding, HubBundle, NodeBundle, BUNDLE_VERSION};
 use samla_common::wire::{SignedSubmission, Submission, SubmissionId};
 use samla_node::config::NodeConfig;
 use samla_node::keyfile;
@@ -116,6 +115,18 @@ impl NodeView {
         findings.extend(self.content_findings());
         findings
     }
+}
+
+impl LogView for NodeView {
+    const TITLE: (&'static str, &'static str) = ("Inlämningar", "Submissions");
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("nr", "entry"),
+        ("tid", "time"),
+        ("händelse", "event"),
+        ("inlämning", "submission"),
+        ("detaljer", "detail"),
+    ];
+    const KEYS: &'static [&'static str] = &audit::NODE_HEADER;
 
     /// One summary line per submission, oldest first.
     fn summary_lines(&self, lang: Lang) -> Vec<String> {
@@ -166,8 +177,13 @@ impl NodeView {
             .collect()
     }
 
-    /// The log's rows for a person: entry, local time, kind, submission, detail.
-    fn log_rows(&self, lang: Lang, full: bool) -> Vec<Vec<String>> {
+    fn entries(&self) -> usize {
+        self.bundle.log.len()
+    }
+
+    /// The log's rows for a person: entry, local time, kind, submission, detail (and
+    /// the entry's hash in full).
+    fn rows(&self, lang: Lang, full: bool) -> Vec<Vec<String>> {
         self.bundle
             .log
             .iter()
@@ -198,32 +214,6 @@ impl NodeView {
             })
             .collect()
     }
-}
-
-/// The first 16 hex characters of an id (any 8 or more name it in `payload`).
-fn short(id: SubmissionId) -> String {
-    id.to_string()[..16].to_owned()
-}
-
-/// The log's column names for a person, and as JSON/CSV keys.
-fn log_header(lang: Lang, full: bool) -> Vec<String> {
-    let mut h: Vec<String> = if full {
-        ["entry", "time", "kind", "submission", "detail", "hash"]
-            .map(str::to_owned)
-            .to_vec()
-    } else {
-        [
-            lang.pick("nr", "entry"),
-            lang.pick("tid", "time"),
-            lang.pick("händelse", "event"),
-            lang.pick("inlämning", "submission"),
-            lang.pick("detaljer", "detail"),
-        ]
-        .map(str::to_owned)
-        .to_vec()
-    };
-    h.truncate(if full { 6 } else { 5 });
-    h
 }
 
 impl Audit {
@@ -315,42 +305,11 @@ impl Audit {
                 Ok(report_in(&mut out, &findings, &ok, lang)?)
             }
             Work::Show(view, format) => {
-                match format {
-                    ShowFormatArg::Table => {
-                        writeln!(out, "{}", lang.pick("Inlämningar", "Submissions"))?;
-                        for line in view.summary_lines(lang) {
-                            writeln!(out, "  {line}")?;
-                        }
-                        writeln!(
-                            out,
-                            "\n{} ({} {})",
-                            lang.pick("Överföringsloggen", "The transfer log"),
-                            view.bundle.log.len(),
-                            lang.pick("poster", "entries")
-                        )?;
-                        let header = log_header(lang, false);
-                        let header: Vec<&str> = header.iter().map(String::as_str).collect();
-                        let rows = view.log_rows(lang, false);
-                        write!(out, "{}", audit::render(&header, &rows, ShowFormat::Table))?;
-                    }
-                    other => {
-                        let header = log_header(lang, true);
-                        let header: Vec<&str> = header.iter().map(String::as_str).collect();
-                        let rows = view.log_rows(lang, true);
-                        write!(out, "{}", audit::render(&header, &rows, other.into()))?;
-                    }
-                }
+                view::show(&mut out, view.as_ref(), format, lang)?;
                 Ok(ExitCode::SUCCESS)
             }
             Work::Payload(id, submission, format) => {
-                match format {
-                    PayloadFormatArg::Json => {
-                        writeln!(out, "{}", serde_json::to_string_pretty(&submission)?)?
-                    }
-                    PayloadFormatArg::Table => {
-                        write!(out, "{}", person::payload_tables(id, &submission, lang))?
-                    }
-                }
+                view::payload(&mut out, id, &submission, format, lang)?;
                 Ok(ExitCode::SUCCESS)
             }
             Work::Export { view, dir, include } => {
@@ -377,16 +336,9 @@ impl Audit {
                     &content,
                     audit::NODE_BUNDLE_README,
                 )?;
-                writeln!(
-                    out,
-                    "{} {} {} {} {} {}",
-                    lang.pick("skrev", "wrote"),
-                    view.bundle.log.len(),
-                    lang.pick("loggposter och", "log entries and"),
-                    view.bundle.submissions.len(),
-                    lang.pick("inlämningar till", "submissions to"),
-                    dir.display()
-                )?;
+                let entries = (view.bundle.log.len(), "loggposter", "log entries");
+                let submissions = (view.bundle.submissions.len(), "inlämningar", "submissions");
+                view::exported(&mut out, [entries, submissions], &dir, lang)?;
                 Ok(ExitCode::SUCCESS)
             }
             Work::Report {
@@ -396,23 +348,14 @@ impl Audit {
             } => {
                 let findings = view.findings();
                 let ok = ok_line(&view.bundle, lang);
-                let (verification, clean) = samla_cli_common::audit::lines_in(&findings, &ok, lang);
-                let report = AuditReport {
-                    lang,
+                view::Report {
                     subject: format!("samla-node, {}", person::kommun_name(view.bundle.kommun)),
-                    made_at: time::OffsetDateTime::now_utc().unix_timestamp(),
-                    clean,
-                    verification,
-                    submissions: view.summary_lines(lang),
-                    header: log_header(lang, false),
-                    rows: view.log_rows(lang, false),
-                };
-                write_report(&report, format, path.as_deref(), &mut out)?;
-                Ok(if clean {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::from(1)
-                })
+                    findings: &findings,
+                    ok: &ok,
+                    format,
+                    path: path.as_deref(),
+                }
+                .write(view.as_ref(), lang, &mut out)
             }
             Work::CrossCheck { node, hub } => {
                 samla_cli_common::audit::cross_check_in(&node, &hub, &mut out, lang)
