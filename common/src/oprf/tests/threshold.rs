@@ -13,7 +13,29 @@ use crate::oprf::domain::{public_input, SetupError, SlotLedger};
 use crate::oprf::group::{Element, PublicScalar};
 use crate::oprf::poprf;
 use crate::oprf::shamir::{self, ShamirError, Subset, Threshold};
-use crate::oprf::threshold::{blind_batch, ThresholdError};
+use crate::oprf::threshold::{
+    blind_batch, BlindBatch, DomainShareKey, ShareAnswer, ThresholdError,
+};
+
+/// Each share's answer to `batch`, as a member of `chosen`, in order.
+fn answers_of<'a>(
+    shares: impl IntoIterator<Item = &'a DomainShareKey>,
+    chosen: &Subset,
+    batch: &BlindBatch,
+    rng: &mut ChaCha20Rng,
+) -> Vec<ShareAnswer> {
+    shares
+        .into_iter()
+        .map(|s| s.evaluate(chosen, batch.elements(), rng).unwrap())
+        .collect()
+}
+
+/// The refusal of custodian `n`'s answer.
+fn wrong_key(n: u8) -> Option<ThresholdError> {
+    Some(ThresholdError::WrongKey {
+        custodian: index(n),
+    })
+}
 
 #[test]
 fn every_subset_gives_the_single_server_rfc_output() {
@@ -34,14 +56,8 @@ fn every_subset_gives_the_single_server_rfc_output() {
     for members in [&[1u8, 2][..], &[1, 3], &[2, 3], &[1, 2, 3]] {
         let chosen = subset(&region, members);
         let batch = blind_batch(&people, &mut region.rng).unwrap();
-        let answers: Vec<_> = members
-            .iter()
-            .map(|m| {
-                shares[usize::from(*m) - 1]
-                    .evaluate(&chosen, batch.elements(), &mut region.rng)
-                    .unwrap()
-            })
-            .collect();
+        let answering = members.iter().map(|m| &shares[usize::from(*m) - 1]);
+        let answers = answers_of(answering, &chosen, &batch, &mut region.rng);
         let outputs = batch.finish(&keys, &chosen, &answers).unwrap();
         let found: Vec<[u8; 64]> = outputs.iter().map(|o| *o.as_bytes()).collect();
         assert_eq!(found, expected, "subset {members:?}");
@@ -66,10 +82,7 @@ fn the_threshold_output_equals_rfc_finalize_of_a_single_server() {
 
     let chosen = subset(&region, &[1, 3]);
     let batch = blind_batch(&people, &mut region.rng).unwrap();
-    let answers = [&shares[0], &shares[2]].map(|s| {
-        s.evaluate(&chosen, batch.elements(), &mut region.rng)
-            .unwrap()
-    });
+    let answers = answers_of([&shares[0], &shares[2]], &chosen, &batch, &mut region.rng);
     let combined = batch.finish(&keys, &chosen, &answers).unwrap();
     for (a, b) in single.iter().zip(&combined) {
         assert_eq!(a.as_bytes(), b.as_bytes());
@@ -91,66 +104,30 @@ fn a_wrong_key_answer_is_refused_and_names_the_custodian() {
 
     // Custodian 2 answers with its share of another domain.
     let batch = blind_batch(&people, &mut region.rng).unwrap();
-    let answers = [
-        shares[0]
-            .evaluate(&chosen, batch.elements(), &mut region.rng)
-            .unwrap(),
-        other_shares[1]
-            .evaluate(&chosen, batch.elements(), &mut region.rng)
-            .unwrap(),
-    ];
-    assert_eq!(
-        batch.finish(&keys, &chosen, &answers).err(),
-        Some(ThresholdError::WrongKey {
-            custodian: index(2)
-        })
+    let answers = answers_of(
+        [&shares[0], &other_shares[1]],
+        &chosen,
+        &batch,
+        &mut region.rng,
     );
+    assert_eq!(batch.finish(&keys, &chosen, &answers).err(), wrong_key(2));
 
     // Custodian 1 changes one element after proving.
     let batch = blind_batch(&people, &mut region.rng).unwrap();
-    let mut answers = [
-        shares[0]
-            .evaluate(&chosen, batch.elements(), &mut region.rng)
-            .unwrap(),
-        shares[1]
-            .evaluate(&chosen, batch.elements(), &mut region.rng)
-            .unwrap(),
-    ];
+    let mut answers = answers_of(&shares[..2], &chosen, &batch, &mut region.rng);
     answers[0].evaluated.swap(1, 3);
-    assert_eq!(
-        batch.finish(&keys, &chosen, &answers).err(),
-        Some(ThresholdError::WrongKey {
-            custodian: index(1)
-        })
-    );
+    assert_eq!(batch.finish(&keys, &chosen, &answers).err(), wrong_key(1));
 
     // Custodian 1 answers for another subset (its Lagrange coefficient for {1, 3}).
     let batch = blind_batch(&people, &mut region.rng).unwrap();
-    let answers = [
-        shares[0]
-            .evaluate(&subset(&region, &[1, 3]), batch.elements(), &mut region.rng)
-            .unwrap(),
-        shares[1]
-            .evaluate(&chosen, batch.elements(), &mut region.rng)
-            .unwrap(),
-    ];
-    assert_eq!(
-        batch.finish(&keys, &chosen, &answers).err(),
-        Some(ThresholdError::WrongKey {
-            custodian: index(1)
-        })
-    );
+    let other = subset(&region, &[1, 3]);
+    let mut answers = answers_of([&shares[0]], &other, &batch, &mut region.rng);
+    answers.extend(answers_of([&shares[1]], &chosen, &batch, &mut region.rng));
+    assert_eq!(batch.finish(&keys, &chosen, &answers).err(), wrong_key(1));
 
     // An answer short of an element, or answers out of order.
     let batch = blind_batch(&people, &mut region.rng).unwrap();
-    let mut answers = [
-        shares[0]
-            .evaluate(&chosen, batch.elements(), &mut region.rng)
-            .unwrap(),
-        shares[1]
-            .evaluate(&chosen, batch.elements(), &mut region.rng)
-            .unwrap(),
-    ];
+    let mut answers = answers_of(&shares[..2], &chosen, &batch, &mut region.rng);
     answers.swap(0, 1);
     assert_eq!(
         blind_batch(&people, &mut region.rng)
@@ -238,10 +215,7 @@ fn a_custodian_absent_from_setup_gets_its_share_from_the_record() {
     let chosen = subset(&region, &[2, 3]);
     let people = people(2);
     let batch = blind_batch(&people, &mut region.rng).unwrap();
-    let answers = [&second, &third].map(|s| {
-        s.evaluate(&chosen, batch.elements(), &mut region.rng)
-            .unwrap()
-    });
+    let answers = answers_of([&second, &third], &chosen, &batch, &mut region.rng);
     let outputs = batch.finish(&keys, &chosen, &answers).unwrap();
     let info = public_input(&domain("c-2025"));
     assert_eq!(
@@ -263,10 +237,7 @@ fn domains_are_unlinkable_and_blinding_does_not_change_pseudonyms() {
     let chosen = subset(&region, &[1, 2]);
     let mut run = |keys, shares: &[crate::oprf::threshold::DomainShareKey]| {
         let batch = blind_batch(&people, &mut region.rng).unwrap();
-        let answers = [&shares[0], &shares[1]].map(|s| {
-            s.evaluate(&chosen, batch.elements(), &mut region.rng)
-                .unwrap()
-        });
+        let answers = answers_of(&shares[..2], &chosen, &batch, &mut region.rng);
         batch
             .finish(keys, &chosen, &answers)
             .unwrap()
@@ -287,10 +258,7 @@ fn record_keys_differ_from_pseudonyms_and_between_people() {
     let (_, keys, shares) = region.setup("a-2025", 0, &[1, 2], &[1, 2]);
     let chosen = subset(&region, &[1, 2]);
     let batch = blind_batch(&people(2), &mut region.rng).unwrap();
-    let answers = [&shares[0], &shares[1]].map(|s| {
-        s.evaluate(&chosen, batch.elements(), &mut region.rng)
-            .unwrap()
-    });
+    let answers = answers_of(&shares[..2], &chosen, &batch, &mut region.rng);
     let outputs = batch.finish(&keys, &chosen, &answers).unwrap();
     assert_ne!(
         outputs[0].record_key_seed().as_bytes(),
