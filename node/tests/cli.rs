@@ -8,25 +8,19 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use samla_common::statistics::Statistics;
 
-fn node(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_samla-node"))
-        .current_dir(dir)
-        .args(args)
-        .env_remove("SAMLA_NODE_CONFIG")
-        .output()
-        .unwrap()
-}
+mod support;
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use support::{node, stderr, stdout};
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
+/// `samla-node preview EXPORT --period PERIOD MORE` in `dir`.
+fn preview(dir: &Path, export: &Path, period: &str, more: &[&str]) -> Output {
+    let mut args = vec!["preview", export.to_str().unwrap(), "--period", period];
+    args.extend_from_slice(more);
+    node(dir, &args)
 }
 
 /// A node directory: key, config and one synthetic export (with `bad` share of bad rows).
@@ -89,10 +83,7 @@ fn a_key_file_others_can_read_is_refused_with_the_fix() {
     let export = setup(dir.path(), "0");
     let key = dir.path().join("master.key");
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let o = node(
-        dir.path(),
-        &["preview", export.to_str().unwrap(), "--period", "2025"],
-    );
+    let o = preview(dir.path(), &export, "2025", &[]);
     assert_eq!(o.status.code(), Some(2));
     // The config names the key relative to itself: `master.key`.
     let k = "master.key";
@@ -172,17 +163,7 @@ fn check_exit_codes_and_reject_report() {
 fn preview_json_is_the_complete_submission() {
     let dir = tempfile::tempdir().unwrap();
     let export = setup(dir.path(), "0");
-    let o = node(
-        dir.path(),
-        &[
-            "preview",
-            export.to_str().unwrap(),
-            "--period",
-            "2025",
-            "--format",
-            "json",
-        ],
-    );
+    let o = preview(dir.path(), &export, "2025", &["--format", "json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let submission: Statistics =
@@ -199,18 +180,11 @@ fn preview_json_is_the_complete_submission() {
     let disclosed = &json["submissions"][0]["disclosed"];
     assert_eq!(disclosed["rule"]["k"], 5);
     assert!(disclosed["rule_text"].as_str().unwrap().contains("k = 5"));
-    let k3 = node(
+    let k3 = preview(
         dir.path(),
-        &[
-            "preview",
-            export.to_str().unwrap(),
-            "--period",
-            "2025",
-            "--format",
-            "json",
-            "--k",
-            "3",
-        ],
+        &export,
+        "2025",
+        &["--format", "json", "--k", "3"],
     );
     let json3: serde_json::Value = serde_json::from_slice(&k3.stdout).unwrap();
     assert_eq!(json3["submissions"][0]["disclosed"]["rule"]["k"], 3);
@@ -220,26 +194,13 @@ fn preview_json_is_the_complete_submission() {
 fn preview_csv_and_table_show_suppression() {
     let dir = tempfile::tempdir().unwrap();
     let export = setup(dir.path(), "0");
-    let csv = node(
-        dir.path(),
-        &[
-            "preview",
-            export.to_str().unwrap(),
-            "--period",
-            "2025",
-            "--format",
-            "csv",
-        ],
-    );
+    let csv = preview(dir.path(), &export, "2025", &["--format", "csv"]);
     assert_eq!(csv.status.code(), Some(0));
     let text = stdout(&csv);
     assert!(text.starts_with("section,linkage_domain,table,key1,key2,key3,count,suppressed\n"));
     assert!(text.contains("\nlinkage_set,gavleborg-ung-2023,UNG,"));
     assert!(text.contains(",..,primary\n"));
-    let table = node(
-        dir.path(),
-        &["preview", export.to_str().unwrap(), "--period", "2025"],
-    );
+    let table = preview(dir.path(), &export, "2025", &[]);
     let text = stdout(&table);
     assert!(text.contains("== After disclosure control: what may be shown =="));
     assert!(text.contains("`..` marks a suppressed cell"));
@@ -249,10 +210,7 @@ fn preview_csv_and_table_show_suppression() {
 fn preview_with_rejected_rows_still_shows_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let export = setup(dir.path(), "0.05");
-    let o = node(
-        dir.path(),
-        &["preview", export.to_str().unwrap(), "--period", "2025"],
-    );
+    let o = preview(dir.path(), &export, "2025", &[]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("rejected rows written to rejects.csv"));
 }
@@ -265,10 +223,7 @@ fn unknown_period_and_missing_config_are_clear() {
     assert!(stderr(&o).starts_with("samla-node: reading config samla-node.toml: "));
     assert!(stderr(&o).contains("Give the node config with --config FILE"));
     let export = setup(dir.path(), "0");
-    let o = node(
-        dir.path(),
-        &["preview", export.to_str().unwrap(), "--period", "2025-Q5"],
-    );
+    let o = preview(dir.path(), &export, "2025-Q5", &[]);
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(
         stderr(&o),

@@ -9,28 +9,14 @@
 )]
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use samla_common::record::ParticipantRecord;
 use samla_node::ingest::{read_file, Field, IngestError, IngestSettings};
 use time::macros::date;
 
-fn node(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_samla-node"))
-        .current_dir(dir)
-        .args(args)
-        .env_remove("SAMLA_NODE_CONFIG")
-        .output()
-        .unwrap()
-}
+mod support;
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use support::{node, stderr, stdout};
 
 const CONFIG: &str = "kommun = \"0765\"\nkey_file = \"master.key\"\n[[project]]\ncode = \"UNG\"\nlinkage_domain = \"kronoberg\"\n";
 
