@@ -46,9 +46,46 @@ impl Node {
         name.to_owned()
     }
 
+    /// `samla-node submit EXPORT --period PERIOD` and the flags `more` (how long to
+    /// try the hub, how long to wait between tries).
+    pub fn submit(&self, export: &str, period: &str, more: &[&str]) -> Output {
+        let mut args = vec!["submit", export, "--period", period];
+        args.extend_from_slice(more);
+        self.run(&args)
+    }
+
     /// The node's database.
     pub fn db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.dir.join("node.db")).unwrap()
+    }
+
+    /// The signed submission the outbox holds at `sequence`, decoded.
+    pub fn signed(&self, sequence: i64) -> samla_common::wire::SignedSubmission {
+        let sql = "SELECT signed FROM outbox WHERE sequence = ?1";
+        let bytes: Vec<u8> = crate::sql::one(&self.db(), sql, [sequence]);
+        samla_common::codec::decode(&bytes).unwrap()
+    }
+
+    /// Flips the bits `mask` of the middle byte of the stored submission at
+    /// `sequence`, as a tamperer with the database would; returns the id it is
+    /// stored under.
+    pub fn flip_signed_byte(&self, sequence: i64, mask: u8) -> samla_common::wire::SubmissionId {
+        let db = self.db();
+        let (id, mut signed): (Vec<u8>, Vec<u8>) = db
+            .query_row(
+                "SELECT id, signed FROM outbox WHERE sequence = ?1",
+                [sequence],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        let middle = signed.len() / 2;
+        signed[middle] ^= mask;
+        db.execute(
+            "UPDATE outbox SET signed = ?1 WHERE sequence = ?2",
+            rusqlite::params![signed, sequence],
+        )
+        .unwrap();
+        samla_common::wire::SubmissionId::from_bytes(id.try_into().unwrap())
     }
 
     /// Replaces the `[daemon]` section `init` wrote with one watching `inbox/` (every

@@ -38,6 +38,18 @@ pub fn text(o: &Output) -> String {
     )
 }
 
+/// Asserts that a command exited with `code` and that its standard output holds
+/// `expected`.
+#[track_caller]
+pub fn assert_prints(o: &Output, code: i32, expected: &str) {
+    assert_eq!(o.status.code(), Some(code), "{}", text(o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(expected),
+        "expected {expected:?} in {}",
+        text(o)
+    );
+}
+
 /// A free UDP port on loopback (free when this returns; good enough for tests).
 pub fn free_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0")

@@ -9,6 +9,14 @@ use samla_common::wire::{self, Request, Response};
 
 use crate::region::Region;
 
+/// A single-threaded runtime for a test to drive a [`RawClient`] on.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// A raw QUIC client for sending frames a real node never would.
 pub struct RawClient {
     endpoint: quinn::Endpoint,

@@ -236,6 +236,32 @@ impl Region {
         std::fs::write(path, edited.join("\n") + "\n").unwrap();
     }
 
+    /// Appends `text` (a `[[project]]` section, say) to the hub config.
+    pub fn append_to_hub_config(&self, text: &str) {
+        let path = self.root().join("hub/hub.toml");
+        let mut config = std::fs::read_to_string(&path).unwrap();
+        config.push_str(text);
+        std::fs::write(&path, config).unwrap();
+    }
+
+    /// One node for each kommun, its certificate issued by the region's CA.
+    pub fn add_nodes(&self, kommuner: &[&str]) -> Vec<Node> {
+        kommuner
+            .iter()
+            .map(|k| self.add_node(k, "ca", &[]))
+            .collect()
+    }
+
+    /// `samla-hub report --project UNG ARGS` with the hub's config: the report, which
+    /// must have been made.
+    pub fn report_ung(&self, args: &[&str]) -> String {
+        let mut all = vec!["report", "--config", "hub/hub.toml", "--project", "UNG"];
+        all.extend_from_slice(args);
+        let o = run("samla-hub", self.root(), &all);
+        assert!(o.status.success(), "{}", text(&o));
+        String::from_utf8(o.stdout).unwrap()
+    }
+
     /// Rows in a hub table.
     pub fn count(&self, table: &str) -> i64 {
         self.hub_db()

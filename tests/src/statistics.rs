@@ -1,5 +1,6 @@
 //! Statistics built in memory, for benchmarks and tests that need many different
-//! kommuner's submissions without running a node.
+//! kommuner's submissions without running a node; and the exact figures of
+//! kommuner's statistics that tests hold reports against.
 
 use samla_common::codes::{Gender, KommunCode, Outcome, ProjectCode};
 use samla_common::personnummer::{luhn_check_digit, Personnummer};
@@ -54,4 +55,23 @@ pub fn kommun_statistics(kommun: KommunCode, index: usize, people: usize) -> Sta
             .unwrap();
     }
     a.finish()
+}
+
+/// The exact regional figures of UNG's cells in kommuner's statistics: for each
+/// table and key, per kommun and in `total` (the key's first part replaced by the
+/// kommun or `total`).
+pub fn exact_cells(exact: &[Statistics]) -> std::collections::BTreeMap<(String, Vec<String>), u64> {
+    let mut out = std::collections::BTreeMap::new();
+    for s in exact {
+        for table in &s.tables {
+            for cell in table.cells.iter().filter(|c| c.key[0] == "UNG") {
+                for unit in [s.kommun.as_str(), "total"] {
+                    let mut key = vec![unit.to_owned()];
+                    key.extend(cell.key[1..].iter().cloned());
+                    *out.entry((table.name.code().to_owned(), key)).or_default() += cell.count;
+                }
+            }
+        }
+    }
+    out
 }

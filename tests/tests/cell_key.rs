@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use samla_common::cell_key::{Ptable, PtableParams};
 use samla_common::disclosure::cell_key::perturb_kommun;
 use samla_common::statistics::Statistics;
-use samla_tests::{run, text, Node, Region};
+use samla_tests::statistics::exact_cells;
+use samla_tests::{run, text, Region};
 
 const PARAMS: PtableParams = PtableParams {
     max_noise: 3,
@@ -45,14 +46,6 @@ fn set_disclosure(region: &Region, settings: &str, extra: &str) {
     std::fs::write(&config, edited).unwrap();
 }
 
-fn report(region: &Region, args: &[&str]) -> String {
-    let mut all = vec!["report", "--config", "hub/hub.toml", "--project", "UNG"];
-    all.extend_from_slice(args);
-    let o = run("samla-hub", region.root(), &all);
-    assert!(o.status.success(), "{}", text(&o));
-    String::from_utf8(o.stdout).unwrap()
-}
-
 type Cells = BTreeMap<(String, Vec<String>), u64>;
 
 /// Every cell of a JSON report; each must have a count (nothing suppressed).
@@ -71,23 +64,6 @@ fn json_cells(json: &serde_json::Value) -> Cells {
     out
 }
 
-/// The exact figures: per kommun (and `total`), keys without other totals.
-fn exact_cells(exact: &[Statistics]) -> Cells {
-    let mut out = BTreeMap::new();
-    for s in exact {
-        for table in &s.tables {
-            for cell in table.cells.iter().filter(|c| c.key[0] == "UNG") {
-                for unit in [s.kommun.as_str(), "total"] {
-                    let mut key = vec![unit.to_owned()];
-                    key.extend(cell.key[1..].iter().cloned());
-                    *out.entry((table.name.code().to_owned(), key)).or_default() += cell.count;
-                }
-            }
-        }
-    }
-    out
-}
-
 fn kommun_cells(cells: &Cells, kommun: &str) -> Cells {
     cells
         .iter()
@@ -99,10 +75,7 @@ fn kommun_cells(cells: &Cells, kommun: &str) -> Cells {
 #[test]
 fn every_cell_is_published_near_the_truth_and_the_same_cell_keeps_its_value() {
     let mut region = Region::new();
-    let nodes: Vec<Node> = ["2180", "2181", "2104"]
-        .iter()
-        .map(|k| region.add_node(k, "ca", &[]))
-        .collect();
+    let nodes = region.add_nodes(&["2180", "2181", "2104"]);
     set_disclosure(&region, DISCLOSURE, PROJECT);
     region.start_hub();
     let mut exact = Vec::new();
@@ -129,12 +102,12 @@ fn every_cell_is_published_near_the_truth_and_the_same_cell_keeps_its_value() {
         if i == 1 {
             // A report of a subset of the kommuner: Hofors has not submitted yet.
             let json: serde_json::Value =
-                serde_json::from_str(&report(&region, &["--period", "2025", "--format", "json"]))
+                serde_json::from_str(&region.report_ung(&["--period", "2025", "--format", "json"]))
                     .unwrap();
             before_hofors = Some(json_cells(&json));
         }
     }
-    let full_text = report(&region, &["--period", "2025", "--format", "json"]);
+    let full_text = region.report_ung(&["--period", "2025", "--format", "json"]);
     let json: serde_json::Value = serde_json::from_str(&full_text).unwrap();
     let control = &json["disclosure_control"];
     assert_eq!(control["method"], "cell-key");
@@ -187,13 +160,12 @@ fn every_cell_is_published_near_the_truth_and_the_same_cell_keeps_its_value() {
         )),
         None
     );
-    let again = report(&region, &["--period", "2025", "--format", "json"]);
+    let again = region.report_ung(&["--period", "2025", "--format", "json"]);
     let again: serde_json::Value = serde_json::from_str(&again).unwrap();
     assert_eq!(json_cells(&again), published, "a second run differs");
-    let subset: serde_json::Value = serde_json::from_str(&report(
-        &region,
-        &["--period", "2025", "--format", "json", "--kommun", "2181"],
-    ))
+    let subset: serde_json::Value = serde_json::from_str(
+        &region.report_ung(&["--period", "2025", "--format", "json", "--kommun", "2181"]),
+    )
     .unwrap();
     let subset_cells = json_cells(&subset);
     assert_eq!(
@@ -229,16 +201,13 @@ fn every_cell_is_published_near_the_truth_and_the_same_cell_keeps_its_value() {
     }
 
     // Every format says which method was used and that parts need not add up.
-    let csv_text = report(
-        &region,
-        &["--period", "2025", "--format", "csv", "--lang", "en"],
-    );
+    let csv_text = region.report_ung(&["--period", "2025", "--format", "csv", "--lang", "en"]);
     assert!(
         csv_text.contains("disclosure_control,cell-key"),
         "{csv_text}"
     );
     assert!(csv_text.contains("Parts need not add up to totals"));
-    let sv = report(&region, &["--period", "2025"]);
+    let sv = region.report_ung(&["--period", "2025"]);
     assert!(sv.contains("cellnyckelmetoden"), "{sv}");
     assert!(sv.contains("Delar behöver inte summera till totaler"));
     let dotted: Vec<&str> = sv
@@ -246,19 +215,16 @@ fn every_cell_is_published_near_the_truth_and_the_same_cell_keeps_its_value() {
         .filter(|w| w.trim_matches(|c: char| c == '|' || c == '│') == "..")
         .collect();
     assert!(dotted.is_empty(), "nothing is suppressed: {dotted:#?}");
-    let html = report(&region, &["--period", "2025", "--format", "html"]);
+    let html = region.report_ung(&["--period", "2025", "--format", "html"]);
     assert!(html.contains("cellnyckelmetoden"));
-    let px = report(
-        &region,
-        &[
-            "--period",
-            "2025",
-            "--format",
-            "px",
-            "--table",
-            "participants",
-        ],
-    );
+    let px = region.report_ung(&[
+        "--period",
+        "2025",
+        "--format",
+        "px",
+        "--table",
+        "participants",
+    ]);
     assert!(
         px.contains("NOTEX=\"Röjandekontroll: cellnyckelmetoden"),
         "{px}"

@@ -40,14 +40,8 @@ fn logged(node: &Node, kind: &str) -> Vec<String> {
 
 fn region_with_nodes() -> (Region, Vec<Node>) {
     let mut region = Region::new();
-    let nodes: Vec<Node> = ["2180", "2181"]
-        .iter()
-        .map(|k| region.add_node(k, "ca", &[]))
-        .collect();
-    let config = region.root().join("hub/hub.toml");
-    let mut hub = std::fs::read_to_string(&config).unwrap();
-    hub.push_str(PROJECT);
-    std::fs::write(&config, hub).unwrap();
+    let nodes = region.add_nodes(&["2180", "2181"]);
+    region.append_to_hub_config(PROJECT);
     region.start_hub();
     (region, nodes)
 }

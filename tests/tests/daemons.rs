@@ -9,19 +9,16 @@ use std::time::Duration;
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use samla_tests::{run, text, wait_for, Node, Region};
+use samla_tests::{run, sql, text, wait_for, Node, Region};
 
 const LIMIT: Duration = Duration::from_secs(90);
 
 fn stored(region: &Region, kommun: &str) -> Vec<String> {
-    let db = region.hub_db();
-    let mut s = db
-        .prepare("SELECT period FROM submissions WHERE kommun = ?1 ORDER BY period")
-        .unwrap();
-    s.query_map([kommun], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    sql::column(
+        &region.hub_db(),
+        "SELECT period FROM submissions WHERE kommun = ?1 ORDER BY period",
+        [kommun],
+    )
 }
 
 /// Waits until each node's outbox holds `count(node)` submissions, every one
@@ -46,10 +43,7 @@ fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
 #[test]
 fn exports_are_submitted_exactly_once_through_hub_and_node_crashes() {
     let mut region = Region::new();
-    let nodes: Vec<Node> = ["2180", "2181", "2104"]
-        .iter()
-        .map(|k| region.add_node(k, "ca", &[]))
-        .collect();
+    let nodes = region.add_nodes(&["2180", "2181", "2104"]);
     region.start_hub();
     let mut daemons: Vec<_> = nodes
         .iter()

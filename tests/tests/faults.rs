@@ -56,10 +56,7 @@ fn nothing_is_lost_or_doubled_under_crashes_and_a_bad_network() {
     let rounds = env("SAMLA_FAULT_ROUNDS", 4);
     let mut rng = Rng(env("SAMLA_FAULT_SEED", 20_261_123) | 1);
     let mut region = Region::new();
-    let nodes: Vec<Node> = ["2180", "2181"]
-        .iter()
-        .map(|k| region.add_node(k, "ca", &[]))
-        .collect();
+    let nodes = region.add_nodes(&["2180", "2181"]);
     region.start_hub();
     let relay = Relay::start(
         region.address,

@@ -61,14 +61,7 @@ fn a_flood_of_garbage_streams_adds_a_bounded_number_of_log_entries() {
     // The refusals counted against the kommun's limit of 100 a minute: its next
     // real submission is refused as temporary, and stays in its outbox.
     let export = node.export("export.csv", 30, 1);
-    let o = node.run(&[
-        "submit",
-        &export,
-        "--period",
-        "2025",
-        "--give-up-after",
-        "1",
-    ]);
+    let o = node.submit(&export, "2025", &["--give-up-after", "1"]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(
         text(&o).contains("more than 100 submissions in a minute"),

@@ -6,27 +6,16 @@
 use std::time::Duration;
 
 use samla_common::wire::{Request, Response};
-use samla_tests::{run, text, Node, RawClient, Region};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use samla_tests::raw_client::runtime;
+use samla_tests::{run, sql, text, Node, RawClient, Region};
 
 /// `submit` with a short give-up, so an unreachable hub ends the command quickly.
 fn submit(node: &Node, export: &str) -> std::process::Output {
-    node.run(&[
-        "submit",
+    node.submit(
         export,
-        "--period",
         "2025",
-        "--give-up-after",
-        "2",
-        "--retry-wait",
-        "200",
-    ])
+        &["--give-up-after", "2", "--retry-wait", "200"],
+    )
 }
 
 fn revoke_lines(region: &Region, kommun: &str) -> (String, String) {
@@ -39,14 +28,11 @@ fn revoke_lines(region: &Region, kommun: &str) -> (String, String) {
 }
 
 fn refusals(region: &Region) -> Vec<String> {
-    let db = region.hub_db();
-    let mut s = db
-        .prepare("SELECT detail FROM transfer_events WHERE kind = 'refused' ORDER BY log_index")
-        .unwrap();
-    s.query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    sql::column(
+        &region.hub_db(),
+        "SELECT detail FROM transfer_events WHERE kind = 'refused' ORDER BY log_index",
+        [],
+    )
 }
 
 #[test]

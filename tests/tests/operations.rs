@@ -6,7 +6,7 @@
 
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
-use samla_tests::{text, Node, Region};
+use samla_tests::{sql, text, Node, Region};
 
 fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -25,25 +25,19 @@ fn outbox(node: &Node) -> Vec<(i64, String, i64)> {
 }
 
 fn logged(node: &Node, kind: &str) -> Vec<String> {
-    let db = node.db();
-    let mut s = db
-        .prepare("SELECT detail FROM transfer_log WHERE kind = ?1 ORDER BY entry")
-        .unwrap();
-    s.query_map([kind], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    sql::column(
+        &node.db(),
+        "SELECT detail FROM transfer_log WHERE kind = ?1 ORDER BY entry",
+        [kind],
+    )
 }
 
 fn hub_sequences(region: &Region) -> Vec<i64> {
-    let db = region.hub_db();
-    let mut s = db
-        .prepare("SELECT sequence FROM submissions ORDER BY sequence")
-        .unwrap();
-    s.query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    sql::column(
+        &region.hub_db(),
+        "SELECT sequence FROM submissions ORDER BY sequence",
+        [],
+    )
 }
 
 /// Replaces `key = "…"` in the node's config.
@@ -65,16 +59,11 @@ fn an_unreachable_hub_says_where_it_looked_and_what_to_check() {
     let region = Region::new();
     let node = region.add_node("2180", "ca", &[]);
     let export = node.export("export.csv", 40, 1);
-    let o = node.run(&[
-        "submit",
+    let o = node.submit(
         &export,
-        "--period",
         "2025",
-        "--give-up-after",
-        "12",
-        "--retry-wait",
-        "400",
-    ]);
+        &["--give-up-after", "12", "--retry-wait", "400"],
+    );
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     let err = stderr(&o);
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
@@ -167,29 +156,11 @@ fn a_changed_byte_in_the_outbox_is_found_and_never_sent() {
     let node = region.add_node("2181", "ca", &[]);
     let export = node.export("export.csv", 40, 2);
     for period in ["2025", "2025-H1"] {
-        let o = node.run(&[
-            "submit",
-            &export,
-            "--period",
-            period,
-            "--give-up-after",
-            "1",
-        ]);
+        let o = node.submit(&export, period, &["--give-up-after", "1"]);
         assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     }
     // One byte in the middle of the first submission's signed bytes, as stored.
-    {
-        let db = node.db();
-        let mut blob: Vec<u8> = db
-            .query_row("SELECT signed FROM outbox WHERE sequence = 1", [], |r| {
-                r.get(0)
-            })
-            .unwrap();
-        let middle = blob.len() / 2;
-        blob[middle] ^= 0x04;
-        db.execute("UPDATE outbox SET signed = ?1 WHERE sequence = 1", [blob])
-            .unwrap();
-    }
+    node.flip_signed_byte(1, 0x04);
     region.start_hub();
     let o = node.run(&["send"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
@@ -282,14 +253,7 @@ fn the_daemon_submits_only_inside_a_projects_lifetime_and_reads_only_exports() {
     let o = node.run(&["run", "--once"]);
     assert!(o.status.success(), "{}", text(&o));
     let log = stderr(&o);
-    let stored: Vec<String> = {
-        let db = region.hub_db();
-        let mut s = db.prepare("SELECT period FROM submissions").unwrap();
-        s.query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
+    let stored: Vec<String> = sql::column(&region.hub_db(), "SELECT period FROM submissions", []);
     assert_eq!(stored, ["2021-01-04..2023-02-28"], "{log}");
     assert!(
         log.contains(

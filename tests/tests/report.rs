@@ -7,7 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use samla_common::statistics::Statistics;
-use samla_tests::{run, text, Node, Region};
+use samla_tests::statistics::exact_cells;
+use samla_tests::{run, text, Region};
 
 const K: u64 = 5;
 
@@ -38,14 +39,8 @@ struct Setup {
 
 fn setup() -> Setup {
     let mut region = Region::new();
-    let nodes: Vec<Node> = ["2180", "2181", "2104"]
-        .iter()
-        .map(|k| region.add_node(k, "ca", &[]))
-        .collect();
-    let config = region.root().join("hub/hub.toml");
-    let mut hub = std::fs::read_to_string(&config).unwrap();
-    hub.push_str(PROJECT);
-    std::fs::write(&config, hub).unwrap();
+    let nodes = region.add_nodes(&["2180", "2181", "2104"]);
+    region.append_to_hub_config(PROJECT);
     region.start_hub();
     let mut exact = Vec::new();
     let mut sets = Vec::new();
@@ -76,32 +71,6 @@ fn setup() -> Setup {
     }
 }
 
-fn report(region: &Region, args: &[&str]) -> String {
-    let mut all = vec!["report", "--config", "hub/hub.toml", "--project", "UNG"];
-    all.extend_from_slice(args);
-    let o = run("samla-hub", region.root(), &all);
-    assert!(o.status.success(), "{}", text(&o));
-    String::from_utf8(o.stdout).unwrap()
-}
-
-/// The exact regional figure of every key: kommun (or `total`) then the table's
-/// other dimensions.
-fn exact_cells(exact: &[Statistics]) -> BTreeMap<(String, Vec<String>), u64> {
-    let mut out = BTreeMap::new();
-    for s in exact {
-        for table in &s.tables {
-            for cell in table.cells.iter().filter(|c| c.key[0] == "UNG") {
-                for unit in [s.kommun.as_str(), "total"] {
-                    let mut key = vec![unit.to_owned()];
-                    key.extend(cell.key[1..].iter().cloned());
-                    *out.entry((table.name.code().to_owned(), key)).or_default() += cell.count;
-                }
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn every_format_shows_the_same_exact_or_suppressed_figures_and_nothing_below_k() {
     let Setup {
@@ -110,7 +79,8 @@ fn every_format_shows_the_same_exact_or_suppressed_figures_and_nothing_below_k()
         sets,
     } = setup();
     let json: serde_json::Value =
-        serde_json::from_str(&report(&region, &["--period", "2025", "--format", "json"])).unwrap();
+        serde_json::from_str(&region.report_ung(&["--period", "2025", "--format", "json"]))
+            .unwrap();
     assert_eq!(json["disclosure_control"]["k"], K);
     assert_eq!(json["kommuner_missing"], serde_json::json!(["2183"]));
 
@@ -162,10 +132,7 @@ fn every_format_shows_the_same_exact_or_suppressed_figures_and_nothing_below_k()
     }
 
     // CSV: the same cells with the same figures, `..` where suppressed.
-    let csv_text = report(
-        &region,
-        &["--period", "2025", "--format", "csv", "--lang", "en"],
-    );
+    let csv_text = region.report_ung(&["--period", "2025", "--format", "csv", "--lang", "en"]);
     let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
     let mut from_csv: BTreeMap<(String, Vec<String>), Option<u64>> = BTreeMap::new();
     for record in reader.records() {
@@ -201,17 +168,14 @@ fn every_format_shows_the_same_exact_or_suppressed_figures_and_nothing_below_k()
 
     // PX: one table per file, `".."` for each suppressed cell, every other number
     // as JSON has it.
-    let px = report(
-        &region,
-        &[
-            "--period",
-            "2025",
-            "--format",
-            "px",
-            "--table",
-            "participants",
-        ],
-    );
+    let px = region.report_ung(&[
+        "--period",
+        "2025",
+        "--format",
+        "px",
+        "--table",
+        "participants",
+    ]);
     assert!(
         px.starts_with("CHARSET=\"ANSI\";\nAXIS-VERSION=\"2013\";"),
         "{px}"
@@ -246,23 +210,20 @@ fn every_format_shows_the_same_exact_or_suppressed_figures_and_nothing_below_k()
     assert_eq!(px_sum, json_sum);
 
     // HTML: self-contained, with charts, the rule and `..`.
-    let html = report(&region, &["--period", "2025", "--format", "html"]);
+    let html = region.report_ung(&["--period", "2025", "--format", "html"]);
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.matches("<svg").count() >= 4, "four charts");
     assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"));
     assert!(html.contains("k = 5") && html.contains(".."));
 
     // Terminal, both languages.
-    let sv = report(&region, &["--period", "2025"]);
+    let sv = region.report_ung(&["--period", "2025"]);
     assert!(
         sv.contains("Deltagare") && sv.contains("Kvinnor") && sv.contains("Hofors"),
         "{sv}"
     );
     assert!(sv.contains("Saknas: Bollnäs (2183)"), "{sv}");
-    let en = report(
-        &region,
-        &["--period", "2025", "--lang", "en", "--kommun", "2104"],
-    );
+    let en = region.report_ung(&["--period", "2025", "--lang", "en", "--kommun", "2104"]);
     assert!(en.contains("Participants") && en.contains("Women"), "{en}");
     assert!(!en.contains("Sandviken ·"), "only Hofors' own rows: {en}");
 }

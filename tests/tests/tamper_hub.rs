@@ -10,7 +10,7 @@
 use std::process::Output;
 
 use samla_common::translog::stored_hash_index;
-use samla_tests::{run, text, Node, Region};
+use samla_tests::{run, sql, text, Node, Region};
 
 const PROJECT: &str = "
 [[project]]
@@ -33,14 +33,8 @@ struct Setup {
 
 fn setup() -> Setup {
     let mut region = Region::new();
-    let nodes: Vec<Node> = ["2180", "2181", "2104"]
-        .iter()
-        .map(|k| region.add_node(k, "ca", &[]))
-        .collect();
-    let config = region.root().join("hub/hub.toml");
-    let mut hub = std::fs::read_to_string(&config).unwrap();
-    hub.push_str(PROJECT);
-    std::fs::write(&config, hub).unwrap();
+    let nodes = region.add_nodes(&["2180", "2181", "2104"]);
+    region.append_to_hub_config(PROJECT);
     region.start_hub();
     for (i, node) in nodes.iter().enumerate() {
         let export = node.export("export.csv", 60 + 20 * i, i as u64 + 1);
@@ -58,16 +52,35 @@ fn open_db(region: &Region) -> rusqlite::Connection {
     db
 }
 
+/// Flips the bits `mask` of one byte (at `at` of its length) of the column `column`
+/// of the submission at log index `index`, as a tamperer would; returns the changed
+/// bytes.
+fn flip_stored_byte(
+    db: &rusqlite::Connection,
+    column: &str,
+    index: i64,
+    at: fn(usize) -> usize,
+    mask: u8,
+) -> Vec<u8> {
+    let select = format!("SELECT {column} FROM submissions WHERE log_index = ?1");
+    let mut bytes: Vec<u8> = sql::one(db, &select, [index]);
+    let at = at(bytes.len());
+    bytes[at] ^= mask;
+    db.execute(
+        &format!("UPDATE submissions SET {column} = ?1 WHERE log_index = ?2"),
+        rusqlite::params![bytes, index],
+    )
+    .unwrap();
+    bytes
+}
+
 /// The id (hex) of the submission at a log index.
 fn id_at(region: &Region, index: i64) -> String {
-    let id: Vec<u8> = region
-        .hub_db()
-        .query_row(
-            "SELECT id FROM submissions WHERE log_index = ?1",
-            [index],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let id: Vec<u8> = sql::one(
+        &region.hub_db(),
+        "SELECT id FROM submissions WHERE log_index = ?1",
+        [index],
+    );
     hex(&id)
 }
 
@@ -203,20 +216,7 @@ fn a_changed_byte_of_signed_bytes_is_found_named_and_kept_out() {
     let s = setup();
     let id = id_at(&s.region, 4);
     let db = open_db(&s.region);
-    let mut bytes: Vec<u8> = db
-        .query_row(
-            "SELECT signed_bytes FROM submissions WHERE log_index = 4",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0x01;
-    db.execute(
-        "UPDATE submissions SET signed_bytes = ?1 WHERE log_index = 4",
-        [&bytes],
-    )
-    .unwrap();
+    let bytes = flip_stored_byte(&db, "signed_bytes", 4, |length| length / 2, 0x01);
     verify_finds(
         &s.region,
         &[
@@ -268,20 +268,7 @@ fn a_changed_receipt_is_found_named_and_kept_out() {
     let s = setup();
     let id = id_at(&s.region, 5);
     let db = open_db(&s.region);
-    let mut receipt: Vec<u8> = db
-        .query_row(
-            "SELECT receipt FROM submissions WHERE log_index = 5",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let at = receipt.len() / 3;
-    receipt[at] ^= 0x40;
-    db.execute(
-        "UPDATE submissions SET receipt = ?1 WHERE log_index = 5",
-        [&receipt],
-    )
-    .unwrap();
+    flip_stored_byte(&db, "receipt", 5, |length| length / 3, 0x40);
     verify_finds(
         &s.region,
         &[
@@ -299,13 +286,11 @@ fn a_changed_linkage_set_or_cell_is_found_and_never_published() {
     let a = id_at(&s.region, 3);
     let b = id_at(&s.region, 4);
     let db = open_db(&s.region);
-    let mut set: Vec<u8> = db
-        .query_row(
-            "SELECT pseudonyms FROM linkage_sets WHERE submission_id = ?1",
-            [&a_bytes(&a)],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let mut set: Vec<u8> = sql::one(
+        &db,
+        "SELECT pseudonyms FROM linkage_sets WHERE submission_id = ?1",
+        [&a_bytes(&a)],
+    );
     set[0] ^= 0xff;
     db.execute(
         "UPDATE linkage_sets SET pseudonyms = ?1 WHERE submission_id = ?2",
@@ -382,25 +367,11 @@ fn a_changed_interior_tree_hash_is_named_and_the_hub_refuses_for_now() {
     s.region.start_hub();
     let node = &s.nodes[0];
     let export = node.export("again.csv", 40, 9);
-    let o = node.run(&[
-        "submit",
-        &export,
-        "--period",
-        "2025-H1",
-        "--give-up-after",
-        "2",
-    ]);
+    let o = node.submit(&export, "2025-H1", &["--give-up-after", "2"]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(text(&o).contains("hub store damaged"), "{}", text(&o));
     assert!(!text(&o).contains("rewritten"), "{}", text(&o));
-    let log: Vec<String> = node
-        .db()
-        .prepare("SELECT kind FROM transfer_log")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let log: Vec<String> = sql::column(&node.db(), "SELECT kind FROM transfer_log", []);
     assert!(!log.iter().any(|k| k.contains("history")), "{log:?}");
     assert!(s.region.hub_log().contains("hub store damaged"));
 }

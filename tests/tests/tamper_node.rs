@@ -8,7 +8,7 @@
 use samla_common::audit::node_checks::HEAD_KIND;
 use samla_common::audit::{node_entry_bytes, node_entry_hash};
 use samla_common::wire::SubmissionId;
-use samla_tests::{text, Node, Region};
+use samla_tests::{sql, text, Node, Region};
 
 /// A region with a running hub and one node that has sent two submissions.
 fn sent_twice() -> (Region, Node) {
@@ -30,26 +30,6 @@ fn verify(node: &Node) -> (Option<i32>, String) {
         o.status.code(),
         String::from_utf8_lossy(&o.stdout).into_owned(),
     )
-}
-
-/// Flips one byte in the middle of a stored submission's signed bytes.
-fn flip_signed_byte(node: &Node, sequence: i64) -> SubmissionId {
-    let db = node.db();
-    let (id, mut signed): (Vec<u8>, Vec<u8>) = db
-        .query_row(
-            "SELECT id, signed FROM outbox WHERE sequence = ?1",
-            [sequence],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    let middle = signed.len() / 2;
-    signed[middle] ^= 0x01;
-    db.execute(
-        "UPDATE outbox SET signed = ?1 WHERE sequence = ?2",
-        rusqlite::params![signed, sequence],
-    )
-    .unwrap();
-    SubmissionId::from_bytes(id.try_into().unwrap())
 }
 
 /// A log entry's stored columns: entry, at, kind, submission id, detail.
@@ -90,23 +70,17 @@ fn a_clean_node_log_is_signed_and_verifies() {
     let (_region, node) = sent_twice();
     let (code, out) = verify(&node);
     assert_eq!(code, Some(0), "{out}");
-    let heads: i64 = node
-        .db()
-        .query_row(
-            "SELECT COUNT(*) FROM transfer_log WHERE kind = ?1",
-            [HEAD_KIND],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let heads: i64 = sql::one(
+        &node.db(),
+        "SELECT COUNT(*) FROM transfer_log WHERE kind = ?1",
+        [HEAD_KIND],
+    );
     assert!(heads >= 2, "every submit signs the log's head ({heads})");
-    let last_kind: String = node
-        .db()
-        .query_row(
-            "SELECT kind FROM transfer_log ORDER BY entry DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let last_kind: String = sql::one(
+        &node.db(),
+        "SELECT kind FROM transfer_log ORDER BY entry DESC LIMIT 1",
+        [],
+    );
     assert_eq!(
         last_kind, HEAD_KIND,
         "the command ended with its log signed"
@@ -116,7 +90,7 @@ fn a_clean_node_log_is_signed_and_verifies() {
 #[test]
 fn a_flipped_byte_in_a_sent_submission_is_named_by_verify() {
     let (_region, node) = sent_twice();
-    let id = flip_signed_byte(&node, 1);
+    let id = node.flip_signed_byte(1, 0x01);
     let (code, out) = verify(&node);
     assert_eq!(code, Some(1), "{out}");
     assert!(
@@ -143,31 +117,23 @@ fn a_changed_pending_submission_is_never_sent_and_is_logged() {
     let node = region.add_node("2180", "ca", &[]);
     let export = node.export("export.csv", 60, 4);
     // The hub is not started yet: the submission waits in the outbox.
-    let o = node.run(&[
-        "submit",
+    let o = node.submit(
         &export,
-        "--period",
         "2025",
-        "--give-up-after",
-        "0",
-        "--retry-wait",
-        "10",
-    ]);
+        &["--give-up-after", "0", "--retry-wait", "10"],
+    );
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
-    let id = flip_signed_byte(&node, 1);
+    let id = node.flip_signed_byte(1, 0x01);
     region.start_hub();
     let o = node.run(&["send", "--give-up-after", "5"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains(&id.to_string()), "{}", text(&o));
     assert_eq!(region.count("submissions"), 0, "nothing reached the hub");
-    let tampered: i64 = node
-        .db()
-        .query_row(
-            "SELECT COUNT(*) FROM transfer_log WHERE kind = 'tampered' AND submission_id = ?1",
-            [id.as_bytes().as_slice()],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let tampered: i64 = sql::one(
+        &node.db(),
+        "SELECT COUNT(*) FROM transfer_log WHERE kind = 'tampered' AND submission_id = ?1",
+        [id.as_bytes().as_slice()],
+    );
     assert_eq!(tampered, 1, "the node's log names it once");
     let (code, out) = verify(&node);
     assert_eq!(code, Some(1), "{out}");
@@ -239,13 +205,11 @@ fn a_submission_re_signed_by_another_key_is_named() {
 fn a_log_edit_with_recomputed_hashes_is_caught_by_the_signed_heads() {
     let (_region, node) = sent_twice();
     let db = node.db();
-    let receipt: i64 = db
-        .query_row(
-            "SELECT MIN(entry) FROM transfer_log WHERE kind = 'receipt'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let receipt: i64 = sql::one(
+        &db,
+        "SELECT MIN(entry) FROM transfer_log WHERE kind = 'receipt'",
+        [],
+    );
     db.execute(
         "UPDATE transfer_log SET detail = 'hub log index 0, stored at 0' WHERE entry = ?1",
         [receipt],
@@ -263,14 +227,11 @@ fn a_log_edit_with_recomputed_hashes_is_caught_by_the_signed_heads() {
     );
     // With them recomputed the chain holds, but the next signed head does not.
     rehash(&node);
-    let head: i64 = node
-        .db()
-        .query_row(
-            "SELECT MIN(entry) FROM transfer_log WHERE kind = ?1 AND entry > ?2",
-            rusqlite::params![HEAD_KIND, receipt],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let head: i64 = sql::one(
+        &node.db(),
+        "SELECT MIN(entry) FROM transfer_log WHERE kind = ?1 AND entry > ?2",
+        rusqlite::params![HEAD_KIND, receipt],
+    );
     let (code, out) = verify(&node);
     assert_eq!(code, Some(1), "{out}");
     let named = format!("FAIL node log entry {head} (signed head): the chain hash it signs is not the log's hash of the entry before it; entries ");
@@ -351,26 +312,22 @@ fn a_hub_that_signs_with_another_key_is_a_changed_history_and_stops_the_node() {
         use samla_common::translog::{Checkpoint, LogEntry, MemoryHashes};
         let key = samla_common::signing::SigningKey::from_pkcs8(&document).unwrap();
         let db = region.hub_db();
-        let note: Vec<u8> = db
-            .query_row(
-                "SELECT note FROM checkpoints ORDER BY size LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let note: Vec<u8> = sql::one(
+            &db,
+            "SELECT note FROM checkpoints ORDER BY size LIMIT 1",
+            [],
+        );
         let origin = String::from_utf8(note)
             .unwrap()
             .lines()
             .next()
             .unwrap()
             .to_owned();
-        let entries: Vec<Vec<u8>> = db
-            .prepare("SELECT entry FROM transfer_events ORDER BY log_index")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let entries: Vec<Vec<u8>> = sql::column(
+            &db,
+            "SELECT entry FROM transfer_events ORDER BY log_index",
+            [],
+        );
         let mut tree = MemoryHashes::default();
         db.execute("DELETE FROM checkpoints", []).unwrap();
         for e in &entries {
@@ -397,14 +354,11 @@ fn a_hub_that_signs_with_another_key_is_a_changed_history_and_stops_the_node() {
         "{}",
         text(&o)
     );
-    let logged: i64 = node
-        .db()
-        .query_row(
-            "SELECT COUNT(*) FROM transfer_log WHERE kind = 'hub history changed'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let logged: i64 = sql::one(
+        &node.db(),
+        "SELECT COUNT(*) FROM transfer_log WHERE kind = 'hub history changed'",
+        [],
+    );
     assert_eq!(logged, 1, "the documented entry");
     assert_eq!(region.count("submissions"), stored, "nothing more was sent");
 }

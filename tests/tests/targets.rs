@@ -6,7 +6,7 @@
 
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
-use samla_tests::{run, text, Node, Region};
+use samla_tests::{text, Node, Region};
 use serde_json::Value;
 
 /// A region with nodes for `kommuner` and one project (code UNG, the nodes'
@@ -62,18 +62,10 @@ fn submit(node: &Node, rows: &str, periods: &[&str]) {
     }
 }
 
-fn report(region: &Region, args: &[&str]) -> String {
-    let mut all = vec!["report", "--config", "hub/hub.toml", "--project", "UNG"];
-    all.extend_from_slice(args);
-    let o = run("samla-hub", region.root(), &all);
-    assert!(o.status.success(), "{}", text(&o));
-    String::from_utf8(o.stdout).unwrap()
-}
-
 fn json(region: &Region, args: &[&str]) -> Value {
     let mut all = args.to_vec();
     all.extend(["--format", "json"]);
-    serde_json::from_str(&report(region, &all)).unwrap()
+    serde_json::from_str(&region.report_ung(&all)).unwrap()
 }
 
 fn target<'a>(json: &'a Value, measure: &str) -> &'a Value {
@@ -149,7 +141,7 @@ fn an_omstart_shaped_region_gives_150_of_380_to_work_or_studies() {
         .clone();
     assert_eq!(leavers, 330, "the leavers are not the denominator");
 
-    let sv = report(&region, &[]);
+    let sv = region.report_ung(&[]);
     for expected in [
         "39,5 % (150 av 380)",
         "Hela projekttiden",
@@ -157,7 +149,7 @@ fn an_omstart_shaped_region_gives_150_of_380_to_work_or_studies() {
     ] {
         assert!(sv.contains(expected), "missing {expected:?} in:\n{sv}");
     }
-    let en = report(&region, &["--lang", "en"]);
+    let en = region.report_ung(&["--lang", "en"]);
     assert!(en.contains("39.5 % (150 of 380)"), "{en}");
 }
 
@@ -202,7 +194,7 @@ fn a_uvas_shaped_region_gives_247_of_399_into_activity_against_50_percent() {
     let participants = target(&json, "participants");
     assert_eq!(participants["part"], 399);
     assert!(close(&participants["of_target"], 399.0 / 350.0));
-    let sv = report(&region, &[]);
+    let sv = region.report_ung(&[]);
     assert!(sv.contains("61,9 % (247 av 399)"), "{sv}");
     assert!(sv.contains("50,0 %"), "{sv}");
 
@@ -348,21 +340,23 @@ fn a_ung_shaped_region_with_movers_counts_distinct_people_cumulatively() {
     assert_eq!(p["part"], by_2024, "{p}");
     assert_eq!(p["scope"]["up_to"], "2024-12-31", "{p}");
     assert!(p["of_target"].is_number(), "{p}");
-    assert!(report(&region, &["--period", "2024"]).contains("Endast perioden"));
+    assert!(region
+        .report_ung(&["--period", "2024"])
+        .contains("Endast perioden"));
     // A period reaching past the lifetime is clipped to it.
     let clipped = self::json(&region, &["--period", "2023-09-01..2023-12-31"]);
     assert_eq!(clipped["lifetime"], false);
     let clipped = self::json(&region, &["--period", "2023"]);
     assert_eq!(clipped["period"], "2023-09-01..2023-12-31");
     assert_eq!(clipped["targets_scope"]["kind"], "cumulative");
-    let sv = report(&region, &["--period", "2025"]);
+    let sv = region.report_ung(&["--period", "2025"]);
     assert!(
         sv.contains("Från projektets start till och med 2025-12-31"),
         "{sv}"
     );
     let targets = &sv[sv.find("Mål\n").unwrap()..sv.find("Målen mäts").unwrap()];
     assert!(!targets.contains(".."), "{targets}");
-    let html = report(&region, &["--period", "2025", "--format", "html"]);
+    let html = region.report_ung(&["--period", "2025", "--format", "html"]);
     assert!(html.contains("Inskrivna över tid"), "the enrolment chart");
     assert!(
         !html.contains("mål/kommun"),
@@ -539,7 +533,7 @@ fn each_published_interval_equals_the_lp_attackers_bounds() {
         "the women of the region are suppressed: {}",
         json["targets"]
     );
-    let sv = report(&region, &[]);
+    let sv = region.report_ung(&[]);
     let targets = &sv[sv.find("Mål\n").unwrap()..sv.find("Målen mäts").unwrap()];
     assert!(!targets.contains(".."), "intervals, not `..`: {targets}");
     assert!(targets.contains('–') && targets.contains(" %"), "{targets}");
@@ -623,7 +617,7 @@ fn a_nya_extra_stod_shaped_region_shows_women_against_60_percent_and_its_groups(
         (women.into(), 545.into())
     );
     assert!(close(&share["target"], 0.6), "{share}");
-    let sv = report(&region, &[]);
+    let sv = region.report_ung(&[]);
     let section = &sv[sv.find("Målgrupper\n").unwrap()..];
     let expected = format!(
         "Andel kvinnor: {:.1} % ({women} av 545) (mål minst 60,0 %)",
@@ -642,6 +636,6 @@ fn a_nya_extra_stod_shaped_region_shows_women_against_60_percent_and_its_groups(
             "{share} in {line}"
         );
     }
-    let html = report(&region, &["--format", "html"]);
+    let html = region.report_ung(&["--format", "html"]);
     assert!(html.contains("<h2>Målgrupper</h2>") && html.contains(&expected));
 }

@@ -1,34 +1,13 @@
 //! Node to hub, end to end: a real `samla-hub` process and real `samla-node`
 //! processes on loopback (DESIGN.md §7).
 
-#![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
-
 use std::collections::BTreeSet;
 
 use samla_common::signing::{SigningKey, VerifyingKey};
 use samla_common::statistics::Statistics;
 use samla_common::wire::{Refusal, Request, Response, SignedSubmission, Submission};
-use samla_tests::{run, text, Node, RawClient, Region};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// The node's first outbox entry, as signed.
-fn signed_from_outbox(node: &Node, sequence: i64) -> SignedSubmission {
-    let bytes: Vec<u8> = node
-        .db()
-        .query_row(
-            "SELECT signed FROM outbox WHERE sequence = ?1",
-            [sequence],
-            |r| r.get(0),
-        )
-        .unwrap();
-    samla_common::codec::decode(&bytes).unwrap()
-}
+use samla_tests::raw_client::runtime;
+use samla_tests::{run, sql, text, Node, RawClient, Region};
 
 fn node_cert(node: &Node) -> (std::path::PathBuf, std::path::PathBuf) {
     let k = &node.kommun;
@@ -104,7 +83,7 @@ fn a_submission_arrives_as_preview_showed_it_and_the_node_holds_a_verified_recei
     assert_eq!(state, "acknowledged");
     let receipt: samla_common::wire::SignedReceipt = samla_common::codec::decode(&receipt).unwrap();
     let hub_key: VerifyingKey = region.receipt_key.parse().unwrap();
-    let signed = signed_from_outbox(&node, 1);
+    let signed = node.signed(1);
     let verified = receipt
         .verify(&hub_key, "samla-hub", signed.id(), "2180".parse().unwrap())
         .unwrap();
@@ -120,9 +99,7 @@ fn a_submission_arrives_as_preview_showed_it_and_the_node_holds_a_verified_recei
         "the receipt proves the entry is in a signed checkpoint"
     );
     // The hub stored the exact signed bytes.
-    let stored_bytes: Vec<u8> = db
-        .query_row("SELECT signed_bytes FROM submissions", [], |r| r.get(0))
-        .unwrap();
+    let stored_bytes: Vec<u8> = sql::one(&db, "SELECT signed_bytes FROM submissions", []);
     assert_eq!(stored_bytes, signed.bytes);
     let status = node.run(&["status"]);
     assert!(String::from_utf8_lossy(&status.stdout).contains("acknowledged"));
@@ -157,30 +134,22 @@ fn untrusted_clients_are_refused_and_the_hub_serves_the_others() {
 
     for node in [&foreign, &expired] {
         let export = node.export("export.csv", 60, 2);
-        let o = node.run(&[
-            "submit",
+        let o = node.submit(
             &export,
-            "--period",
             "2025",
-            "--give-up-after",
-            "2",
-            "--retry-wait",
-            "200",
-        ]);
+            &["--give-up-after", "2", "--retry-wait", "200"],
+        );
         assert_eq!(
             o.status.code(),
             Some(3),
             "refused at the handshake, kept in the outbox: {}",
             text(&o)
         );
-        let pending: i64 = node
-            .db()
-            .query_row(
-                "SELECT COUNT(*) FROM outbox WHERE state = 'pending'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let pending: i64 = sql::one(
+            &node.db(),
+            "SELECT COUNT(*) FROM outbox WHERE state = 'pending'",
+            [],
+        );
         assert_eq!(pending, 1);
     }
     let export = borrowed.export("export.csv", 60, 3);
@@ -199,7 +168,7 @@ fn untrusted_clients_are_refused_and_the_hub_serves_the_others() {
         match RawClient::connect(&region, None).await {
             Err(e) => Err(e),
             Ok(client) => client
-                .request(&Request::Submit(signed_from_outbox(&borrowed, 1)))
+                .request(&Request::Submit(borrowed.signed(1)))
                 .await
                 .map(|_| ()),
         }
@@ -224,15 +193,12 @@ fn tampered_repeated_and_replayed_submissions() {
         assert!(o.status.success(), "{}", text(&o));
     }
     assert_eq!(region.count("submissions"), 2);
-    let first = signed_from_outbox(&node, 1);
-    let stored_receipt: Vec<u8> = region
-        .hub_db()
-        .query_row(
-            "SELECT receipt FROM submissions WHERE sequence = 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let first = node.signed(1);
+    let stored_receipt: Vec<u8> = sql::one(
+        &region.hub_db(),
+        "SELECT receipt FROM submissions WHERE sequence = 1",
+        [],
+    );
     let (cert, key) = node_cert(&node);
     let rt = runtime();
     rt.block_on(async {
@@ -276,14 +242,11 @@ fn tampered_repeated_and_replayed_submissions() {
         2,
         "nothing stored twice, nothing refused stored"
     );
-    let refused: i64 = region
-        .hub_db()
-        .query_row(
-            "SELECT COUNT(*) FROM transfer_events WHERE kind = 'refused'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let refused: i64 = sql::one(
+        &region.hub_db(),
+        "SELECT COUNT(*) FROM transfer_events WHERE kind = 'refused'",
+        [],
+    );
     assert_eq!(refused, 2, "both refusals are logged");
 }
 
@@ -294,16 +257,11 @@ fn the_outbox_keeps_submissions_while_the_hub_is_down_and_delivers_each_once() {
     let export = node.export("export.csv", 50, 6);
 
     // The hub is down: submit gives up after a second and keeps the submission.
-    let o = node.run(&[
-        "submit",
+    let o = node.submit(
         &export,
-        "--period",
         "2025",
-        "--give-up-after",
-        "1",
-        "--retry-wait",
-        "200",
-    ]);
+        &["--give-up-after", "1", "--retry-wait", "200"],
+    );
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     let outbox = node.run(&["outbox"]);
     assert!(
@@ -313,16 +271,11 @@ fn the_outbox_keeps_submissions_while_the_hub_is_down_and_delivers_each_once() {
     );
 
     // A second submission waits with it; a third is sent while the hub starts.
-    let o = node.run(&[
-        "submit",
+    let o = node.submit(
         &export,
-        "--period",
         "2025-H1",
-        "--give-up-after",
-        "1",
-        "--retry-wait",
-        "200",
-    ]);
+        &["--give-up-after", "1", "--retry-wait", "200"],
+    );
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     let waiting = std::process::Command::new(samla_tests::binary("samla-node"))
         .current_dir(&node.dir)
@@ -357,25 +310,17 @@ fn the_outbox_keeps_submissions_while_the_hub_is_down_and_delivers_each_once() {
         3,
         "each submission stored exactly once"
     );
-    let pending: i64 = node
-        .db()
-        .query_row(
-            "SELECT COUNT(*) FROM outbox WHERE state != 'acknowledged'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let pending: i64 = sql::one(
+        &node.db(),
+        "SELECT COUNT(*) FROM outbox WHERE state != 'acknowledged'",
+        [],
+    );
     assert_eq!(pending, 0);
-    let sequences: Vec<i64> = {
-        let db = region.hub_db();
-        let mut s = db
-            .prepare("SELECT sequence FROM submissions ORDER BY sequence")
-            .unwrap();
-        s.query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
+    let sequences: Vec<i64> = sql::column(
+        &region.hub_db(),
+        "SELECT sequence FROM submissions ORDER BY sequence",
+        [],
+    );
     assert_eq!(sequences, [1, 2, 3]);
 }
 
@@ -459,10 +404,7 @@ fn a_certificate_from_another_pki_is_accepted_when_pinned() {
     let export = node.export("export.csv", 60, 7);
     let o = node.run(&["submit", &export, "--period", "2025"]);
     assert!(o.status.success(), "{}", text(&o));
-    let kommun: String = region
-        .hub_db()
-        .query_row("SELECT kommun FROM submissions", [], |r| r.get(0))
-        .unwrap();
+    let kommun: String = sql::one(&region.hub_db(), "SELECT kommun FROM submissions", []);
     assert_eq!(
         kommun, "2185",
         "the pin, not the certificate's own name, says which kommun"
@@ -486,13 +428,11 @@ fn a_node_stops_when_the_hub_rewrote_its_log_between_two_submissions() {
     region.stop_hub();
     {
         let db = region.hub_db();
-        let bytes: Vec<u8> = db
-            .query_row(
-                "SELECT entry FROM transfer_events WHERE log_index = 0",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let bytes: Vec<u8> = sql::one(
+            &db,
+            "SELECT entry FROM transfer_events WHERE log_index = 0",
+            [],
+        );
         let mut entry = LogEntry::from_bytes(&bytes).unwrap();
         entry.summary.push_str(" (rewritten)");
         db.execute(
@@ -595,18 +535,16 @@ fn a_node_stops_when_the_hub_rewrote_its_log_between_two_submissions() {
     let (pending, logged): (i64, i64) = {
         let db = node.db();
         (
-            db.query_row(
+            sql::one(
+                &db,
                 "SELECT COUNT(*) FROM outbox WHERE state = 'pending'",
                 [],
-                |r| r.get(0),
-            )
-            .unwrap(),
-            db.query_row(
+            ),
+            sql::one(
+                &db,
                 "SELECT COUNT(*) FROM transfer_log WHERE kind = 'hub history changed'",
                 [],
-                |r| r.get(0),
-            )
-            .unwrap(),
+            ),
         )
     };
     assert_eq!(pending, 1, "nothing more was sent to the rewritten hub");

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use samla_tests::{binary, free_port, text, wait_for};
+use samla_tests::{binary, free_port, sql, text, wait_for};
 
 /// The kommuner of the walkthrough's region.
 const KOMMUNER: [&str; 4] = ["0781", "0764", "0767", "0765"];
@@ -184,14 +184,11 @@ impl Walk {
 
     /// The periods the hub stored for a kommun.
     fn stored(&self, kommun: &str) -> Vec<String> {
-        let db = self.hub_db();
-        let mut s = db
-            .prepare("SELECT period FROM submissions WHERE kommun = ?1 ORDER BY period")
-            .unwrap();
-        s.query_map([kommun], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
+        sql::column(
+            &self.hub_db(),
+            "SELECT period FROM submissions WHERE kommun = ?1 ORDER BY period",
+            [kommun],
+        )
     }
 }
 
