@@ -329,17 +329,30 @@ impl Outbox {
 
     /// Pending submissions in sequence order.
     pub fn pending(&self) -> Result<Vec<Pending>, OutboxError> {
-        let mut statement = self.db.prepare(&format!(
-            "{SELECT} WHERE state = 'pending' ORDER BY sequence"
-        ))?;
+        self.rows_with_signed(PENDING, |entry, signed| {
+            Ok(Pending {
+                entry,
+                signed: codec::decode(&signed)?,
+            })
+        })
+    }
+
+    /// Each row `filter` (an SQL `WHERE` clause, or nothing) keeps, with its stored
+    /// signed bytes, in sequence order, made into a `T` by `each`; the first error
+    /// stops the reading.
+    fn rows_with_signed<T>(
+        &self,
+        filter: &str,
+        mut each: impl FnMut(Entry, Vec<u8>) -> Result<T, OutboxError>,
+    ) -> Result<Vec<T>, OutboxError> {
+        let mut statement = self
+            .db
+            .prepare(&format!("{SELECT} {filter} ORDER BY sequence"))?;
         let rows = statement.query_map([], |row| Ok((entry(row)?, row.get::<_, Vec<u8>>(11)?)))?;
         let mut out = Vec::new();
         for row in rows {
             let (entry, signed) = row?;
-            out.push(Pending {
-                entry,
-                signed: codec::decode(&signed)?,
-            });
+            out.push(each(entry, signed)?);
         }
         Ok(out)
     }
@@ -429,6 +442,9 @@ impl Outbox {
 const SELECT: &str =
     "SELECT id, sequence, created_at, period, linkage_domain, state, attempts, last_error,
     log_index, received_at, receipt, signed FROM outbox";
+
+/// The rows of submissions still to be delivered.
+const PENDING: &str = "WHERE state = 'pending'";
 
 fn entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
     let id: Vec<u8> = row.get(0)?;

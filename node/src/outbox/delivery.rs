@@ -23,27 +23,18 @@ impl Outbox {
     /// stored, or why the stored bytes could not be decoded (a changed byte): one bad
     /// row does not hide the others.
     pub fn pending_as_stored(&self) -> Result<Vec<Stored>, OutboxError> {
-        let mut statement = self.db.prepare(&format!(
-            "{SELECT} WHERE state = 'pending' ORDER BY sequence"
-        ))?;
-        let rows = statement.query_map([], |row| Ok((entry(row)?, row.get::<_, Vec<u8>>(11)?)))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (entry, signed) = row?;
-            out.push(Stored {
+        self.rows_with_signed(super::PENDING, |entry, signed| {
+            Ok(Stored {
                 entry,
                 signed: codec::decode(&signed),
-            });
-        }
-        Ok(out)
+            })
+        })
     }
 
     /// Every submission as stored, in sequence order, with its raw signed bytes (for
     /// `audit verify`, which checks each against its id and the node's signature).
     pub fn all_as_stored(&self) -> Result<Vec<(Entry, Vec<u8>)>, OutboxError> {
-        let mut statement = self.db.prepare(&format!("{SELECT} ORDER BY sequence"))?;
-        let rows = statement.query_map([], |row| Ok((entry(row)?, row.get::<_, Vec<u8>>(11)?)))?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        self.rows_with_signed("", |entry, signed| Ok((entry, signed)))
     }
 
     /// Counts a failed delivery attempt for each of `ids` (every submission that was
