@@ -4,8 +4,8 @@
 //! never would ([`raw_client`]), a relay that injects network faults ([`relay`]),
 //! statistics built in memory ([`statistics`]), a region's key custodians as real
 //! `samla-custodian` processes ([`custodians`]), the queries tests read and change
-//! databases with ([`sql`]), and a region whose transfer logs are audited
-//! ([`audit`]).
+//! databases with ([`sql`]), a region whose transfer logs are audited
+//! ([`audit`]), and JSON reports read by table and key ([`json_report`]).
 //!
 //! Every helper is also reachable at the crate root (`samla_tests::Region`, …), the
 //! paths tests have always used.
@@ -18,6 +18,7 @@
 
 pub mod audit;
 pub mod custodians;
+pub mod json_report;
 pub mod node;
 pub mod process;
 pub mod raw_client;

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use samla_tests::{run, text, Node, Region};
+use samla_tests::{json_report, run, text, Node, Region};
 use serde_json::Value;
 
 const KOMMUNER: [&str; 4] = ["0764", "0765", "0767", "0781"];
@@ -156,18 +156,7 @@ fn esf_indicators_equal_the_sums_of_their_tables_in_every_format() {
     let json: Value =
         serde_json::from_str(&stdout(region, &["--period", "2025", "--format", "json"])).unwrap();
     let published = |table: &str, key: [&str; 3]| -> Option<u64> {
-        json["tables"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == table)
-            .unwrap()["cells"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["key"] == serde_json::json!(key))
-            .unwrap()["count"]
-            .as_u64()
+        json_report::count(&json, table, &key).as_u64()
     };
     let mut expected: BTreeMap<&str, Option<u64>> = BTreeMap::new();
     let mut shown = 0;
@@ -389,15 +378,7 @@ fn the_swedish_csv_opens_as_columns_in_excel_and_the_px_file_in_a_px_reader() {
     let parsed: Value = serde_json::from_slice(&o.stdout).unwrap();
     let json: Value =
         serde_json::from_str(&stdout(region, &["--period", "2025", "--format", "json"])).unwrap();
-    let cells = json["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == "participants")
-        .unwrap()["cells"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let cells = json_report::cells(&json, "participants").clone();
     assert_eq!(parsed["rows"], cells.len(), "{parsed}");
     assert_eq!(
         parsed["dots"],

@@ -6,7 +6,7 @@
 
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
-use samla_tests::{text, Node, Region};
+use samla_tests::{json_report, text, Node, Region};
 use serde_json::Value;
 
 /// A region with nodes for `kommuner` and one project (code UNG, the nodes'
@@ -127,18 +127,7 @@ fn an_omstart_shaped_region_gives_150_of_380_to_work_or_studies() {
     assert!(close(&share["figure"], 150.0 / 380.0), "{share}");
     assert!(close(&share["gap"], 150.0 / 380.0 - 0.4), "{share}");
     assert!(close(&share["target"], 0.4), "{share}");
-    let leavers = json["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == "leavers")
-        .unwrap()["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["key"] == serde_json::json!(["total", "total", "total"]))
-        .unwrap()["count"]
-        .clone();
+    let leavers = json_report::count(&json, "leavers", &["total", "total", "total"]).clone();
     assert_eq!(leavers, 330, "the leavers are not the denominator");
 
     let sv = region.report_ung(&[]);
@@ -275,17 +264,7 @@ fn a_ung_shaped_region_with_movers_counts_distinct_people_cumulatively() {
     assert_eq!(participants["part"], 260, "movers once: {participants}");
     assert_eq!(participants["basis"], "distinct_people");
     assert_eq!(participants["target"], 300.0);
-    let sum = json["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == "participants")
-        .unwrap()["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["key"] == serde_json::json!(["total", "total", "total"]))
-        .unwrap()["count"]
+    let sum = json_report::count(&json, "participants", &["total", "total", "total"])
         .as_u64()
         .unwrap();
     assert_eq!(
@@ -487,15 +466,7 @@ fn each_published_interval_equals_the_lp_attackers_bounds() {
         submit(node, rows, &["2023-09-01..2026-08-31"]);
     }
     let json = json(&region, &[]);
-    let table = |name: &str| {
-        json["tables"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == name)
-            .unwrap()
-            .clone()
-    };
+    let table = |name: &str| json_report::table(&json, name).clone();
     let mut checked = 0;
     for (measure, name, keys) in [
         (
