@@ -37,6 +37,30 @@ fn wrong_key(n: u8) -> Option<ThresholdError> {
     })
 }
 
+/// A setup refused for custodian `n`'s wrong opening of `what`.
+fn wrong_opening(n: u8, what: &'static str) -> Option<SetupError> {
+    Some(SetupError::WrongOpening {
+        custodian: index(n),
+        what,
+    })
+}
+
+/// One custodian where the threshold is two.
+fn one_of_two() -> ShamirError {
+    ShamirError::TooFew {
+        found: 1,
+        required: 2,
+    }
+}
+
+/// A bind refused because slot 0 is spent on a-2025.
+fn taken_by_a() -> Option<SetupError> {
+    Some(SetupError::SlotTaken {
+        slot: SlotNumber(0),
+        bound: domain("a-2025"),
+    })
+}
+
 #[test]
 fn every_subset_gives_the_single_server_rfc_output() {
     let mut region = region();
@@ -155,10 +179,7 @@ fn one_custodian_alone_cannot_evaluate() {
     let threshold = region.public.threshold();
     assert_eq!(
         Subset::new(vec![index(2)], threshold).err(),
-        Some(ShamirError::TooFew {
-            found: 1,
-            required: 2
-        })
+        Some(one_of_two())
     );
     // Its share alone is not the domain's key: one share is uniformly random.
     let info = public_input(&domain("a-2025"));
@@ -278,19 +299,13 @@ fn wrong_openings_are_named_and_slots_serve_one_domain() {
     record.tweaks[1].value = PublicScalar(record.tweaks[1].value.0 + Scalar::ONE);
     assert_eq!(
         record.verify(&region.public).err(),
-        Some(SetupError::WrongOpening {
-            custodian: index(2),
-            what: "tweak"
-        })
+        wrong_opening(2, "tweak")
     );
     let mut record = good.clone();
     record.products[0].value = PublicScalar(record.products[0].value.0 + Scalar::ONE);
     assert_eq!(
         record.verify(&region.public).err(),
-        Some(SetupError::WrongOpening {
-            custodian: index(1),
-            what: "product"
-        })
+        wrong_opening(1, "product")
     );
     // A record claiming another domain for the same openings fails the tweak check.
     let mut record = good.clone();
@@ -309,19 +324,13 @@ fn wrong_openings_are_named_and_slots_serve_one_domain() {
         region.secrets[0]
             .open_product(&region.public, &bound, &tweaks)
             .err(),
-        Some(SetupError::WrongOpening {
-            custodian: index(2),
-            what: "tweak"
-        })
+        wrong_opening(2, "tweak")
     );
     assert_eq!(
         region.secrets[0]
             .open_product(&region.public, &bound, &tweaks[..1])
             .err(),
-        Some(SetupError::Subset(ShamirError::TooFew {
-            found: 1,
-            required: 2
-        }))
+        Some(SetupError::Subset(one_of_two()))
     );
     // The slot is spent on a-2025; a-2025 has its slot.
     let ledger = &mut region.ledgers[0];
@@ -329,19 +338,13 @@ fn wrong_openings_are_named_and_slots_serve_one_domain() {
         ledger
             .bind(SlotNumber(0), &domain("b-2025"), &region.public)
             .err(),
-        Some(SetupError::SlotTaken {
-            slot: SlotNumber(0),
-            bound: domain("a-2025")
-        })
+        taken_by_a()
     );
     assert_eq!(
         ledger
             .bind(SlotNumber(1), &domain("a-2025"), &region.public)
             .err(),
-        Some(SetupError::SlotTaken {
-            slot: SlotNumber(0),
-            bound: domain("a-2025")
-        })
+        taken_by_a()
     );
     assert_eq!(
         ledger
@@ -375,10 +378,7 @@ fn attestations_bind_the_domain_keys_to_the_published_key() {
         verified
             .check_attestations(&region.public, &attestations[..1])
             .err(),
-        Some(SetupError::Subset(ShamirError::TooFew {
-            found: 1,
-            required: 2
-        }))
+        Some(SetupError::Subset(one_of_two()))
     );
     // Custodian 2's attestation presented as custodian 1's.
     let mut swapped = attestations.clone();
