@@ -187,16 +187,7 @@ fn append_head(
     let mut statement = tx.prepare(
         "SELECT entry, at, kind, submission_id, detail, hash FROM transfer_log WHERE entry >= ?1 ORDER BY entry",
     )?;
-    let rows = statement.query_map([(from - 1).max(0)], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<Vec<u8>>>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, Vec<u8>>(5)?,
-        ))
-    })?;
+    let rows = statement.query_map([(from - 1).max(0)], stored_row)?;
     let mut previous: Option<Vec<u8>> = (from == 0).then(|| vec![0u8; 32]);
     let mut last = (0, Vec::new());
     for row in rows {
@@ -341,18 +332,7 @@ impl Outbox {
     pub fn verify_chain(&self) -> Result<u64, ChainError> {
         let read = |e: rusqlite::Error| ChainError::Read(e.to_string());
         let mut statement = self.db.prepare(ENTRY_COLUMNS).map_err(read)?;
-        let rows = statement
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<Vec<u8>>>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, Vec<u8>>(5)?,
-                ))
-            })
-            .map_err(read)?;
+        let rows = statement.query_map([], stored_row).map_err(read)?;
         let mut previous = vec![0u8; 32];
         let mut expected = 1;
         for row in rows {
@@ -465,6 +445,21 @@ impl Outbox {
     pub fn checkpoint_notes(&self) -> Result<Vec<String>, OutboxError> {
         texts(&self.db, "SELECT note FROM hub_checkpoints ORDER BY rowid").map_err(OutboxError::Sql)
     }
+}
+
+/// One stored log row: entry, time, kind, submission id, detail, hash.
+type StoredRow = (i64, i64, String, Option<Vec<u8>>, String, Vec<u8>);
+
+/// Reads a row selected as entry, at, kind, submission_id, detail, hash.
+fn stored_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
 }
 
 #[cfg(test)]
