@@ -246,6 +246,26 @@ fn every_cell_is_published_near_the_truth_and_the_same_cell_keeps_its_value() {
                 );
             }
         }
+        // And as the real node printed it in its `preview`.
+        let mut shown = 0;
+        for t in previews[i]["tables"].as_array().unwrap() {
+            let name = t["name"].as_str().unwrap();
+            for cell in t["cells"].as_array().unwrap() {
+                let mut key: Vec<String> = serde_json::from_value(cell["key"].clone()).unwrap();
+                if key[0] != "UNG" {
+                    continue;
+                }
+                key[0] = kommun.to_owned();
+                let in_report = published[&(name.to_owned(), key.clone())];
+                assert_eq!(
+                    Some(in_report),
+                    cell["count"].as_u64(),
+                    "preview {kommun}: {name} {key:?}"
+                );
+                shown += 1;
+            }
+        }
+        assert!(shown > 50, "{shown} cells in the preview of {kommun}");
         let distinct = json["distinct"]["per_kommun"]
             .as_array()
             .unwrap()
@@ -255,6 +275,10 @@ fn every_cell_is_published_near_the_truth_and_the_same_cell_keeps_its_value() {
         assert_eq!(
             distinct["count"].as_u64(),
             own.get().distinct_people[0].count
+        );
+        assert_eq!(
+            distinct["count"],
+            previews[i]["distinct_people"][0]["count"]
         );
     }
 
