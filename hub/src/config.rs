@@ -247,6 +247,7 @@ impl RawDisclosure {
             js: self.js,
         }
         .cell_key()
+        .map_err(|e| e.to_string())
     }
 }
 

@@ -307,7 +307,7 @@ impl NodeConfig {
             js: d.js,
         }
         .cell_key()
-        .map_err(|message| value_err("disclosure", message))?;
+        .map_err(|e| value_err(e.key, e.message))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let hub = raw
             .hub

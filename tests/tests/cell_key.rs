@@ -143,6 +143,36 @@ fn every_cell_is_published_near_the_truth_and_the_same_cell_keeps_its_value() {
         "only {moved} cells moved: is anything perturbed?"
     );
 
+    // A regional cell (any cell of the `total` row) is the perturbation of the sum of
+    // the kommuner's counts with the sum mod 1 (mod 2⁶⁴ for the integers) of the
+    // kommuner's own cell keys, as the nodes sent them.
+    let mut regional = 0;
+    for ((name, key), n) in published.iter().filter(|((_, key), _)| key[0] == "total") {
+        let (mut count, mut sum) = (0u64, 0u128);
+        for s in &exact {
+            let table = s.tables.iter().find(|t| t.name.code() == name).unwrap();
+            for cell in table.cells.iter().filter(|c| c.key[0] == "UNG") {
+                if key[1..]
+                    .iter()
+                    .zip(&cell.key[1..])
+                    .all(|(k, v)| k == "total" || k == v)
+                {
+                    count += cell.count;
+                    sum += u128::from(cell.cell_key.bits());
+                }
+            }
+        }
+        let key_bits = u64::try_from(sum % (1u128 << 64)).unwrap();
+        let expected = samla_common::cell_key::perturb(
+            count,
+            samla_common::cell_key::CellKey::from_bits(key_bits),
+            &table,
+        );
+        assert_eq!(*n, expected.get(), "{name} {key:?}");
+        regional += 1;
+    }
+    assert!(regional > 50, "{regional}");
+
     // The same cell, the same value: before Hofors submitted, in a second run, in a
     // --kommun report, and as the kommun computes it from its own preview.
     let before = before_hofors.unwrap();
@@ -188,6 +218,26 @@ fn every_cell_is_published_near_the_truth_and_the_same_cell_keeps_its_value() {
                 );
             }
         }
+        // And as the real node printed it in its `preview`.
+        let mut shown = 0;
+        for t in previews[i]["tables"].as_array().unwrap() {
+            let name = t["name"].as_str().unwrap();
+            for cell in t["cells"].as_array().unwrap() {
+                let mut key: Vec<String> = serde_json::from_value(cell["key"].clone()).unwrap();
+                if key[0] != "UNG" {
+                    continue;
+                }
+                key[0] = kommun.to_owned();
+                let in_report = published[&(name.to_owned(), key.clone())];
+                assert_eq!(
+                    Some(in_report),
+                    cell["count"].as_u64(),
+                    "preview {kommun}: {name} {key:?}"
+                );
+                shown += 1;
+            }
+        }
+        assert!(shown > 50, "{shown} cells in the preview of {kommun}");
         let distinct = json["distinct"]["per_kommun"]
             .as_array()
             .unwrap()
@@ -197,6 +247,10 @@ fn every_cell_is_published_near_the_truth_and_the_same_cell_keeps_its_value() {
         assert_eq!(
             distinct["count"].as_u64(),
             own.get().distinct_people[0].count
+        );
+        assert_eq!(
+            distinct["count"],
+            previews[i]["distinct_people"][0]["count"]
         );
     }
 
@@ -256,4 +310,141 @@ fn the_hub_config_refuses_cell_key_settings_that_do_not_fit() {
         assert!(!o.status.success());
         assert!(text(&o).contains(expected), "{settings}: {}", text(&o));
     }
+}
+
+/// A node config whose cell key settings cannot make a perturbation table, or that
+/// mixes the methods' settings, is refused by the real samla-node before any work,
+/// naming the config file and the key at fault.
+#[test]
+fn the_node_refuses_cell_key_settings_that_do_not_fit_naming_file_and_key() {
+    let region = Region::new();
+    let node = region.add_node("2180", "ca", &[]);
+    let config = node.dir.join("samla-node.toml");
+    let original = std::fs::read_to_string(&config).unwrap();
+    assert!(!original.contains("[disclosure]"), "{original}");
+    node.export("export.csv", 20, 1);
+    for (settings, key, expected) in [
+        (
+            "method = \"cell-key\"\nmax_noise = 2\nvariance = 1.0\n",
+            "disclosure.variance",
+            "0.931",
+        ),
+        (
+            "method = \"cell-key\"\nmax_noise = 0\n",
+            "disclosure.max_noise",
+            "max_noise 0 must be 1 to",
+        ),
+        (
+            "method = \"cell-key\"\nmax_noise = 2\njs = 2\n",
+            "disclosure.js",
+            "js 2 must be less than max_noise 2",
+        ),
+        (
+            "method = \"cell-key\"\nvariance = -1.0\n",
+            "disclosure.variance",
+            "variance -1 must be a number",
+        ),
+        ("method = \"noise\"\n", "disclosure.method", "not a method"),
+        (
+            "variance = 1.5\n",
+            "disclosure.variance",
+            "belong to method = \"cell-key\"",
+        ),
+        (
+            "method = \"cell-key\"\nk = 5\n",
+            "disclosure.k",
+            "k belongs to method = \"suppression\"",
+        ),
+    ] {
+        std::fs::write(&config, format!("{original}\n[disclosure]\n{settings}")).unwrap();
+        for args in [
+            &["preview", "export.csv", "--period", "2025"][..],
+            &["submit", "export.csv", "--period", "2025"][..],
+        ] {
+            let o = node.run(args);
+            let shown = text(&o);
+            assert!(!o.status.success(), "{settings}: {shown}");
+            assert!(
+                shown.contains(&config.display().to_string()) || shown.contains("samla-node.toml"),
+                "{settings}: the file is not named: {shown}"
+            );
+            assert!(
+                shown.contains(&format!("{key}: ")),
+                "{settings}: the key {key} is not named: {shown}"
+            );
+            assert!(shown.contains(expected), "{settings}: {shown}");
+        }
+    }
+}
+
+/// Without `method`, hub and node use suppression: the report says so and withholds
+/// small cells, and the preview shows no cell key method.
+#[test]
+fn suppression_stays_the_default() {
+    let mut region = Region::new();
+    let node = region.add_node("2180", "ca", &[]);
+    set_disclosure(&region, "", PROJECT);
+    region.start_hub();
+    let export = node.export("export.csv", 40, 3);
+    let preview = node.run(&["preview", &export, "--period", "2025"]);
+    assert!(preview.status.success(), "{}", text(&preview));
+    let shown = text(&preview);
+    assert!(!shown.contains("Cell key method"), "{shown}");
+    assert!(shown.contains(".."), "small cells are suppressed: {shown}");
+    let submit = node.run(&["submit", &export, "--period", "2025"]);
+    assert!(submit.status.success(), "{}", text(&submit));
+    let json: serde_json::Value =
+        serde_json::from_str(&report(&region, &["--period", "2025", "--format", "json"])).unwrap();
+    assert_eq!(json["disclosure_control"]["method"], "suppression");
+    assert_eq!(json["disclosure_control"]["k"], 5);
+    let withheld = json["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["cells"].as_array().unwrap())
+        .filter(|c| c["suppressed"] == true)
+        .count();
+    assert!(withheld > 0, "nothing suppressed under suppression");
+    let sv = report(&region, &["--period", "2025"]);
+    assert!(!sv.contains("cellnyckelmetoden"), "{sv}");
+}
+
+/// `scripts/record-key.py`, an implementation of docs/formats.md's derivation in
+/// Python's standard library, reproduces the documented test vector, and every value
+/// of that vector in docs/formats.md is one the script checks.
+#[test]
+fn the_documented_record_key_derivation_is_reproduced_independently() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let o = std::process::Command::new("python3")
+        .arg(repo.join("scripts/record-key.py"))
+        .output()
+        .expect("python3 runs scripts/record-key.py (the independent implementation)");
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!out.contains("DIFFERS"), "{out}");
+    let formats = std::fs::read_to_string(repo.join("docs/formats.md")).unwrap();
+    let vector = &formats[formats.find("**Test vector**").unwrap()..];
+    let vector = &vector[..vector.find("`scripts/record-key.py`").unwrap()];
+    let mut checked = 0;
+    for row in vector
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| what"))
+    {
+        // The value column's first `code` span: a hex string or an integer.
+        let Some(value) = row.split('|').nth(2).and_then(|v| v.split('`').nth(1)) else {
+            continue;
+        };
+        if value.len() >= 16 {
+            assert!(
+                out.contains(value),
+                "{value} of docs/formats.md is not checked: {out}"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 9, "values found in docs/formats.md");
 }

@@ -19,7 +19,7 @@ use super::{
     Disclosed, DisclosureError, DisclosureRule, PublishedCount, PublishedStatistics,
     PublishedTable, SolvedCell,
 };
-use crate::cell_key::{perturb, CellKey, Ptable, PtableParams};
+use crate::cell_key::{perturb, CellKey, Ptable, PtableError, PtableParams};
 use crate::codes::KommunCode;
 use crate::statistics::{Dimension, Grid, SchemaError, Statistics, TableName, SCHEMA_VERSION_V1};
 
@@ -70,21 +70,61 @@ pub struct DisclosureSettings<'a> {
     pub js: Option<u32>,
 }
 
+/// A `[disclosure]` setting that is wrong: which key, and what to do.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("[disclosure] {message}")]
+pub struct SettingError {
+    /// The key at fault, as a dotted path (`disclosure.variance`), for configs that name
+    /// keys that way.
+    pub key: &'static str,
+    /// What is wrong and what to do, naming the key.
+    pub message: String,
+}
+
+impl SettingError {
+    fn new(key: &'static str, message: impl Into<String>) -> SettingError {
+        SettingError {
+            key,
+            message: message.into(),
+        }
+    }
+
+    /// The setting a perturbation table's error is about: the one its message tells
+    /// the reader to change first.
+    fn of_ptable(e: PtableError) -> SettingError {
+        let key = match e {
+            PtableError::MaxNoise { .. } | PtableError::NoVariance { .. } => "disclosure.max_noise",
+            PtableError::JsTooLarge { .. } => "disclosure.js",
+            PtableError::Variance { .. }
+            | PtableError::VarianceTooSmall { .. }
+            | PtableError::VarianceTooLarge { .. }
+            | PtableError::Solver { .. } => "disclosure.variance",
+        };
+        SettingError::new(key, e.to_string())
+    }
+}
+
 impl DisclosureSettings<'_> {
     /// The perturbation table if the method is the cell key method, `None` for
-    /// suppression; or a message naming the setting that is wrong and what to do.
-    pub fn cell_key(&self) -> Result<Option<Ptable>, String> {
-        let ckm_only = self.max_noise.is_some() || self.variance.is_some() || self.js.is_some();
+    /// suppression; or the setting that is wrong and what to do.
+    pub fn cell_key(&self) -> Result<Option<Ptable>, SettingError> {
+        let ckm_only = [
+            ("disclosure.max_noise", self.max_noise.is_some()),
+            ("disclosure.variance", self.variance.is_some()),
+            ("disclosure.js", self.js.is_some()),
+        ]
+        .into_iter()
+        .find(|(_, set)| *set);
         match self.method {
             None | Some("suppression") => {
-                if ckm_only {
-                    return Err("[disclosure] max_noise, variance and js belong to method = \"cell-key\"; set that method or remove them".to_owned());
+                if let Some((key, _)) = ckm_only {
+                    return Err(SettingError::new(key, "max_noise, variance and js belong to method = \"cell-key\"; set that method or remove them"));
                 }
                 Ok(None)
             }
             Some("cell-key") => {
                 if self.k.is_some() {
-                    return Err("[disclosure] k belongs to method = \"suppression\"; remove it for method = \"cell-key\"".to_owned());
+                    return Err(SettingError::new("disclosure.k", "k belongs to method = \"suppression\"; remove it for method = \"cell-key\""));
                 }
                 let defaults = PtableParams::default();
                 let params = PtableParams {
@@ -94,11 +134,11 @@ impl DisclosureSettings<'_> {
                 };
                 Ptable::new(params)
                     .map(Some)
-                    .map_err(|e| format!("[disclosure] {e}"))
+                    .map_err(SettingError::of_ptable)
             }
-            Some(other) => Err(format!(
-                "[disclosure] method = {other:?} is not a method; use \"suppression\" (the default) or \"cell-key\""
-            )),
+            Some(other) => Err(SettingError::new("disclosure.method", format!(
+                "method = {other:?} is not a method; use \"suppression\" (the default) or \"cell-key\""
+            ))),
         }
     }
 }
@@ -168,27 +208,62 @@ pub fn key_grid(stats: &Statistics, name: TableName) -> Result<Vec<CellKey>, Cel
     Ok(keys)
 }
 
-/// Every cell and total of one grid, perturbed. `additive` per dimension.
+/// A cell or total of one grid before perturbation: where it is, its true count and
+/// its key (the sum of the keys of the inner cells it adds up).
+struct KeyedCell {
+    coordinate: Vec<Option<usize>>,
+    count: u64,
+    key: CellKey,
+}
+
+/// Every cell and total of one grid with its count and key. `additive` per dimension.
+fn keyed_cells(grid: &Grid, keys: &[CellKey], dimensions: &[Dimension]) -> Vec<KeyedCell> {
+    let additive: Vec<bool> = dimensions.iter().map(|d| d.is_additive()).collect();
+    published_coordinates(&grid.sizes, &additive)
+        .into_iter()
+        .map(|coordinate| {
+            let members = inner_members(&grid.sizes, &coordinate);
+            KeyedCell {
+                count: members.iter().map(|i| grid.counts[*i]).sum(),
+                key: members.iter().map(|i| keys[*i]).sum(),
+                coordinate,
+            }
+        })
+        .collect()
+}
+
+/// Every cell and total of one grid, perturbed.
 fn perturb_grid(
     grid: &Grid,
     keys: &[CellKey],
     dimensions: &[Dimension],
     table: &Ptable,
 ) -> Vec<SolvedCell> {
-    let additive: Vec<bool> = dimensions.iter().map(|d| d.is_additive()).collect();
-    published_coordinates(&grid.sizes, &additive)
+    keyed_cells(grid, keys, dimensions)
         .into_iter()
-        .map(|coordinate| {
-            let members = inner_members(&grid.sizes, &coordinate);
-            let count: u64 = members.iter().map(|i| grid.counts[*i]).sum();
-            let key: CellKey = members.iter().map(|i| keys[*i]).sum();
-            SolvedCell {
-                coordinate,
-                value: perturb(count, key, table).get(),
-                suppressed: None,
-            }
+        .map(|cell| SolvedCell {
+            value: perturb(cell.count, cell.key, table).get(),
+            coordinate: cell.coordinate,
+            suppressed: None,
         })
         .collect()
+}
+
+/// One project's regional grid of one table, with the kommun as its first dimension,
+/// and the inner cells' keys in the same layout: each kommun's keys as it sent them.
+fn regional_keys(
+    name: TableName,
+    submissions: &[&Statistics],
+    columns: &[usize],
+) -> Result<(Grid, Vec<CellKey>), CellKeyError> {
+    let grid = regional_grid(name, submissions, columns)?;
+    let mut keys = Vec::with_capacity(grid.counts.len());
+    for (s, project) in submissions.iter().zip(columns) {
+        let all = key_grid(s, name)?;
+        let inner = all.len() / s.projects.len().max(1);
+        keys.extend_from_slice(&all[project * inner..(project + 1) * inner]);
+    }
+    Ok((grid, keys))
 }
 
 /// The perturbed cells as a published table.
@@ -290,18 +365,15 @@ pub fn perturb_regional(
         other => other.values(std::slice::from_ref(input.project), &input.period),
     };
     let mut tables = Vec::new();
-    let mut participants_totals = Vec::new();
+    let mut participants_totals: Vec<CellKey> = Vec::new();
     for name in TableName::ALL {
-        let grid = regional_grid(*name, &submissions, &columns)?;
-        let mut keys = Vec::with_capacity(grid.counts.len());
-        for (s, project) in submissions.iter().zip(&columns) {
-            let all = key_grid(s, *name)?;
-            let inner = all.len() / s.projects.len().max(1);
-            let slice = &all[project * inner..(project + 1) * inner];
-            if *name == TableName::Participants {
-                participants_totals.push(slice.iter().copied().sum::<CellKey>());
-            }
-            keys.extend_from_slice(slice);
+        let (grid, keys) = regional_keys(*name, &submissions, &columns)?;
+        if *name == TableName::Participants {
+            let inner = keys.len() / submissions.len().max(1);
+            participants_totals = keys
+                .chunks(inner.max(1))
+                .map(|k| k.iter().copied().sum::<CellKey>())
+                .collect();
         }
         let mut dimensions = name.dimensions().to_vec();
         dimensions[0] = Dimension::Kommun;

@@ -9,14 +9,22 @@
 //! up to …", give a point every month they cover); otherwise the count would be too
 //! low, and the month is left out rather than shown wrong.
 //!
-//! Disclosure control: a point is published when it is 0 or at least k, and differs
-//! from the previous published point by 0 or at least k, so no difference between two
-//! published points counts 1 to k-1 people.
+//! Disclosure control, by the report's method ([`Protection`]). Under suppression a
+//! point is published when it is 0 or at least k, and differs from the previous
+//! published point by 0 or at least k, so no difference between two published points
+//! counts 1 to k-1 people. Under the cell key method every point is published as a
+//! cell of its own: its true count moved by the noise its key selects, the key being
+//! the sum of the public keys of its people's pseudonyms, as for every distinct count
+//! ([`CellKey::of_pseudonyms`]). The point at a period's end therefore has the value
+//! of that stretch's distinct count in every report, and a difference between two
+//! points is blurred by both points' noise; the series need not rise month by month.
 
 use std::collections::{BTreeMap, HashSet};
 
 use time::Date;
 
+use crate::cell_key::record_key::PseudonymKeyer;
+use crate::cell_key::{perturb, CellKey, Ptable};
 use crate::codes::{KommunCode, ProjectCode};
 use crate::disclosure::DisclosureRule;
 use crate::period::{Period, YearMonth};
@@ -34,6 +42,16 @@ pub struct EnrolmentPoint {
     pub count: Option<u64>,
 }
 
+/// How the series is protected: the report's disclosure method.
+#[derive(Debug, Clone, Copy)]
+pub enum Protection<'a> {
+    /// Suppression with this rule: small points, and points a small step above the
+    /// last published one, are withheld.
+    Suppression(DisclosureRule),
+    /// The cell key method with this table: every point published, perturbed.
+    CellKey(&'a Ptable),
+}
+
 /// The cumulative series from `start` to `end` over the submissions of `kommuner`
 /// (any periods; those outside `start..=end` are ignored). Submissions made under
 /// different pseudonym keys or domains cannot be linked: the series is then empty.
@@ -42,7 +60,7 @@ pub fn cumulative_enrolment(
     stretch: Period,
     kommuner: &[KommunCode],
     submissions: &[&Statistics],
-    rule: DisclosureRule,
+    protection: Protection<'_>,
 ) -> Vec<EnrolmentPoint> {
     let inside: Vec<&Statistics> = submissions
         .iter()
@@ -68,6 +86,9 @@ pub fn cumulative_enrolment(
     }
     let submitting: Vec<KommunCode> = periods.keys().copied().collect();
     let mut seen: HashSet<&Pseudonym> = HashSet::new();
+    // The key of the cell of everyone seen so far, for the cell key method only.
+    let keyer = matches!(protection, Protection::CellKey(_)).then(PseudonymKeyer::new);
+    let mut key = CellKey::EMPTY;
     let mut next = 0;
     let mut out = Vec::new();
     let mut last_published: u64 = 0;
@@ -75,7 +96,13 @@ pub fn cumulative_enrolment(
         let up_to = month_end(month).min(stretch.to());
         while let Some(s) = by_end.get(next).filter(|s| s.period.to() <= up_to) {
             for set in s.linkage_sets.iter().filter(|set| &set.project == project) {
-                seen.extend(set.pseudonyms.iter());
+                for pseudonym in &set.pseudonyms {
+                    if seen.insert(pseudonym) {
+                        if let Some(keyer) = &keyer {
+                            key = key.with(keyer.key(pseudonym));
+                        }
+                    }
+                }
             }
             next += 1;
         }
@@ -86,11 +113,17 @@ pub fn cumulative_enrolment(
             continue;
         }
         let n = seen.len() as u64;
-        let step = n.saturating_sub(last_published);
-        let count = (!rule.is_primary(n) && !rule.is_primary(step)).then_some(n);
-        if let Some(n) = count {
-            last_published = n;
-        }
+        let count = match protection {
+            Protection::Suppression(rule) => {
+                let step = n.saturating_sub(last_published);
+                let count = (!rule.is_primary(n) && !rule.is_primary(step)).then_some(n);
+                if let Some(n) = count {
+                    last_published = n;
+                }
+                count
+            }
+            Protection::CellKey(table) => Some(perturb(n, key, table).get()),
+        };
         out.push(EnrolmentPoint {
             month: month.code(),
             up_to,
@@ -206,7 +239,7 @@ mod tests {
             "2025".parse().unwrap(),
             &kommuner,
             &refs,
-            DisclosureRule { k: 5 },
+            Protection::Suppression(DisclosureRule { k: 5 }),
         );
         let shown: Vec<(&str, Option<u64>)> =
             series.iter().map(|p| (p.month.as_str(), p.count)).collect();
@@ -219,6 +252,57 @@ mod tests {
             ]
         );
         assert_eq!(series[2].up_to, date!(2025 - 03 - 31));
+    }
+
+    /// Under the cell key method every point is published, as the perturbed count of
+    /// distinct starters with the key of their pseudonyms: the value of the same
+    /// people's distinct count anywhere else, and within max_noise of the truth.
+    #[test]
+    fn under_the_cell_key_method_every_point_is_a_perturbed_distinct_count() {
+        let people: Vec<(usize, Date)> = (0..30)
+            .map(|i| (i, date!(2025 - 01 - 10)))
+            .chain((30..32).map(|i| (i, date!(2025 - 02 - 10))))
+            .chain((32..40).map(|i| (i, date!(2025 - 03 - 10))))
+            .collect();
+        let (a, b): (Vec<_>, Vec<_>) = people.iter().partition(|(i, _)| i % 2 == 0);
+        let mut all = Vec::new();
+        for month in ["2025-01", "2025-02", "2025-03"] {
+            all.push(kommun("2180", month, &a));
+            all.push(kommun("2181", month, &b));
+        }
+        let refs: Vec<&Statistics> = all.iter().collect();
+        let kommuner: Vec<KommunCode> = ["2180", "2181"]
+            .iter()
+            .map(|k| k.parse().unwrap())
+            .collect();
+        let table = Ptable::new(crate::cell_key::PtableParams {
+            max_noise: 3,
+            variance: 1.5,
+            js: 1,
+        })
+        .unwrap();
+        let series = cumulative_enrolment(
+            &"UNG".parse().unwrap(),
+            "2025".parse().unwrap(),
+            &kommuner,
+            &refs,
+            Protection::CellKey(&table),
+        );
+        assert_eq!(series.len(), 3);
+        for (point, (truth, months)) in series.iter().zip([(30, 1), (32, 2), (40, 3)]) {
+            let mut union: Vec<&Pseudonym> = all
+                .iter()
+                .take(2 * months)
+                .flat_map(|s| s.linkage_sets.iter().flat_map(|l| l.pseudonyms.iter()))
+                .collect();
+            union.sort();
+            union.dedup();
+            assert_eq!(union.len(), truth);
+            let expected = perturb(truth as u64, CellKey::of_pseudonyms(union), &table).get();
+            let published = point.count.unwrap();
+            assert_eq!(published, expected, "{}", point.month);
+            assert!(published.abs_diff(truth as u64) <= 3, "{}", point.month);
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub mod esf;
 pub mod intervals;
 pub mod targets;
 
-pub use enrolment::{cumulative_enrolment, EnrolmentPoint};
+pub use enrolment::{cumulative_enrolment, EnrolmentPoint, Protection};
 pub use esf::{esf_indicators, EsfIndicators};
 pub use targets::{progress, Basis, Measure, Of, Scope, ShareTarget, TargetProgress, Targets};
 

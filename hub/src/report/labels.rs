@@ -282,8 +282,9 @@ pub fn method_text(lang: Lang, figures: &samla_common::report::RegionalReport) -
             "Röjandekontroll: cellnyckelmetoden (SCB:s metod). Varje cell och summa publiceras, \
              förskjuten med högst {d} (varians {variance}); nollor förblir noll.{js} Samma \
              personer ger samma värde i varje utdata. Delar behöver inte summera till \
-             totaler; andelar och mål räknas från de publicerade antalen. Ingen cell \
-             undertrycks. Störningstabell {fp}.",
+             totaler; andelar och mål räknas från de publicerade antalen. Varje punkt i \
+             inskrivna över tid är en egen cell, så serien behöver inte öka från månad till \
+             månad. Ingen cell undertrycks. Störningstabell {fp}.",
             d = p.max_noise,
             fp = &method.fingerprint[..16]
         ),
@@ -291,8 +292,9 @@ pub fn method_text(lang: Lang, figures: &samla_common::report::RegionalReport) -
             "Disclosure control: the cell key method (SCB's method). Every cell and total is \
              published, moved by at most {d} (variance {variance}); zeros stay zero.{js} The \
              same people give the same value in every output. Parts need not add up to \
-             totals; shares and targets are computed from the published counts. No cell is \
-             suppressed. Perturbation table {fp}.",
+             totals; shares and targets are computed from the published counts. Each point \
+             of cumulative enrolment is a cell of its own, so the series need not rise from \
+             month to month. No cell is suppressed. Perturbation table {fp}.",
             d = p.max_noise,
             fp = &method.fingerprint[..16]
         ),

@@ -13,8 +13,8 @@ use samla_common::disclosure::{Disclosed, PublishedCell, PublishedTable, TOTAL};
 use samla_common::period::Period;
 use samla_common::report::{
     cumulative_enrolment, esf_indicators, monthly_series, outcomes_by_flag, progress,
-    regional_report, EnrolmentPoint, EsfIndicators, OutcomeByFlag, RegionalError, RegionalInput,
-    RegionalReport, Scope, TargetProgress,
+    regional_report, EnrolmentPoint, EsfIndicators, OutcomeByFlag, Protection, RegionalError,
+    RegionalInput, RegionalReport, Scope, TargetProgress,
 };
 use samla_common::statistics::{Statistics, TableName};
 use time::OffsetDateTime;
@@ -490,13 +490,11 @@ fn enrolment(
         }
     }
     let all: Vec<&Statistics> = own.iter().chain(&loaded).collect();
-    cumulative_enrolment(
-        &project.code,
-        stretch,
-        &project.kommuner,
-        &all,
-        config.disclosure,
-    )
+    let protection = match &config.cell_key {
+        Some(table) => Protection::CellKey(table),
+        None => Protection::Suppression(config.disclosure),
+    };
+    cumulative_enrolment(&project.code, stretch, &project.kommuner, &all, protection)
 }
 
 /// When each kommun last submitted each period, from the verified submissions.
