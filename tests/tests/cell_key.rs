@@ -394,7 +394,8 @@ fn suppression_stays_the_default() {
     let submit = node.run(&["submit", &export, "--period", "2025"]);
     assert!(submit.status.success(), "{}", text(&submit));
     let json: serde_json::Value =
-        serde_json::from_str(&report(&region, &["--period", "2025", "--format", "json"])).unwrap();
+        serde_json::from_str(&region.report_ung(&["--period", "2025", "--format", "json"]))
+            .unwrap();
     assert_eq!(json["disclosure_control"]["method"], "suppression");
     assert_eq!(json["disclosure_control"]["k"], 5);
     let withheld = json["tables"]
@@ -405,7 +406,7 @@ fn suppression_stays_the_default() {
         .filter(|c| c["suppressed"] == true)
         .count();
     assert!(withheld > 0, "nothing suppressed under suppression");
-    let sv = report(&region, &["--period", "2025"]);
+    let sv = region.report_ung(&["--period", "2025"]);
     assert!(!sv.contains("cellnyckelmetoden"), "{sv}");
 }
 
