@@ -17,6 +17,7 @@
 )]
 
 pub mod audit;
+pub mod cell_key;
 pub mod custodians;
 pub mod json_report;
 pub mod node;

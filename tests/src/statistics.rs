@@ -75,3 +75,21 @@ pub fn exact_cells(exact: &[Statistics]) -> std::collections::BTreeMap<(String, 
     }
     out
 }
+
+/// The header of the node's CSV export that the tests write rows for.
+pub const EXPORT_HEADER: &str =
+    "personal_id,project,start_date,end_date,outcome,gender,foreign_born,disability";
+
+/// A valid personnummer (12 digits), different for each `i` below 997, born in
+/// `year` to `year + 4`.
+pub fn personnummer(i: usize, year: usize) -> String {
+    let y = year + i % 5;
+    let nine = format!(
+        "{:02}{:02}{:02}{:03}",
+        y % 100,
+        1 + i % 12,
+        1 + i % 28,
+        i % 997 + 1
+    );
+    format!("{}{nine}{}", y / 100, luhn_check_digit(nine.as_bytes()))
+}

@@ -8,43 +8,12 @@
 
 use std::collections::BTreeMap;
 
-use samla_common::cell_key::{Ptable, PtableParams};
+use samla_common::cell_key::Ptable;
 use samla_common::disclosure::cell_key::perturb_kommun;
 use samla_common::statistics::Statistics;
+use samla_tests::cell_key::{set_disclosure, DISCLOSURE, PARAMS, PROJECT};
 use samla_tests::statistics::exact_cells;
 use samla_tests::{run, text, Region};
-
-const PARAMS: PtableParams = PtableParams {
-    max_noise: 3,
-    variance: 1.5,
-    js: 1,
-};
-
-const DISCLOSURE: &str = "method = \"cell-key\"\nmax_noise = 3\nvariance = 1.5\njs = 1\n";
-
-const PROJECT: &str = "
-[[project]]
-code = \"UNG\"
-name = \"UNG – Ung Nu Gävleborg\"
-start = \"2023-09-01\"
-end = \"2026-08-31\"
-linkage_domain = \"gavleborg-ung-2023\"
-kommuner = [\"2180\", \"2181\", \"2104\"]
-[project.targets]
-participants = 300
-share_women = 0.4
-";
-
-/// The hub config with `[disclosure]` holding `settings` instead of `k = 5`.
-fn set_disclosure(region: &Region, settings: &str, extra: &str) {
-    let config = region.root().join("hub/hub.toml");
-    let hub = std::fs::read_to_string(&config).unwrap();
-    let at = hub.find("[disclosure]\n").unwrap() + "[disclosure]\n".len();
-    let end = at + hub[at..].find('\n').unwrap() + 1;
-    assert!(hub[at..end].starts_with("k = "), "{}", &hub[at..end]);
-    let edited = format!("{}{settings}{}{extra}", &hub[..at], &hub[end..]);
-    std::fs::write(&config, edited).unwrap();
-}
 
 type Cells = BTreeMap<(String, Vec<String>), u64>;
 

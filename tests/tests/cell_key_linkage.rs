@@ -8,43 +8,12 @@
 
 use std::collections::BTreeSet;
 
-use samla_common::cell_key::{perturb, CellKey, Ptable, PtableParams, RecordKey};
+use samla_common::cell_key::{perturb, CellKey, Ptable, RecordKey};
 use samla_common::pseudonym::Pseudonym;
 use samla_common::statistics::Statistics;
+use samla_tests::cell_key::{set_disclosure, DISCLOSURE, PARAMS, PROJECT};
+use samla_tests::statistics::{personnummer, EXPORT_HEADER as HEADER};
 use samla_tests::{run, text, Node, Region};
-
-const PARAMS: PtableParams = PtableParams {
-    max_noise: 3,
-    variance: 1.5,
-    js: 1,
-};
-
-const DISCLOSURE: &str = "method = \"cell-key\"\nmax_noise = 3\nvariance = 1.5\njs = 1\n";
-
-const PROJECT: &str = "
-[[project]]
-code = \"UNG\"
-name = \"UNG – Ung Nu Gävleborg\"
-start = \"2023-09-01\"
-end = \"2026-08-31\"
-linkage_domain = \"gavleborg-ung-2023\"
-kommuner = [\"2180\", \"2181\", \"2104\"]
-[project.targets]
-participants = 300
-share_women = 0.4
-";
-
-/// The hub config with `[disclosure]` holding `settings` instead of `k = 5`, and
-/// `extra` appended.
-fn set_disclosure(region: &Region, settings: &str, extra: &str) {
-    let config = region.root().join("hub/hub.toml");
-    let hub = std::fs::read_to_string(&config).unwrap();
-    let at = hub.find("[disclosure]\n").unwrap() + "[disclosure]\n".len();
-    let end = at + hub[at..].find('\n').unwrap() + 1;
-    assert!(hub[at..end].starts_with("k = "), "{}", &hub[at..end]);
-    let edited = format!("{}{settings}{}{extra}", &hub[..at], &hub[end..]);
-    std::fs::write(&config, edited).unwrap();
-}
 
 fn report(region: &Region, args: &[&str]) -> String {
     let mut all = vec!["report", "--config", "hub/hub.toml", "--project", "UNG"];
@@ -59,26 +28,6 @@ fn json_report(region: &Region, args: &[&str]) -> serde_json::Value {
     all.extend(["--format", "json"]);
     serde_json::from_str(&report(region, &all)).unwrap()
 }
-
-/// A valid personnummer, different for each `i` below 997, born 2001 to 2005.
-fn pnr(i: usize) -> String {
-    let y = 2001 + i % 5;
-    let nine = format!(
-        "{:02}{:02}{:02}{:03}",
-        y % 100,
-        1 + i % 12,
-        1 + i % 28,
-        i % 997 + 1
-    );
-    format!(
-        "{}{nine}{}",
-        y / 100,
-        samla_common::personnummer::luhn_check_digit(nine.as_bytes())
-    )
-}
-
-const HEADER: &str =
-    "personal_id,project,start_date,end_date,outcome,gender,foreign_born,disability";
 
 /// Puts the node on the cell key method with [`DISCLOSURE`].
 fn node_on_cell_key(node: &Node) {
@@ -169,7 +118,11 @@ fn enrolment_distinct_counts_overlaps_and_targets_are_perturbed_cells() {
     for i in 0..180usize {
         let gender = if i % 5 < 2 { "K" } else { "M" };
         let k = i % nodes.len();
-        let row = format!("{},UNG,{},,,{gender},no,no\n", pnr(i), start(i));
+        let row = format!(
+            "{},UNG,{},,,{gender},no,no\n",
+            personnummer(i, 2001),
+            start(i)
+        );
         rows[k].push_str(&row);
         if i < 120 && i % 10 == 0 && k == 0 {
             rows[1].push_str(&row);
@@ -315,7 +268,7 @@ fn a_record_key_is_not_a_function_of_the_pseudonym() {
         .iter()
         .map(|k| region.add_node(k, "ca", &[]))
         .collect();
-    let row = format!("{},UNG,2025-03-15,,,K,no,no\n", pnr(7));
+    let row = format!("{},UNG,2025-03-15,,,K,no,no\n", personnummer(7, 2001));
     let mut keys = Vec::new();
     let mut seen = Vec::new();
     for node in &nodes {

@@ -6,6 +6,7 @@
 
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
+use samla_tests::statistics::{personnummer, EXPORT_HEADER as HEADER};
 use samla_tests::{json_report, text, Node, Region};
 use serde_json::Value;
 
@@ -31,27 +32,6 @@ fn shaped(kommuner: &[&str], project: &str) -> (Region, Vec<Node>) {
     region.start_hub();
     (region, nodes)
 }
-
-/// A valid personnummer, different for each `i` below 997, born in `year` to
-/// `year + 4`.
-fn pnr(i: usize, year: usize) -> String {
-    let y = year + i % 5;
-    let nine = format!(
-        "{:02}{:02}{:02}{:03}",
-        y % 100,
-        1 + i % 12,
-        1 + i % 28,
-        i % 997 + 1
-    );
-    format!(
-        "{}{nine}{}",
-        y / 100,
-        samla_common::personnummer::luhn_check_digit(nine.as_bytes())
-    )
-}
-
-const HEADER: &str =
-    "personal_id,project,start_date,end_date,outcome,gender,foreign_born,disability";
 
 /// Writes `rows` as the node's export and submits it for each period.
 fn submit(node: &Node, rows: &str, periods: &[&str]) {
@@ -106,7 +86,7 @@ fn an_omstart_shaped_region_gives_150_of_380_to_work_or_studies() {
         let gender = ["K", "M"][i % 2];
         rows[i % nodes.len()].push_str(&format!(
             "{},UNG,2020-02-01,{end},{outcome},{gender},no,no\n",
-            pnr(i, 2001)
+            personnummer(i, 2001)
         ));
     }
     for (node, rows) in nodes.iter().zip(&rows) {
@@ -164,7 +144,7 @@ fn a_uvas_shaped_region_gives_247_of_399_into_activity_against_50_percent() {
         let gender = ["K", "M", "M"][i % 3];
         rows[i % nodes.len()].push_str(&format!(
             "{},UNG,2016-03-01,{end},{outcome},{gender},no,no\n",
-            pnr(i, 1993)
+            personnummer(i, 1993)
         ));
     }
     for (node, rows) in nodes.iter().zip(&rows) {
@@ -234,7 +214,11 @@ fn a_ung_shaped_region_with_movers_counts_distinct_people_cumulatively() {
             "M"
         };
         let k = i % nodes.len();
-        let row = format!("{},UNG,{},,,{gender},no,no\n", pnr(i, 2001), start(i));
+        let row = format!(
+            "{},UNG,{},,,{gender},no,no\n",
+            personnummer(i, 2001),
+            start(i)
+        );
         rows[k].push_str(&row);
         if i < 200 && i % 10 == 0 && k == 0 {
             rows[1].push_str(&row);
@@ -459,7 +443,7 @@ fn each_published_interval_equals_the_lp_attackers_bounds() {
         };
         rows[i % nodes.len()].push_str(&format!(
             "{},UNG,2025-02-01,{end},{outcome},{gender},no,no\n",
-            pnr(i, 2001)
+            personnummer(i, 2001)
         ));
     }
     for (node, rows) in nodes.iter().zip(&rows) {
@@ -569,7 +553,7 @@ fn a_nya_extra_stod_shaped_region_shows_women_against_60_percent_and_its_groups(
         let yes = |b: bool| if b { "yes" } else { "no" };
         rows[i % nodes.len()].push_str(&format!(
             "{},UNG,2024-09-01,{end},{outcome},{gender},{},{}\n",
-            pnr(i, 1990),
+            personnummer(i, 1990),
             yes(foreign),
             yes(disability)
         ));
