@@ -21,11 +21,14 @@ use crate::wire::{SignedReceipt, SubmissionId};
 
 mod finding;
 pub use finding::Finding;
+mod reason;
+pub use reason::{CheckpointProblem, Damage, EntryProblem, ForkSource, ReceiptDamage};
 
 pub mod content;
 pub mod html;
 pub mod node_checks;
 pub mod person;
+pub mod wording;
 
 /// The bundle format version.
 pub const BUNDLE_VERSION: u32 = 1;
@@ -146,16 +149,13 @@ pub fn verify_signed_log(
                     if other.root != head.root {
                         findings.push(Finding::Fork {
                             size: head.size,
-                            source: format!("another checkpoint of the same size in the bundle (position {position})"),
+                            source: ForkSource::Bundle { position },
                         });
                     }
                 }
                 heads.insert(head.size, head);
             }
-            Err(e) => findings.push(Finding::BadCheckpoint {
-                position,
-                reason: e.to_string(),
-            }),
+            Err(reason) => findings.push(Finding::BadCheckpoint { position, reason }),
         }
     }
     let mut tree = MemoryHashes::default();
@@ -164,12 +164,15 @@ pub fn verify_signed_log(
     for (index, entry) in entries.iter().enumerate() {
         let index = index as u64;
         if let Err(reason) = parse(entry.as_bytes()) {
-            findings.push(Finding::MalformedEntry { index, reason });
+            findings.push(Finding::MalformedEntry {
+                index,
+                reason: EntryProblem::Format(reason),
+            });
         }
         if tree.append(entry.as_bytes()).is_err() {
             findings.push(Finding::MalformedEntry {
                 index,
-                reason: "could not be added to the tree".to_owned(),
+                reason: EntryProblem::Tree,
             });
             break;
         }
@@ -257,7 +260,7 @@ pub fn verify_node_log(bundle: &NodeBundle) -> Result<u64, Vec<Finding>> {
             if let Err(e) = receipt.verify(&bundle.hub_key, &bundle.origin, s.id, bundle.kommun) {
                 findings.push(Finding::BadReceipt {
                     submission: s.id,
-                    reason: e.to_string(),
+                    reason: e,
                 });
             }
         }
@@ -382,7 +385,7 @@ pub fn cross_check(node: &NodeBundle, hub: &HubBundle) -> Vec<Finding> {
         if ours != Some(head.root) {
             findings.push(Finding::Fork {
                 size: head.size,
-                source: "a checkpoint this node was given".to_owned(),
+                source: ForkSource::GivenToNode,
             });
         }
     }

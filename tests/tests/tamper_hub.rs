@@ -224,6 +224,26 @@ fn a_changed_byte_of_signed_bytes_is_found_named_and_kept_out() {
             "do not hash to its id",
         ],
     );
+    // The same finding in the default output reads in Swedish, named the same way.
+    let o = run(
+        "samla-hub",
+        s.region.root(),
+        &["audit", "verify", "--config", "hub/hub.toml"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let swedish = format!(
+        "FEL post 4: Sandviken (2181), inlämning {}: de lagrade signerade byten stämmer inte med inlämningens id",
+        &id[..16]
+    );
+    assert!(
+        out.lines().any(|l| l.starts_with(&swedish)),
+        "expected {swedish:?}:\n{out}"
+    );
+    assert!(
+        !out.contains("FAIL") && !out.contains("do not hash"),
+        "English in the Swedish output:\n{out}"
+    );
     report_keeps_out(&s.region, "2181", &id);
     // `audit payload` does not show what the kommun did not send.
     let o = hub(&s.region, &["audit", "payload", &id]);

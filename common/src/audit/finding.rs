@@ -1,9 +1,13 @@
 //! [`Finding`]: what a verification or cross-check of the audit logs found wrong, each
-//! naming the entry, checkpoint or submission at fault, and its wording.
+//! naming the entry, checkpoint or submission at fault, and its English wording (the
+//! Swedish is in [`super::wording`]).
 
 use std::fmt;
 
+use super::reason::{CheckpointProblem, Damage, EntryProblem, ForkSource};
 use super::{content, node_checks};
+use crate::receipt::ReceiptError;
+use crate::translog::LogError;
 use crate::wire::SubmissionId;
 
 /// Something wrong, found by a verification or cross-check.
@@ -14,14 +18,14 @@ pub enum Finding {
         /// Its index.
         index: u64,
         /// Why.
-        reason: String,
+        reason: EntryProblem,
     },
     /// A checkpoint's signature does not verify, or it does not parse.
     BadCheckpoint {
         /// Its position in the bundle.
         position: usize,
         /// Why.
-        reason: String,
+        reason: LogError,
     },
     /// The entries do not hash to a signed checkpoint: the entry named (or one
     /// before it, back to the last checkpoint that matched) was changed, removed,
@@ -51,7 +55,7 @@ pub enum Finding {
         /// The size at which the two views part.
         size: u64,
         /// Where the other view came from.
-        source: String,
+        source: ForkSource,
     },
     /// The hub's stored tree hashes (what its proofs are made from) give another root
     /// than the checkpoint it signed for that size.
@@ -77,7 +81,7 @@ pub enum Finding {
         /// The submission.
         submission: SubmissionId,
         /// Why.
-        reason: String,
+        reason: ReceiptError,
     },
     /// A submission the node holds a receipt for is missing from the hub's log, or
     /// logged with another digest.
@@ -117,7 +121,7 @@ pub enum Finding {
         /// The tree size it is stored for.
         size: u64,
         /// Why.
-        reason: String,
+        reason: CheckpointProblem,
     },
     /// A column the hub keeps beside an entry (for queries) disagrees with the
     /// entry's bytes.
@@ -137,7 +141,7 @@ pub enum Finding {
         /// The submission id named (hex).
         submission: String,
         /// What failed.
-        reason: String,
+        reason: Damage,
     },
     /// A derived table row (`cells`, `linkage_sets`) disagrees with the signed bytes
     /// of its submission, or belongs to no stored submission.

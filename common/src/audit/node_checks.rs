@@ -123,7 +123,7 @@ pub enum NodeFinding {
         /// The last entry it covers.
         to: i64,
         /// Why.
-        reason: String,
+        reason: HeadProblem,
     },
     /// A signed head is signed by a key that is not the one the node logged it
     /// signs with.
@@ -178,6 +178,20 @@ impl fmt::Display for NodeFinding {
     }
 }
 
+/// Why a signed head does not vouch for the entries before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum HeadProblem {
+    /// Its detail is not in the signed head form.
+    #[error("its detail is not a signed head")]
+    NotAHead,
+    /// Its signature does not verify.
+    #[error("its signature does not verify")]
+    Signature,
+    /// It signs another chain hash than the log's for the entry before it.
+    #[error("the chain hash it signs is not the log's hash of the entry before it")]
+    Chain,
+}
+
 /// Checks the signed heads of a node's log (whose chain already verified):
 /// each signs the chain as it is, with the key the last `key change` before it names;
 /// the last is signed with `current` (the node's signing key, when known); and no
@@ -199,14 +213,14 @@ pub fn verify_heads(log: &[NodeLogEntry], current: Option<&VerifyingKey>) -> Vec
             continue;
         }
         last_head = Some(e);
-        let mismatch = |reason: &str| NodeFinding::HeadMismatch {
+        let mismatch = |reason| NodeFinding::HeadMismatch {
             entry: e.entry,
             from: vouched + 1,
             to: e.entry - 1,
-            reason: reason.to_owned(),
+            reason,
         };
         let Some(head) = SignedHead::parse(&e.detail) else {
-            findings.push(mismatch("its detail is not a signed head"));
+            findings.push(mismatch(HeadProblem::NotAHead));
             continue;
         };
         let before = i.checked_sub(1).and_then(|p| log.get(p));
@@ -214,11 +228,9 @@ pub fn verify_heads(log: &[NodeLogEntry], current: Option<&VerifyingKey>) -> Vec
             b.entry == head.entries && hex32(&b.hash).is_some_and(|h| h == head.head)
         }) && head.entries == e.entry - 1;
         if !head.verifies() {
-            findings.push(mismatch("its signature does not verify"));
+            findings.push(mismatch(HeadProblem::Signature));
         } else if !chained {
-            findings.push(mismatch(
-                "the chain hash it signs is not the log's hash of the entry before it",
-            ));
+            findings.push(mismatch(HeadProblem::Chain));
         } else if key.as_ref() != Some(&head.key) {
             findings.push(NodeFinding::HeadKey {
                 entry: e.entry,

@@ -11,6 +11,8 @@ use std::fmt::Write as _;
 use crate::statistics::Statistics;
 use crate::wire::{Submission, SubmissionId};
 
+pub use super::wording::finding_line;
+
 /// The language of audit output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
@@ -504,112 +506,6 @@ pub enum PrefixError {
         /// How many match.
         matches: usize,
     },
-}
-
-/// A finding as a person reads it: `FEL …` in Swedish, `FAIL …` in English.
-pub fn finding_line(finding: &super::Finding, lang: Lang) -> String {
-    match lang {
-        Lang::En => format!("FAIL {finding}"),
-        Lang::Sv => format!("FEL {}", finding_sv(finding)),
-    }
-}
-
-/// Why a stored submission does not match what the node signed, in Swedish.
-fn problem_sv(problem: &super::node_checks::ContentProblem) -> String {
-    use super::node_checks::ContentProblem as P;
-    match problem {
-        P::Undecodable => "de lagrade byten går inte att läsa som en signerad inlämning".to_owned(),
-        P::IdMismatch { computed } => {
-            format!("de signerade byten ger BLAKE3 {computed}, inte inlämningens id")
-        }
-        P::UnknownSigner { signer } => format!(
-            "den är signerad med nyckel {signer}, som inte är någon av nodens signeringsnycklar"
-        ),
-        P::BadSignature => "signaturen stämmer inte med byten".to_owned(),
-        P::NotASubmission => "de signerade byten är ingen inlämning".to_owned(),
-        P::Column {
-            field,
-            stored,
-            signed,
-        } => format!("den är lagrad med {field} {stored} men signerad med {signed}"),
-    }
-}
-
-/// A finding in Swedish (kinds without a Swedish text are shown as they are).
-fn finding_sv(finding: &super::Finding) -> String {
-    use super::content::ContentFinding as C;
-    use super::node_checks::NodeFinding as N;
-    use super::Finding as F;
-    match finding {
-        F::MalformedEntry { index, reason } => format!("post {index}: felaktig form ({reason})"),
-        F::BadCheckpoint { position, reason } => format!("kontrollpunkt {position}: {reason}"),
-        F::EntryAtFault {
-            index,
-            checkpoint_size,
-            last_good,
-        } => format!(
-            "post {index}: posterna ger inte längre den signerade kontrollpunkten för storlek {checkpoint_size} (senaste som stämmer: storlek {last_good}); en post har ändrats, tagits bort, flyttats eller lagts till"
-        ),
-        F::Truncated {
-            checkpoint_size,
-            entries,
-        } => format!(
-            "loggen är avkortad: en kontrollpunkt omfattar {checkpoint_size} poster men loggen har {entries}"
-        ),
-        F::Unsigned { from } => {
-            format!("posterna från {from} och framåt omfattas inte av någon signerad kontrollpunkt")
-        }
-        F::Fork { size, source } => {
-            format!("hubbens logg har förgrenats: vid storlek {size} skiljer den sig från {source}")
-        }
-        F::StoredTree { size } => format!(
-            "hubbens lagrade trädhashar ger en annan rot än dess signerade kontrollpunkt för storlek {size}"
-        ),
-        F::NodeChain { entry } => format!(
-            "nodens loggpost {entry}: dess hash följer inte av posterna före den (ändrad, borttagen eller flyttad)"
-        ),
-        F::NodeLogMissing { submission, kind } => format!(
-            "inlämning {submission}: nodens logg saknar en `{kind}`-post för den (poster har tagits bort eller loggen avkortats)"
-        ),
-        F::BadReceipt { submission, reason } => format!("kvittot för {submission}: {reason}"),
-        F::MissingAtHub { submission, index } => format!(
-            "inlämning {submission}: hubbens logg har ingen post för den på index {index} (som kvittot anger)"
-        ),
-        F::UnknownAtHub { index, submission } => match submission {
-            Some(id) => format!("hubbens post {index}: anger inlämning {id}, som noden aldrig skickat"),
-            None => format!("hubbens post {index}: en överföring för kommunen som noden aldrig skickat"),
-        },
-        F::Node(N::HeadMismatch { entry, from, to, .. }) => format!(
-            "nodens loggpost {entry} (signerat loggläge): stämmer inte med loggen; posterna {from}..{to} har ändrats efter att de signerades"
-        ),
-        F::Node(N::HeadKey { entry, key }) => format!(
-            "nodens loggpost {entry} (signerat loggläge): signerad med nyckel {key}, inte den nyckel loggen anger"
-        ),
-        F::Node(N::NotCurrentKey { entry }) => format!(
-            "nodens loggpost {entry} (signerat loggläge): inte signerad med nodens signeringsnyckel"
-        ),
-        F::Node(N::Unsigned { from }) => format!(
-            "nodens loggposter från {from} och framåt omfattas inte av något signerat loggläge (tillagda efter nodens senaste signering, eller så har det senaste signerade loggläget tagits bort)"
-        ),
-        F::Node(N::Content { submission, problem }) => format!(
-            "inlämning {submission} i utkorgen: {}",
-            problem_sv(problem)
-        ),
-        F::Content(C::Unverified { submission, side }) => format!(
-            "inlämning {submission}: {} lagrade innehåll stämmer inte med sitt id och sin signatur",
-            if *side == "hub" { "hubbens" } else { "nodens" }
-        ),
-        F::Content(C::Differs { submission, what }) => format!(
-            "inlämning {submission}: noden och hubben har olika innehåll ({what} skiljer sig)"
-        ),
-        F::Content(C::MissingAtHub { submission }) => format!(
-            "inlämning {submission}: kvitterad av hubben men saknas i hubbens innehållsfil (den lagrade inlämningen saknas)"
-        ),
-        // `allow`, not `expect`: the arm is unreachable only until a finding without a
-        // Swedish text is added, which is then shown in English rather than not at all.
-        #[allow(unreachable_patterns, reason = "a finding added later is shown in English")]
-        other => other.to_string(),
-    }
 }
 
 #[cfg(test)]

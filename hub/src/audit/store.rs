@@ -16,7 +16,7 @@
 //! 5. The derived tables (`cells`, `linkage_sets`) hold exactly what the verified
 //!    signed bytes hold, and nothing for submissions that are not stored.
 
-use samla_common::audit::{Finding, LogSummary};
+use samla_common::audit::{CheckpointProblem, EntryProblem, Finding, LogSummary};
 use samla_common::signing::SigningKey;
 use samla_common::translog::{self, Checkpoint, LogEntry, LogHash, MemoryHashes};
 
@@ -64,7 +64,7 @@ const CHECKPOINT_BATCH: usize = 8192;
 
 /// A stored checkpoint opened: its size, and its root with whether the rebuilt
 /// tree has that root, or what is wrong with it.
-type Opened = (u64, Result<(LogHash, bool), String>);
+type Opened = (u64, Result<(LogHash, bool), CheckpointProblem>);
 
 /// Step 1, on every core: the stored checkpoints that verify, as (size, root) by
 /// size; the others named by their size. The rebuilt root of each checkpoint's
@@ -95,11 +95,11 @@ fn checkpoints(
         }
         let head = match Checkpoint::open(note, &trust.origin, &trust.hub_key) {
             Ok(head) if head.size == stored => Ok((head.root, rebuilt == Some(head.root))),
-            Ok(head) => Err(format!(
-                "it is stored for size {stored} but is of size {}",
-                head.size
-            )),
-            Err(e) => Err(e.to_string()),
+            Ok(head) => Err(CheckpointProblem::WrongSize {
+                stored,
+                found: head.size,
+            }),
+            Err(e) => Err(CheckpointProblem::Open(e)),
         };
         (stored, head)
     };
@@ -181,7 +181,7 @@ fn entries(store: &Store, findings: &mut Vec<Finding>) -> Result<MemoryHashes, S
         if u64::try_from(row.index).ok() != Some(index) {
             findings.push(Finding::MalformedEntry {
                 index,
-                reason: format!("the next stored entry has log index {}", row.index),
+                reason: EntryProblem::OutOfOrder { found: row.index },
             });
             broken = true;
             return;
@@ -207,7 +207,7 @@ fn entries(store: &Store, findings: &mut Vec<Finding>) -> Result<MemoryHashes, S
             }
             Err(e) => findings.push(Finding::MalformedEntry {
                 index,
-                reason: e.to_string(),
+                reason: EntryProblem::Format(e.to_string()),
             }),
         }
         if tree.append(&row.entry).is_err() {
@@ -309,7 +309,7 @@ fn submissions(
     failed.dedup_by(|a, b| a.id == b.id && a.log_index == b.log_index);
     findings.extend(failed.into_iter().map(|u| Finding::StoredSubmission {
         index: u.log_index,
-        reason: u.damage.to_string(),
+        reason: u.damage,
         kommun: u.kommun,
         submission: u.id,
     }));

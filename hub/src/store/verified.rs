@@ -130,57 +130,9 @@ impl Unverified {
     }
 }
 
-/// What is wrong with a stored submission.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Damage {
-    /// The signed bytes do not hash to the id.
-    Content,
-    /// The signed bytes are not a submission.
-    Malformed(String),
-    /// A column of the row disagrees with the signed bytes.
-    Row {
-        /// The column.
-        column: &'static str,
-    },
-    /// The node's signature does not verify over the signed bytes.
-    Signature,
-    /// The signer is not a key the hub config registers for the kommun on the day
-    /// the submission was received.
-    Signer,
-    /// The stored receipt does not verify or does not match the row.
-    Receipt(String),
-    /// The transfer log has no entry at the row's log index, or another entry than
-    /// the receipt's.
-    LogEntry,
-    /// The log records the acceptance but the store holds no such submission.
-    Missing,
-}
-
-impl fmt::Display for Damage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Damage::Content => f.write_str(
-                "its stored signed bytes do not hash to its id (changed after it was stored)",
-            ),
-            Damage::Malformed(why) => write!(f, "its stored signed bytes are not a submission ({why})"),
-            Damage::Row { column } => write!(
-                f,
-                "the stored `{column}` column disagrees with the signed bytes"
-            ),
-            Damage::Signature => f.write_str("the node's signature does not verify over the stored bytes"),
-            Damage::Signer => f.write_str(
-                "it is signed with a key the hub config does not register for the kommun on the day it was received",
-            ),
-            Damage::Receipt(why) => write!(f, "its stored receipt fails: {why}"),
-            Damage::LogEntry => f.write_str(
-                "the transfer log does not hold its receipt's entry at its log index",
-            ),
-            Damage::Missing => f.write_str(
-                "the transfer log records it as accepted but the store holds no such submission",
-            ),
-        }
-    }
-}
+/// What is wrong with a stored submission (typed in `samla_common`, so audit output
+/// words it in Swedish and English).
+pub use samla_common::audit::{Damage, ReceiptDamage};
 
 impl fmt::Display for Unverified {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -456,7 +408,7 @@ fn check(row: StoredRow, trust: &Trust) -> Checked {
     }
     let submission: Submission = match samla_common::codec::decode(&row.signed_bytes) {
         Ok(s) => s,
-        Err(e) => return Err(unverified(Damage::Malformed(e.to_string()))),
+        Err(e) => return Err(unverified(Damage::Malformed(e))),
     };
     let s = &submission.statistics;
     let column = if s.kommun.as_str() != row.kommun {
@@ -486,7 +438,7 @@ fn check(row: StoredRow, trust: &Trust) -> Checked {
     }
     let receipt_signature = match samla_common::codec::decode(&row.receipt_signature) {
         Ok(s) => s,
-        Err(e) => return Err(unverified(Damage::Receipt(e.to_string()))),
+        Err(e) => return Err(unverified(Damage::Receipt(ReceiptDamage::Signature(e)))),
     };
     let signed_receipt = SignedReceipt {
         bytes: row.receipt.clone(),
@@ -494,20 +446,20 @@ fn check(row: StoredRow, trust: &Trust) -> Checked {
     };
     let receipt = match signed_receipt.verify(&trust.hub_key, &trust.origin, id, s.kommun) {
         Ok(r) => r,
-        Err(e) => return Err(unverified(Damage::Receipt(e.to_string()))),
+        Err(e) => return Err(unverified(Damage::Receipt(ReceiptDamage::Verify(e)))),
     };
     let r = receipt.receipt();
     let mismatch = if r.sequence != submission.sequence {
-        Some("it names another sequence")
+        Some(ReceiptDamage::Sequence)
     } else if i64::try_from(r.log_index).ok() != Some(row.log_index) {
-        Some("it names another log index than the row")
+        Some(ReceiptDamage::LogIndex)
     } else if r.received_at != row.received_at {
-        Some("it names another time than the row")
+        Some(ReceiptDamage::Time)
     } else {
         None
     };
     if let Some(why) = mismatch {
-        return Err(unverified(Damage::Receipt(why.to_owned())));
+        return Err(unverified(Damage::Receipt(why)));
     }
     if !trust.registered_at(s.kommun, &signer, r.received_at) {
         return Err(unverified(Damage::Signer));
