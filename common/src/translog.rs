@@ -20,6 +20,8 @@ use crate::codes::KommunCode;
 use crate::signing::{SigningKey, VerifyingKey};
 use crate::wire::SubmissionId;
 
+pub mod batch;
+
 pub use tlog_tiles::tlog::{
     split_stored_hash_index, stored_hash_count, stored_hash_index, stored_hashes, HashReader,
 };
@@ -383,6 +385,50 @@ impl Checkpoint {
             older.root.into(),
         )
         .map_err(|_| fail)
+    }
+}
+
+/// The one form of signed checkpoint note that [`Checkpoint::sign`] writes for a log
+/// and key, read without verifying the signature (for batch verification,
+/// [`batch::BatchKey`]): a note in any other form is opened with [`Checkpoint::open`].
+#[derive(Debug, Clone)]
+pub struct SignedForm {
+    line: Vec<u8>,
+    id: [u8; 4],
+}
+
+impl SignedForm {
+    /// The form for the log `origin` signed by `key`.
+    pub fn new(origin: &str, key: &VerifyingKey) -> Result<SignedForm, LogError> {
+        let note_key = NoteKey::new(origin, *key)?;
+        let mut line = "\n\u{2014} ".as_bytes().to_vec();
+        line.extend_from_slice(origin.as_bytes());
+        line.push(b' ');
+        Ok(SignedForm {
+            line,
+            id: note_key.id.to_be_bytes(),
+        })
+    }
+
+    /// The signed text and the Ed25519 signature if `note` is exactly `checkpoint`
+    /// (of this form's origin) signed once in this form; `None` otherwise.
+    pub fn signature(&self, checkpoint: &Checkpoint, note: &[u8]) -> Option<(Vec<u8>, [u8; 64])> {
+        use base64::Engine;
+        let text = checkpoint.text().ok()?;
+        let rest = note.strip_prefix(text.as_slice())?;
+        let encoded = rest
+            .strip_prefix(self.line.as_slice())?
+            .strip_suffix(b"\n")?;
+        let mut decoded = [0u8; 72];
+        let length = base64::engine::general_purpose::STANDARD
+            .decode_slice(encoded, &mut decoded)
+            .ok()?;
+        if length != 68 || decoded[..4] != self.id {
+            return None;
+        }
+        let mut signature = [0u8; 64];
+        signature.copy_from_slice(&decoded[4..68]);
+        Some((text, signature))
     }
 }
 

@@ -57,20 +57,15 @@ pub fn verify_store(
     config: &HubConfig,
     store: &Store,
 ) -> Result<Result<LogSummary, Vec<Finding>>, AuditError> {
-    let key = receipt_key(&config.receipt_key)?;
-    let trust = Trust::of(config, key.verifying_key());
-    Ok(store::verify(store, &trust, Some(&key))?)
+    Ok(store::verify(store, &trust(config)?)?)
 }
 
-/// [`verify_store`] with the trust given (for tools and benchmarks), and the hub's
-/// private receipt key if at hand (`key.verifying_key()` must be `trust.hub_key`):
-/// then checkpoints are checked by re-signing them, else by verifying.
+/// [`verify_store`] with the trust given (for tools and benchmarks).
 pub fn verify_with(
     store: &Store,
     trust: &Trust,
-    key: Option<&samla_common::signing::SigningKey>,
 ) -> Result<Result<LogSummary, Vec<Finding>>, StoreError> {
-    store::verify(store, trust, key)
+    store::verify(store, trust)
 }
 
 /// The stored submissions that fail their check, or that the log and the store
