@@ -1,15 +1,18 @@
 //! Distinct people across kommuner and projects, from linkage sets (DESIGN.md §5, §9).
 //!
 //! Each kommun's submission carries, per project, the sorted pseudonyms of the people
-//! active in the period. Pseudonyms link only when they were made with the same master
-//! key (same key id) in the same linkage domain; sets made under different keys are
-//! never merged, and asking to is an error the caller must show. Counts here are exact;
+//! active in the period. Pseudonyms link only when they were made under the same
+//! pseudonym scheme (shared key or custodians, DESIGN.md §4a) with the same key (same
+//! key id) in the same linkage domain; other sets are never merged, and asking to is an
+//! error the caller must show. Counts here are exact;
 //! they go through disclosure control before anyone sees them.
 
 use std::collections::BTreeMap;
 
 use crate::codes::{KommunCode, ProjectCode};
+use crate::oprf::output::PseudonymScheme;
 use crate::pseudonym::{KeyId, LinkageDomain, Pseudonym};
+use crate::statistics::Statistics;
 
 /// One kommun's linkage set for one project.
 #[derive(Debug, Clone, Copy)]
@@ -18,6 +21,8 @@ pub struct KommunSet<'a> {
     pub kommun: KommunCode,
     /// The project.
     pub project: &'a ProjectCode,
+    /// The scheme the pseudonyms were made under.
+    pub scheme: PseudonymScheme,
     /// The key the pseudonyms were made with.
     pub key_id: KeyId,
     /// The domain they were made in.
@@ -29,6 +34,14 @@ pub struct KommunSet<'a> {
 /// Why sets could not be linked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LinkageError {
+    /// The sets were made under different pseudonym schemes.
+    #[error("linkage sets were made under different pseudonym schemes ({first} and {second}); they are never linked")]
+    SchemeMismatch {
+        /// One scheme.
+        first: PseudonymScheme,
+        /// Another.
+        second: PseudonymScheme,
+    },
     /// The sets were made under different master keys.
     #[error("linkage sets were made under different keys ({first} and {second}); they cannot be linked. Count them apart, or have every kommun resubmit under one key")]
     KeyMismatch {
@@ -60,15 +73,34 @@ pub struct Distinct {
     pub project_overlaps: BTreeMap<(ProjectCode, ProjectCode), u64>,
 }
 
-/// Checks that linkage sets were all made under one key and in one domain: the only
-/// sets whose pseudonyms may be compared.
+/// What decides whether two linkage sets may be merged: the scheme, the key id and the
+/// linkage domain their pseudonyms were made under.
+pub type Linkable<'a> = (PseudonymScheme, KeyId, &'a LinkageDomain);
+
+/// A submission's [`Linkable`].
+pub fn linkable(statistics: &Statistics) -> Linkable<'_> {
+    (
+        statistics.pseudonym_scheme,
+        statistics.key_id,
+        &statistics.linkage_domain,
+    )
+}
+
+/// Checks that linkage sets were all made under one scheme, with one key and in one
+/// domain: the only sets whose pseudonyms may be compared.
 pub fn same_key_and_domain<'a>(
-    mut sets: impl Iterator<Item = (KeyId, &'a LinkageDomain)>,
+    mut sets: impl Iterator<Item = Linkable<'a>>,
 ) -> Result<(), LinkageError> {
-    let Some((key, domain)) = sets.next() else {
+    let Some((scheme, key, domain)) = sets.next() else {
         return Ok(());
     };
-    for (other_key, other_domain) in sets {
+    for (other_scheme, other_key, other_domain) in sets {
+        if other_scheme != scheme {
+            return Err(LinkageError::SchemeMismatch {
+                first: scheme,
+                second: other_scheme,
+            });
+        }
         if other_key != key {
             return Err(LinkageError::KeyMismatch {
                 first: key,
@@ -85,10 +117,10 @@ pub fn same_key_and_domain<'a>(
     Ok(())
 }
 
-/// Links sets of one key and one domain: distinct people, people in several kommuner,
-/// and overlaps between kommuner and between projects.
+/// Links sets of one scheme, key and domain: distinct people, people in several
+/// kommuner, and overlaps between kommuner and between projects.
 pub fn link(sets: &[KommunSet<'_>]) -> Result<Distinct, LinkageError> {
-    same_key_and_domain(sets.iter().map(|s| (s.key_id, s.domain)))?;
+    same_key_and_domain(sets.iter().map(|s| (s.scheme, s.key_id, s.domain)))?;
     // Every (pseudonym, set) pair, sorted by pseudonym: one pass groups each person.
     let mut all: Vec<(&Pseudonym, usize)> = sets
         .iter()
@@ -147,6 +179,7 @@ mod tests {
         let set = |kommun, project, pseudonyms| KommunSet {
             kommun,
             project,
+            scheme: PseudonymScheme::SharedKey,
             key_id: key,
             domain: &domain,
             pseudonyms,
@@ -177,6 +210,7 @@ mod tests {
         let set = |key_id| KommunSet {
             kommun: "2180".parse().unwrap(),
             project: &ung,
+            scheme: PseudonymScheme::SharedKey,
             key_id,
             domain: &domain,
             pseudonyms: &pseudonyms[..],
@@ -189,5 +223,30 @@ mod tests {
             })
         );
         assert_eq!(link(&[set(one), set(one)]).unwrap().people, 1);
+    }
+
+    #[test]
+    fn sets_of_different_schemes_are_never_merged_even_under_one_key_id() {
+        let ung: ProjectCode = "UNG".parse().unwrap();
+        let domain: LinkageDomain = "d".parse().unwrap();
+        let key = crate::pseudonym::MasterSecret::from_bytes([1; 32]).key_id();
+        let pseudonyms = [p(1)];
+        let set = |scheme| KommunSet {
+            kommun: "2180".parse().unwrap(),
+            project: &ung,
+            scheme,
+            key_id: key,
+            domain: &domain,
+            pseudonyms: &pseudonyms[..],
+        };
+        let (shared, custodian) = (PseudonymScheme::SharedKey, PseudonymScheme::Custodian);
+        assert_eq!(
+            link(&[set(shared), set(custodian)]),
+            Err(LinkageError::SchemeMismatch {
+                first: shared,
+                second: custodian
+            })
+        );
+        assert_eq!(link(&[set(custodian), set(custodian)]).unwrap().people, 1);
     }
 }

@@ -173,6 +173,7 @@ pub fn build(
     };
     let domains: std::collections::BTreeSet<LinkageDomain> = domain_of.values().cloned().collect();
     let key_id = pseudonymiser.key_id();
+    let scheme = pseudonymiser.scheme();
     let new_aggregators = || -> BTreeMap<LinkageDomain, Aggregator> {
         domains
             .iter()
@@ -183,7 +184,8 @@ pub fn build(
                     .map(|p| p.code.clone())
                     .collect();
                 let aggregator =
-                    Aggregator::new(config.kommun, period, domain.clone(), key_id, in_domain);
+                    Aggregator::new(config.kommun, period, domain.clone(), key_id, in_domain)
+                        .with_scheme(scheme);
                 (domain.clone(), aggregator)
             })
             .collect()

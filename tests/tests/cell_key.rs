@@ -61,7 +61,7 @@ fn every_cell_is_published_near_the_truth_and_the_same_cell_keeps_its_value() {
         let json: serde_json::Value = serde_json::from_slice(&preview.stdout).unwrap();
         let submission: Statistics =
             serde_json::from_value(json["submissions"][0]["submission"].clone()).unwrap();
-        assert_eq!(submission.schema_version, 2);
+        assert_eq!(submission.schema_version, 3);
         exact.push(submission);
         previews.push(json["submissions"][0]["disclosed"].clone());
         let shown = node.run(&["preview", &export, "--period", "2025"]);

@@ -2,8 +2,9 @@
 //! `samla-custodian` processes (t = 2) on loopback. The same exports give exactly
 //! the same report as in shared-key mode, with other pseudonyms; one custodian down
 //! changes nothing; two down and the daemon waits, losing nothing, until one is back;
-//! a kommun over its limit is refused and both logs say so; and no file of a key or
-//! a key share is in any node's or the hub's directory.
+//! a kommun over its limit is refused and both logs say so; no file of a key or
+//! a key share is in any node's or the hub's directory; and a region with one node
+//! in each mode gets a report that links nothing across them and says so.
 
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
@@ -73,6 +74,10 @@ fn submit(node: &Node, export: &str) {
 
 /// The 2025 UNG report as CSV, without the line of when it was made.
 fn report(region: &Region) -> String {
+    report_as(region, "csv", "sv")
+}
+
+fn report_as(region: &Region, format: &str, lang: &str) -> String {
     let o = run(
         "samla-hub",
         region.root(),
@@ -85,7 +90,9 @@ fn report(region: &Region) -> String {
             "--period",
             "2025",
             "--format",
-            "csv",
+            format,
+            "--lang",
+            lang,
         ],
     );
     assert!(o.status.success(), "{}", text(&o));
@@ -96,6 +103,14 @@ fn report(region: &Region) -> String {
         .filter(|line| !line.starts_with("skapad;"))
         .map(|line| format!("{line}\n"))
         .collect()
+}
+
+/// A Swedish CSV report without its rows naming the pseudonym scheme.
+fn without_scheme_rows(csv: &str) -> String {
+    csv.lines()
+        .filter(|l| !l.starts_with("pseudonymer;"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A region whose nodes are in custodian mode (the shared master key the region
@@ -141,8 +156,28 @@ fn custodian_mode_counts_and_links_exactly_as_shared_key_mode_with_other_pseudon
         );
     }
     // The person in both kommuner is linked in both modes: the reports agree cell
-    // for cell, overlaps included.
-    assert_eq!(report(&shared), report(&custodial));
+    // for cell, overlaps included; only the scheme they name differs.
+    let (shared_csv, custodial_csv) = (report(&shared), report(&custodial));
+    assert_eq!(
+        without_scheme_rows(&shared_csv),
+        without_scheme_rows(&custodial_csv)
+    );
+    assert!(
+        shared_csv.contains("pseudonymer;blake3-shared-key-v1;\"=\"\"2180\"\"\";Gävle;"),
+        "{shared_csv}"
+    );
+    // Both kommuner name the custodian scheme with the key id the ceremony printed.
+    let rows: Vec<&str> = custodial_csv
+        .lines()
+        .filter(|l| l.starts_with("pseudonymer;poprf-ristretto255-sha512-v1;"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{custodial_csv}");
+    assert!(
+        rows.iter()
+            .all(|l| l.contains(&format!("nyckel_id;{}", custodians.key_id))
+                || l.contains(&format!("nyckel_id;\"=\"\"{}\"\"\"", custodians.key_id))),
+        "{custodial_csv}"
+    );
     // Each evaluating custodian logged the node's batches with kommun and count.
     let rows = custodians.audit_rows(1);
     assert!(
@@ -278,4 +313,75 @@ fn in_custodian_mode_no_node_or_hub_directory_holds_a_key_or_a_share() {
         );
     }
     assert!(!region.root().join("master.key").exists());
+}
+
+#[test]
+fn a_region_with_a_node_in_each_mode_links_nothing_across_them_and_says_so() {
+    let (region, nodes) = region_with_nodes();
+    let custodians = Custodians::new(&region, 2, 3, 10_000);
+    custodians.setup_domain(DOMAIN, 0);
+    // Gävle in custodian mode, Sandviken keeps the shared key.
+    custodians.switch(&nodes[0]);
+    for (i, node) in nodes.iter().enumerate() {
+        let name = export(node, 20, i as u64 + 1);
+        submit(node, &name);
+    }
+    let csv = report(&region);
+    assert!(
+        csv.contains("pseudonymer;poprf-ristretto255-sha512-v1;\"=\"\"2180\"\"\";Gävle;"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("pseudonymer;blake3-shared-key-v1;\"=\"\"2181\"\"\";Sandviken;"),
+        "{csv}"
+    );
+    // Not merged: no distinct people or overlaps, a row saying why instead.
+    assert!(csv.contains("unika_personer;not_given;"), "{csv}");
+    assert!(!csv.contains("distinct_people;"), "{csv}");
+    assert!(!csv.contains("kommun_overlap"), "{csv}");
+    let table = report_as(&region, "table", "sv");
+    assert!(table.contains("redovisas inte"), "{table}");
+    assert!(table.contains("olika metoder eller nycklar"), "{table}");
+    let english = report_as(&region, "table", "en");
+    assert!(english.contains("are not given"), "{english}");
+    assert!(english.contains("key custodians"), "{english}");
+    let json: serde_json::Value = serde_json::from_str(&report_as(&region, "json", "sv")).unwrap();
+    assert_eq!(json["distinct"]["reason"], "pseudonym_schemes_differ");
+    let schemes: Vec<(String, String)> = json["pseudonym_schemes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["scheme"].as_str().unwrap().to_owned(),
+                g["kommuner"][0].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        schemes,
+        [
+            ("blake3-shared-key-v1".to_owned(), "2181".to_owned()),
+            ("poprf-ristretto255-sha512-v1".to_owned(), "2180".to_owned())
+        ]
+    );
+    assert!(json["cumulative_enrolment"].as_array().unwrap().is_empty());
+    // The tables still stand: the region's participants are the two kommuner's sum.
+    let participants = json["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "participants")
+        .unwrap();
+    let total = |unit: &str| {
+        participants["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["key"] == serde_json::json!([unit, "total", "total"]))
+            .and_then(|c| c["count"].as_u64())
+            .unwrap()
+    };
+    assert!(total("2180") > 0 && total("2181") > 0);
+    assert_eq!(total("total"), total("2180") + total("2181"));
 }

@@ -334,7 +334,7 @@ pub(super) fn atoms(
     project: &ProjectCode,
     submissions: &[&Statistics],
 ) -> Result<Atoms, LinkageError> {
-    crate::linkage::same_key_and_domain(submissions.iter().map(|s| (s.key_id, &s.linkage_domain)))?;
+    crate::linkage::same_key_and_domain(submissions.iter().copied().map(crate::linkage::linkable))?;
     // (pseudonym, kommun index or u32::MAX, project): one sort groups each person.
     let mut all: Vec<(&Pseudonym, u32, &ProjectCode)> = Vec::new();
     for (k, s) in submissions.iter().enumerate() {

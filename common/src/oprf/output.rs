@@ -24,9 +24,9 @@ const RECORD_KEY_CONTEXT: &str = "samla 2026-12 custodian record key v1";
 /// Context of the key id derivation.
 const KEY_ID_CONTEXT: &str = "samla 2026-12 custodian key id v1";
 
-/// How the pseudonyms of a submission were made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// How the pseudonyms of a submission were made. Encoded (statistics schema v3's
+/// `pseudonym_scheme`, docs/formats.md) as its [`PseudonymScheme::code`], a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PseudonymScheme {
     /// DESIGN.md §4: BLAKE3 keyed hash under a domain key from the region's shared
     /// master secret. Code `blake3-shared-key-v1`.
@@ -38,12 +38,46 @@ pub enum PseudonymScheme {
 }
 
 impl PseudonymScheme {
+    /// Every scheme, shared key first.
+    pub const ALL: &'static [PseudonymScheme] =
+        &[PseudonymScheme::SharedKey, PseudonymScheme::Custodian];
+
     /// The scheme's code, as submissions, logs and reports name it.
     pub fn code(self) -> &'static str {
         match self {
             PseudonymScheme::SharedKey => "blake3-shared-key-v1",
             PseudonymScheme::Custodian => "poprf-ristretto255-sha512-v1",
         }
+    }
+}
+
+/// A scheme code this build does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("pseudonym scheme {0:?} is not known (this build knows blake3-shared-key-v1 and poprf-ristretto255-sha512-v1)")]
+pub struct UnknownScheme(String);
+
+impl std::str::FromStr for PseudonymScheme {
+    type Err = UnknownScheme;
+
+    fn from_str(text: &str) -> Result<PseudonymScheme, UnknownScheme> {
+        PseudonymScheme::ALL
+            .iter()
+            .copied()
+            .find(|s| s.code() == text)
+            .ok_or_else(|| UnknownScheme(text.chars().take(64).collect()))
+    }
+}
+
+impl Serialize for PseudonymScheme {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for PseudonymScheme {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 

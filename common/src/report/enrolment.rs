@@ -73,7 +73,7 @@ pub fn cumulative_enrolment(
         })
         .collect();
     if inside.is_empty()
-        || crate::linkage::same_key_and_domain(inside.iter().map(|s| (s.key_id, &s.linkage_domain)))
+        || crate::linkage::same_key_and_domain(inside.iter().copied().map(crate::linkage::linkable))
             .is_err()
     {
         return Vec::new();

@@ -6,6 +6,7 @@ use crate::cell_key::{CellKey, RecordKey};
 use crate::codes::{
     AgeBand, DurationBand, Education, EntryStatus, Flag, Gender, KommunCode, Outcome, ProjectCode,
 };
+use crate::oprf::output::PseudonymScheme;
 use crate::period::{whole_months_between, Period};
 use crate::pseudonym::{KeyId, LinkageDomain, Pseudonym};
 use crate::record::{FlagSet, ParticipantRecord};
@@ -49,13 +50,15 @@ pub struct Aggregator {
     period: Period,
     linkage_domain: LinkageDomain,
     key_id: KeyId,
+    pseudonym_scheme: PseudonymScheme,
     projects: Vec<ProjectCode>,
     enrollments: Vec<(Pseudonym, Enrollment)>,
     outside_period: u64,
 }
 
 impl Aggregator {
-    /// A new, empty aggregation.
+    /// A new, empty aggregation of pseudonyms made under the shared-key scheme
+    /// (DESIGN.md §4); [`Aggregator::with_scheme`] names another.
     pub fn new(
         kommun: KommunCode,
         period: Period,
@@ -68,10 +71,18 @@ impl Aggregator {
             period,
             linkage_domain,
             key_id,
+            pseudonym_scheme: PseudonymScheme::SharedKey,
             projects,
             enrollments: Vec::new(),
             outside_period: 0,
         }
+    }
+
+    /// The same aggregation, naming `scheme` as the one that made its pseudonyms
+    /// (with the key id given to [`Aggregator::new`]).
+    pub fn with_scheme(mut self, scheme: PseudonymScheme) -> Aggregator {
+        self.pseudonym_scheme = scheme;
+        self
     }
 
     /// Adds one record under its pseudonym, with the record key of the person's
@@ -168,6 +179,7 @@ impl Aggregator {
             period: self.period,
             linkage_domain: self.linkage_domain,
             key_id: self.key_id,
+            pseudonym_scheme: self.pseudonym_scheme,
             projects: self.projects,
             tables,
             linkage_sets,
@@ -379,7 +391,8 @@ mod tests {
                 .unwrap();
         }
         let statistics = a.finish();
-        assert_eq!(statistics.schema_version, 2);
+        assert_eq!(statistics.schema_version, 3);
+        assert_eq!(statistics.pseudonym_scheme, PseudonymScheme::SharedKey);
         let monthly = &statistics.tables[TableName::MonthlyActive as usize];
         // December 2025: all three people, the twice-enrolled one once.
         let december = monthly

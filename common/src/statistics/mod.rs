@@ -1,6 +1,8 @@
-//! Statistics schema v2 (DESIGN.md §5): the tables a submission carries, each cell with
-//! its cell key, the linkage set, and aggregation of pseudonymised records into them.
-//! v1 submissions (cells without keys) stay readable (`versioned`).
+//! Statistics schema v3 (DESIGN.md §5, §4a): the tables a submission carries, each cell
+//! with its cell key, the linkage set, the pseudonym scheme and key id that made its
+//! pseudonyms, and aggregation of pseudonymised records into them. v1 submissions
+//! (cells without keys) and v2 submissions (no scheme field) stay readable
+//! (`versioned`); both mean the shared-key scheme.
 //!
 //! Every count is of distinct people: one pseudonym counts at most once per cell, so a
 //! person enrolled twice in a kommun counts once. Cells are sent sparse (zero cells are
@@ -9,11 +11,13 @@
 //!
 //! By concept: the schema's types and dimensions are here; `check` is what a decoded
 //! submission must satisfy (and how its tables become dense grids); `aggregate`
-//! builds the tables from pseudonymised records; `versioned` decodes v1 and v2.
+//! builds the tables from pseudonymised records; `versioned` decodes v1, v2 and v3.
 
 use serde::{Deserialize, Serialize};
 
 use crate::cell_key::CellKey;
+
+use crate::oprf::output::PseudonymScheme;
 
 use crate::codes::{
     AgeBand, DurationBand, Education, EntryStatus, Flag, Gender, KommunCode, Outcome, ProjectCode,
@@ -28,27 +32,37 @@ mod versioned;
 pub use aggregate::{AggregateError, Aggregator};
 pub use check::SchemaError;
 
-/// The schema version this module builds: v2, whose cells carry cell keys.
-pub const SCHEMA_VERSION: u32 = 2;
+/// The schema version this module builds: v3, whose cells carry cell keys and which
+/// names its pseudonym scheme.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The first schema version, whose cells carry no cell keys; still decoded and checked.
 pub const SCHEMA_VERSION_V1: u32 = 1;
 
+/// The second schema version: cells with cell keys, no `pseudonym_scheme` (it means
+/// the shared-key scheme); still decoded and checked.
+pub const SCHEMA_VERSION_V2: u32 = 2;
+
+/// The first schema version that carries `pseudonym_scheme`.
+pub const SCHEMA_VERSION_WITH_SCHEME: u32 = 3;
+
 /// Every schema version this build decodes and checks.
-pub const SUPPORTED_SCHEMA_VERSIONS: &[u32] = &[SCHEMA_VERSION_V1, SCHEMA_VERSION];
+pub const SUPPORTED_SCHEMA_VERSIONS: &[u32] =
+    &[SCHEMA_VERSION_V1, SCHEMA_VERSION_V2, SCHEMA_VERSION];
 
 /// The code of the extra value of the `flag_or_all` dimension: all leavers.
 pub const ALL_LEAVERS: &str = "all";
 
 /// One kommun's statistics for one period and linkage domain: the content of a submission.
 ///
-/// Encoded in field order; decoding reads `schema_version` first and then the tables
-/// of that version (`versioned`), so v1 bytes decode with every cell key
-/// [`CellKey::EMPTY`] and re-encode as the same v1 bytes.
+/// Encoded in field order; decoding reads `schema_version` first and then the fields
+/// and tables of that version (`versioned`), so v1 bytes decode with every cell key
+/// [`CellKey::EMPTY`], v1 and v2 bytes decode with [`PseudonymScheme::SharedKey`],
+/// and both re-encode as the same bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statistics {
-    /// [`SCHEMA_VERSION`] for statistics built here; [`SCHEMA_VERSION_V1`] for old
-    /// submissions, whose cells carry no keys.
+    /// [`SCHEMA_VERSION`] for statistics built here; [`SCHEMA_VERSION_V1`] or
+    /// [`SCHEMA_VERSION_V2`] for old submissions.
     pub schema_version: u32,
     /// The kommun the statistics describe.
     pub kommun: KommunCode,
@@ -56,8 +70,13 @@ pub struct Statistics {
     pub period: Period,
     /// The linkage domain of the pseudonyms.
     pub linkage_domain: LinkageDomain,
-    /// The master key the pseudonyms were made with.
+    /// The key the pseudonyms were made with: the shared master key's id, or the
+    /// custodians' key set's id.
     pub key_id: KeyId,
+    /// The scheme the pseudonyms were made with (v3; v1 and v2 mean
+    /// [`PseudonymScheme::SharedKey`]). Linkage sets of different schemes or key ids
+    /// are never merged.
+    pub pseudonym_scheme: PseudonymScheme,
     /// The projects covered, in order; the `project` dimension's domain.
     pub projects: Vec<ProjectCode>,
     /// Every table of the schema, in [`TableName::ALL`] order.

@@ -78,6 +78,26 @@ pub fn render(report: &Report) -> String {
             row([control, "cell-key", "", "", "", "", &rule, "", "", "", &d]);
         }
     }
+    // How the pseudonyms were made: one row per kommun, its scheme and key id.
+    let pseudonyms = lang.pick("pseudonymer", "pseudonyms");
+    for group in &report.schemes {
+        let key_id = group.key_id.to_string();
+        for k in &group.kommuner {
+            row([
+                pseudonyms,
+                group.scheme.code(),
+                k.as_str(),
+                &k.label(),
+                lang.pick("nyckel_id", "key_id"),
+                &key_id,
+                super::scheme::scheme_name(lang, group.scheme),
+                "",
+                "",
+                "",
+                "",
+            ]);
+        }
+    }
     let project = report.project.code.as_str();
     let period = figures.period.to_string();
     row([
@@ -176,7 +196,21 @@ pub fn render(report: &Report) -> String {
         }
     }
     let distinct = lang.pick("unika_personer", "distinct_people");
-    if let Ok(l) = &figures.linkage {
+    if let Some(why) = report.linkage_split() {
+        row([
+            distinct,
+            "not_given",
+            "",
+            lang.region(),
+            "",
+            "",
+            why,
+            "",
+            "",
+            "",
+            "",
+        ]);
+    } else if let Ok(l) = &figures.linkage {
         let region = lang.region();
         row([
             distinct,

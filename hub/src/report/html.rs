@@ -84,6 +84,9 @@ pub fn render(report: &Report) -> String {
         );
     }
     let _ = writeln!(out, "<p class=\"rule\">{}</p>", escape(&report.rule_note()));
+    if let Some(note) = report.scheme_note() {
+        let _ = writeln!(out, "<p class=\"rule scheme\">{}</p>", escape(&note));
+    }
     let _ = writeln!(out, "<h2>{}</h2>", lang.pick("Mål", "Targets"));
     out.push_str(&html_table(&sections::targets(report), false));
     let _ = writeln!(
@@ -160,7 +163,7 @@ pub fn render(report: &Report) -> String {
     out
 }
 
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -199,6 +202,9 @@ fn html_table(rows: &[Vec<String>], regions: bool) -> String {
 }
 
 fn distinct_table(report: &Report) -> String {
+    if let Some(why) = report.linkage_split() {
+        return format!("<p>{}</p>\n", escape(why));
+    }
     match &report.figures().linkage {
         Err(problem) => format!("<p>{}</p>\n", escape(problem)),
         Ok(l) => {

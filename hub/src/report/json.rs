@@ -81,6 +81,12 @@ pub(super) fn render(report: &Report) -> Result<String, serde_json::Error> {
         }),
         Err(problem) => serde_json::json!({ "not_counted": problem }),
     };
+    let distinct = match report.linkage_split() {
+        Some(why) => {
+            serde_json::json!({ "not_counted": why, "reason": "pseudonym_schemes_differ" })
+        }
+        None => distinct,
+    };
     let head = serde_json::json!({
         "project": {
             "code": report.project.code,
@@ -95,6 +101,13 @@ pub(super) fn render(report: &Report) -> Result<String, serde_json::Error> {
         "empty": figures.kommuner.is_empty(),
         "notice": report.empty_notice(),
         "generated_at": report.generated_at,
+        "pseudonym_schemes": report.schemes.iter().map(|g| serde_json::json!({
+            "scheme": g.scheme.code(),
+            "name": super::scheme::scheme_name(report.lang, g.scheme),
+            "key_id": g.key_id,
+            "kommuner": g.kommuner,
+        })).collect::<Vec<_>>(),
+        "pseudonym_note": report.scheme_note(),
         "disclosure_control": match &figures.cell_key {
             None => serde_json::json!({ "method": "suppression", "k": figures.rule.k, "rule": figures.rule_text }),
             Some(m) => serde_json::json!({

@@ -27,10 +27,14 @@ mod html;
 mod json;
 pub mod labels;
 mod px;
+mod scheme;
 mod sections;
+#[cfg(test)]
+mod tests;
 mod text;
 
 pub use labels::Lang;
+pub use scheme::SchemeGroup;
 
 /// The output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -160,6 +164,9 @@ pub struct Report {
     pub monthly: Vec<(String, Option<u64>)>,
     /// Which kommun submitted which period.
     pub matrix: SubmissionMatrix,
+    /// The pseudonym schemes and key ids of the period's submissions, with their
+    /// kommuner; more than one means nothing was linked across them.
+    pub schemes: Vec<SchemeGroup>,
     /// The kommuner whose own rows are shown (all that submitted, or those asked for).
     pub shown: Vec<KommunCode>,
     /// When the report was made, in Swedish local time.
@@ -343,6 +350,7 @@ pub fn build(
         outcomes: outcomes_by_flag(figures),
         monthly: monthly_series(figures),
         matrix,
+        schemes: scheme::groups(&stored),
         shown,
         generated_at: samla_common::local_time::format_stockholm(now),
         created: format!(

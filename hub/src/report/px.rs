@@ -149,6 +149,9 @@ fn document(
     }
     keyword(&mut out, "SOURCE", &quoted("samla"));
     keyword(&mut out, "NOTEX", &quoted(&report.rule_note()));
+    if let Some(note) = report.scheme_note() {
+        keyword(&mut out, "NOTE", &quoted(&note));
+    }
     out.push_str("DATA=\n");
     let rows: Vec<Vec<String>> = combinations(stub);
     for row in rows {

@@ -27,6 +27,9 @@ pub fn render(report: &Report) -> String {
         report.generated_at
     );
     let _ = writeln!(out, "{}", report.rule_note());
+    if let Some(note) = report.scheme_note() {
+        let _ = writeln!(out, "{note}");
+    }
     let _ = writeln!(
         out,
         "{}: {} / {}",
@@ -147,6 +150,9 @@ fn kommun_list(kommuner: &[KommunCode]) -> String {
 }
 
 fn distinct(report: &Report) -> String {
+    if let Some(why) = report.linkage_split() {
+        return format!("{why}\n");
+    }
     match &report.figures().linkage {
         Ok(linkage) => aligned(&distinct_rows(report, linkage, true)),
         Err(problem) => format!(

@@ -156,6 +156,7 @@ fn exact_regional_figures_distinct_people_and_overlaps() {
             s.linkage_sets.iter().map(move |set| KommunSet {
                 kommun: s.kommun,
                 project: &set.project,
+                scheme: s.pseudonym_scheme,
                 key_id: s.key_id,
                 domain: &s.linkage_domain,
                 pseudonyms: &set.pseudonyms,
