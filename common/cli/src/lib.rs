@@ -1,5 +1,4 @@
-//! samla-cli-common: the IO that `samla-node`, `samla-hub` and `samla-custodian` need
-//! alike, in one place.
+//! samla-cli-common: the IO that `samla-node` and `samla-hub` both need, in one place.
 //!
 //! `samla-common` is sans-IO: it reads no files, starts no threads and waits for no
 //! signal. The two binaries do, and they should do it alike: this crate is where
@@ -15,8 +14,6 @@
 //! - [`audit`]: audit bundles, findings, the cross-check, and what `show`,
 //!   `payload` and `report` print of either log;
 //! - [`signal`]: the stop signal of a service;
-//! - [`status_file`]: a running service's status file and whether it says the
-//!   service is up;
 //! - [`logging`]: log lines to standard error;
 //! - [`error`]: printing an error's causes once, with its hint, and broken pipes;
 //! - [`args`]: argument types both command lines parse alike.
@@ -33,6 +30,5 @@ pub mod files;
 pub mod logging;
 pub mod parallel;
 pub mod signal;
-pub mod status_file;
 
 pub use parallel::Threads;
