@@ -47,10 +47,11 @@ pub(super) enum Command {
     )]
     Report(super::report::ReportArgs),
     /// Build a complete local demo region: CA, hub, nine kommun nodes, synthetic
-    /// exports, real QUIC submissions, the regional report and a verified audit.
+    /// exports, real QUIC submissions, the regional report and a verified audit
+    /// (with --custodians, also the key custodians and no master key).
     #[cfg(feature = "demo")]
     #[command(
-        after_help = "Examples:\n  samla-hub demo\n  samla-hub demo --dir ./demo-region --lang en\n\nWith cargo, on a fresh clone: cargo run --release -p samla-hub -- demo"
+        after_help = "Examples:\n  samla-hub demo\n  samla-hub demo --dir ./demo-region --lang en\n  samla-hub demo --custodians 3      # custodian mode: 2 of 3 key custodians, no master key\n\nWith cargo, on a fresh clone: cargo run --release -p samla-hub -- demo"
     )]
     Demo(DemoArgs),
     /// Say whether the hub on this machine is running and ready, and what it holds.
@@ -325,4 +326,8 @@ pub(super) struct DemoArgs {
     /// Label language of the report.
     #[arg(long, value_enum, default_value = "sv")]
     pub lang: samla_hub::report::Lang,
+    /// Run the region in custodian mode with this many key custodians (2 to 16; t is
+    /// a majority: 3 gives 2 of 3) instead of a shared master key.
+    #[arg(long, value_name = "N")]
+    pub custodians: Option<u8>,
 }

@@ -7,6 +7,13 @@
 //! the `samla-node` library); prints the regional report and writes it as HTML, CSV,
 //! JSON and PX; and verifies every transfer log. Everything it makes stays in the
 //! directory, with configs that the real commands accept.
+//!
+//! With `--custodians N` the region runs in custodian mode instead of with a shared
+//! master key: the key ceremony, N key custodians run in this process through the
+//! `samla-custodian` library ([`custodians`]), the linkage domain set up through the
+//! coordinator messages, and every node with a `[custodian]` section.
+
+mod custodians;
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -26,6 +33,7 @@ use samla_hub::server::Hub;
 use samla_hub::store::Store;
 use samla_node::config::NodeConfig;
 use samla_node::outbox::{Outbox, PendingBuild};
+use samla_node::pseudonyms::Pseudonymiser;
 use samla_node::synth::{write_export, Style, SynthOptions};
 use samla_node::{client, keyfile, pipeline};
 
@@ -53,6 +61,8 @@ pub(super) struct Demo {
     dir: PathBuf,
     lang: Lang,
     now: time::OffsetDateTime,
+    /// Custodian mode: how many custodians, and t.
+    custodians: Option<samla_common::oprf::shamir::Threshold>,
 }
 
 impl Demo {
@@ -63,11 +73,13 @@ impl Demo {
             Some(dir) => dir,
             None => std::env::temp_dir().join(format!("samla-demo-{}", now.unix_timestamp())),
         };
+        let custodians = args.custodians.map(custodians::threshold_for).transpose()?;
         samla_cli_common::files::require_new_or_empty_dir(&dir)?;
         Ok(Demo {
             dir,
             lang: args.lang,
             now,
+            custodians,
         })
     }
 
@@ -81,7 +93,12 @@ impl Demo {
 /// Runs the demo.
 fn run(demo: Demo) -> Result<()> {
     let started = Instant::now();
-    let Demo { dir, lang, now } = demo;
+    let Demo {
+        dir,
+        lang,
+        now,
+        custodians: threshold,
+    } = demo;
     let mut term = std::io::stdout().lock();
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let dir = dir.canonicalize()?;
@@ -110,9 +127,40 @@ fn run(demo: Demo) -> Result<()> {
         "ca/, hub/",
     )?;
 
-    let master = samla_node::pseudonyms::Pseudonymiser::SharedKey(keyfile::generate(
-        &dir.join("master.key"),
-    )?);
+    // The shared master key, or the custodians' files.
+    let (master, prepared) = match threshold {
+        None => (
+            Some(Pseudonymiser::SharedKey(keyfile::generate(
+                &dir.join("master.key"),
+            )?)),
+            None,
+        ),
+        Some(threshold) => {
+            let prepared = custodians::prepare(
+                &dir.join("custodians"),
+                &dir.join("ca"),
+                validity,
+                threshold,
+            )?;
+            step(
+                &mut term,
+                &format!(
+                    "key ceremony (key id {}, {} of {} custodians) and {} key custodians with certificates, log keys and configs",
+                    prepared.key_id(),
+                    threshold.required(),
+                    threshold.custodians(),
+                    threshold.custodians()
+                ),
+                "custodians/",
+            )?;
+            (None, Some(prepared))
+        }
+    };
+    // A node's `key_file` line, or its `[custodian]` section.
+    let (key_file, custodian_section) = match &prepared {
+        None => ("key_file = \"../../master.key\"\n", String::new()),
+        Some(prepared) => ("", prepared.node_section()),
+    };
     let port = free_udp_port()?;
     let mut registrations = String::new();
     let mut nodes = Vec::new();
@@ -125,7 +173,13 @@ fn run(demo: Demo) -> Result<()> {
         let public = SigningKey::from_pkcs8(&signing)?.verifying_key();
         std::fs::write(
             node_dir.join("samla-node.toml"),
-            node_config(kommun, port, &receipt_key.to_string()),
+            node_config(
+                kommun,
+                port,
+                &receipt_key.to_string(),
+                key_file,
+                &custodian_section,
+            ),
         )?;
         let _ = writeln!(
             registrations,
@@ -147,13 +201,20 @@ fn run(demo: Demo) -> Result<()> {
         nodes.push((kommun, node_dir, export));
     }
     std::fs::write(dir.join("hub/hub.toml"), hub_config(port) + &registrations)?;
-    step(&mut term,
-        &format!(
-            "shared pseudonym key (key id {}), 9 kommun nodes with certificates, signing keys, configs and synthetic exports",
-            master.key_id()
-        ),
-        "master.key, nodes/",
-    )?;
+    match &master {
+        Some(master) => step(&mut term,
+            &format!(
+                "shared pseudonym key (key id {}), 9 kommun nodes with certificates, signing keys, configs and synthetic exports",
+                master.key_id()
+            ),
+            "master.key, nodes/",
+        )?,
+        None => step(
+            &mut term,
+            "9 kommun nodes in custodian mode (no key file) with certificates, signing keys, configs and synthetic exports",
+            "nodes/",
+        )?,
+    }
 
     let config = HubConfig::load(&dir.join("hub/hub.toml"))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -170,11 +231,31 @@ fn run(demo: Demo) -> Result<()> {
         &format!("hub listening on {address} (QUIC, mutual TLS)"),
         "hub/hub.toml",
     )?;
+    let serving = match prepared {
+        None => None,
+        Some(prepared) => {
+            let serving = prepared.start(&runtime, &DOMAIN.parse()?)?;
+            step(
+                &mut term,
+                &format!("key custodians listening on loopback (QUIC, mutual TLS); linkage domain {DOMAIN} set up at each through the coordinator messages"),
+                "custodians/*/custodian.toml",
+            )?;
+            Some(serving)
+        }
+    };
 
     let today = now.date();
     let mut sent = 0;
     for (kommun, node_dir, export) in &nodes {
         let node = NodeConfig::load(&node_dir.join("samla-node.toml"))?;
+        let loaded;
+        let pseudonymiser = match &master {
+            Some(master) => master,
+            None => {
+                loaded = Pseudonymiser::load(&node)?;
+                &loaded
+            }
+        };
         let link = node
             .hub
             .clone()
@@ -204,12 +285,20 @@ fn run(demo: Demo) -> Result<()> {
         for period in periods {
             let built = pipeline::build(
                 &node,
-                &master,
+                pseudonymiser,
                 std::slice::from_ref(export),
                 period,
                 std::slice::from_ref(&project),
                 today,
             )?;
+            for batch in &built.custodian_batches {
+                outbox.record(
+                    samla_node::node_log::LogKind::CustodianBatch,
+                    None,
+                    &samla_node::daemon::batch_detail(batch),
+                    batch.at,
+                )?;
+            }
             for statistics in built.statistics {
                 let created_at = time::OffsetDateTime::now_utc().unix_timestamp();
                 outbox.enqueue_build(
@@ -307,6 +396,11 @@ fn run(demo: Demo) -> Result<()> {
         &format!("{hub_findings}; all 9 node logs chain and match the hub's entry for entry"),
         "audit/hub/",
     )?;
+    let custodian_mode = serving.is_some();
+    if let Some(serving) = serving {
+        let verified = serving.stop_and_verify(&runtime, &dir.join("audit"))?;
+        step(&mut term, &verified, "audit/custodian-*/")?;
+    }
 
     let _ = stop.send(());
     runtime.block_on(server)?;
@@ -333,7 +427,16 @@ fn run(demo: Demo) -> Result<()> {
         "  hub/hub.toml, hub/hub.db  the hub's config and store (SQLite)"
     )?;
     writeln!(term, "  nodes/NNNN-name/          each kommun's node: config, keys, export, outbox and log (node.db)")?;
-    writeln!(term, "  audit/hub/                the hub's log as a bundle a privacy officer can verify elsewhere\n")?;
+    writeln!(term, "  audit/hub/                the hub's log as a bundle a privacy officer can verify elsewhere")?;
+    if custodian_mode {
+        writeln!(term, "  custodians/custodian-N/   each key custodian: config, key share, certificate, log key and log (custodian.db)")?;
+        writeln!(term, "  custodians/keyset.bin, coordinator/   the ceremony's public key set; the setup coordinator's certificate and config")?;
+        writeln!(
+            term,
+            "  audit/custodian-N/        each custodian's log as a bundle"
+        )?;
+    }
+    writeln!(term)?;
     writeln!(term, "Try:")?;
     let hub = dir.join("hub/hub.toml");
     writeln!(
@@ -343,6 +446,19 @@ fn run(demo: Demo) -> Result<()> {
     )?;
     writeln!(term, "  samla-hub report --config {} --project UNG --period lifetime --format html --out ung.html", hub.display())?;
     writeln!(term, "  samla-hub audit verify --config {}", hub.display())?;
+    if custodian_mode {
+        let custodian = dir.join("custodians/custodian-1/custodian.toml");
+        writeln!(
+            term,
+            "  samla-custodian audit verify --config {}",
+            custodian.display()
+        )?;
+        writeln!(
+            term,
+            "  samla-custodian serve --config {}   # and the other custodians, before the node runs",
+            custodian.display()
+        )?;
+    }
     writeln!(
         term,
         "  samla-hub serve --config {}      # then, in another terminal:",
@@ -353,7 +469,8 @@ fn run(demo: Demo) -> Result<()> {
         "  samla-node --config {} run     # watches that node's inbox/",
         dir.join("nodes/2180-gavle/samla-node.toml").display()
     )?;
-    writeln!(term, "(with cargo: `cargo run --release -p samla-hub -- report …`, `cargo run --release -p samla-node -- …`)")?;
+    writeln!(term, "(with cargo: `cargo run --release -p samla-hub -- report …`, `cargo run --release -p samla-node -- …`{})",
+        if custodian_mode { ", `cargo run --release -p samla-custodian -- …`" } else { "" })?;
     Ok(())
 }
 
@@ -397,11 +514,18 @@ fn hub_config(port: u16) -> String {
     )
 }
 
-fn node_config(kommun: KommunCode, port: u16, receipt_key: &str) -> String {
+/// A node's config, with its `key_file` line or its `[custodian]` section.
+fn node_config(
+    kommun: KommunCode,
+    port: u16,
+    receipt_key: &str,
+    key_file: &str,
+    custodian: &str,
+) -> String {
     format!(
         "# samla-node config of {name} in the demo region (written by `samla-hub demo`).\n\
          kommun = \"{kommun}\"\n\
-         key_file = \"../../master.key\"\n\
+         {key_file}\
          database = \"node.db\"\n\
          \n\
          [[project]]\n\
@@ -422,7 +546,8 @@ fn node_config(kommun: KommunCode, port: u16, receipt_key: &str) -> String {
          \n\
          [daemon]\n\
          inbox = \"inbox\"\n\
-         periods = [\"quarter\", \"lifetime\"]\n",
-        name = kommun.label()
+         periods = [\"quarter\", \"lifetime\"]\n\
+         {custodian}",
+        name = kommun.label(),
     )
 }
