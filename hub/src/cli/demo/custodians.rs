@@ -262,3 +262,23 @@ impl Serving {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_threshold_is_a_majority_and_counts_outside_2_to_16_are_refused() {
+        for (n, t) in [(2, 2), (3, 2), (4, 3), (5, 3), (16, 9)] {
+            let threshold = threshold_for(n).unwrap();
+            assert_eq!((threshold.required(), threshold.custodians()), (t, n));
+        }
+        for n in [0, 1, 17] {
+            let e = threshold_for(n).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("--custodians {n}: give 2 to 16")),
+                "{e}"
+            );
+        }
+    }
+}
