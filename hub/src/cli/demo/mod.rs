@@ -56,7 +56,8 @@ const PROJECT: &str = "UNG";
 const LIFETIME: &str = "2023-09-01..2026-08-31";
 const DOMAIN: &str = "gavleborg-ung-2023";
 
-/// A checked `samla-hub demo`: an empty (or new) directory and the report's language.
+/// A checked `samla-hub demo`: an empty (or new) directory, the report's language and
+/// the pseudonym mode.
 pub(super) struct Demo {
     dir: PathBuf,
     lang: Lang,
