@@ -143,11 +143,32 @@ fn report_keeps_out(region: &Region, kommun: &str, id: &str) {
         text(&o)
     );
     let stderr = String::from_utf8_lossy(&o.stderr);
+    // In Swedish by default, as `audit verify` names it; in English on request.
+    assert!(
+        stderr.contains(&format!("({kommun}), inlämning {prefix}"))
+            && stderr.contains("klarar inte kontrollen")
+            && stderr.contains("--exclude-unverified"),
+        "{stderr}"
+    );
+    assert!(o.stdout.is_empty(), "no figures are published");
+    let o = hub(
+        region,
+        &[
+            "report",
+            "--project",
+            "UNG",
+            "--period",
+            "2025",
+            "--lang",
+            "en",
+        ],
+    );
+    assert!(!o.status.success(), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
         stderr.contains(&format!("kommun {kommun} submission {prefix}")),
         "{stderr}"
     );
-    assert!(o.stdout.is_empty(), "no figures are published");
     let json = report_json(region, &["--exclude-unverified"]);
     let submitted: Vec<String> =
         serde_json::from_value(json["kommuner_submitted"].clone()).unwrap();
