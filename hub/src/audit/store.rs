@@ -21,26 +21,38 @@ use samla_common::translog::{
     self, batch, Checkpoint, LogEntry, LogHash, MemoryHashes, SignedForm,
 };
 
-use crate::store::{CellRow, LinkageRow, Store, StoreError, Trust, Unverified, VerifiedStored};
+use crate::store::{
+    CellRow, Extent, LinkageRow, Store, StoreError, Trust, Unverified, VerifiedStored,
+};
 
 /// At most this many tree hashes are named one by one.
 const NAMED_HASHES: usize = 10;
 
-/// Runs every check; the summary if nothing is found.
+/// Runs every check on the log as it is now ([`Store::extent`]); the summary if
+/// nothing is found.
 pub fn verify(
     store: &Store,
     trust: &Trust,
+) -> Result<Result<LogSummary, Vec<Finding>>, StoreError> {
+    verify_within(store, trust, &store.extent()?)
+}
+
+/// Runs every check on the log up to `extent`.
+fn verify_within(
+    store: &Store,
+    trust: &Trust,
+    extent: &Extent,
 ) -> Result<Result<LogSummary, Vec<Finding>>, StoreError> {
     let mut findings = Vec::new();
     let mut later = Vec::new();
     let reader = store.reader()?;
     // The signatures on one track (every core), everything else on this one.
     let (checked, opened) = std::thread::scope(|scope| {
-        let signed = scope.spawn(move || signed_checkpoints(&reader, trust));
+        let signed = scope.spawn(move || signed_checkpoints(&reader, trust, extent));
         let checked = (|| {
-            let tree = entries(store, &mut findings)?;
+            let tree = entries(store, extent, &mut findings)?;
             let roots = every_root(&tree);
-            stored_tree(store, &tree, &mut later)?;
+            stored_tree(store, extent, &tree, &mut later)?;
             let verified = submissions(store, trust, &mut later)?;
             derived(store, &verified, &mut later)?;
             Ok::<_, StoreError>((tree.size(), roots))
@@ -85,7 +97,11 @@ type Opened = (u64, Result<LogHash, CheckpointProblem>);
 /// any other checkpoint, and every one whose signature the batch does not accept, is
 /// opened and verified alone, to say what is wrong with it. The rows of the next
 /// batch are read while the cores verify the last.
-fn signed_checkpoints(reader: &Store, trust: &Trust) -> Result<Vec<Opened>, StoreError> {
+fn signed_checkpoints(
+    reader: &Store,
+    trust: &Trust,
+    extent: &Extent,
+) -> Result<Vec<Opened>, StoreError> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let form = SignedForm::new(&trust.origin, &trust.hub_key).ok();
     let batch_key = batch::BatchKey::new(&trust.hub_key).ok();
@@ -156,7 +172,7 @@ fn signed_checkpoints(reader: &Store, trust: &Trust) -> Result<Vec<Opened>, Stor
             }
             rows.reserve(CHECKPOINT_BATCH);
         };
-        reader.each_checkpoint(|size, note| {
+        reader.each_checkpoint(extent, |size, note| {
             rows.push((u64::try_from(size).unwrap_or(0), note.to_vec()));
             if rows.len() == CHECKPOINT_BATCH {
                 hand_over(&mut rows, &mut opened);
@@ -226,10 +242,14 @@ fn root_of(tree: &MemoryHashes, size: u64) -> Option<LogHash> {
 
 /// Step 2: the entries canonical, their columns agreeing, and the tree rebuilt from
 /// them (the root of every size is read from it by [`root_of`]).
-fn entries(store: &Store, findings: &mut Vec<Finding>) -> Result<MemoryHashes, StoreError> {
+fn entries(
+    store: &Store,
+    extent: &Extent,
+    findings: &mut Vec<Finding>,
+) -> Result<MemoryHashes, StoreError> {
     let mut tree = MemoryHashes::default();
     let mut broken = false;
-    store.each_event(|row| {
+    store.each_event(extent, |row| {
         if broken {
             return;
         }
@@ -308,13 +328,14 @@ fn held_against(heads: &[(u64, LogHash, bool)], entries: u64, findings: &mut Vec
 /// Step 3: every stored hash against the rebuilt tree.
 fn stored_tree(
     store: &Store,
+    extent: &Extent,
     tree: &MemoryHashes,
     findings: &mut Vec<Finding>,
 ) -> Result<(), StoreError> {
     let mut named = 0;
     let mut count = 0u64;
     let mut holes = false;
-    store.each_stored_hash(|index, hash| {
+    store.each_stored_hash(extent, |index, hash| {
         let Ok(index) = u64::try_from(index) else {
             holes = true;
             return;
@@ -484,5 +505,51 @@ mod tests {
             assert_eq!(root_of(&tree, size as u64), *root, "size {size}");
         }
         assert_eq!(root_of(&tree, 512), None);
+    }
+
+    /// What is read is the log as it was when the verification began: entries, their
+    /// hashes and checkpoints appended after [`Store::extent`] (as a running hub
+    /// appends them) are not read, so they neither count nor make a false finding.
+    #[test]
+    fn the_log_is_verified_as_it_was_when_the_verification_began() {
+        use samla_common::signing::SigningKey;
+        use samla_common::translog::EntryKind;
+        let dir = tempfile::tempdir().unwrap();
+        let key = SigningKey::from_pkcs8(
+            &SigningKey::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap(),
+        )
+        .unwrap();
+        let log = crate::store::LogSigner {
+            key: &key,
+            origin: "samla-hub.test",
+        };
+        let entry = |i: i64| LogEntry {
+            kind: EntryKind::Refused,
+            at: 1_800_000_000 + i,
+            kommun: Some("2180".parse().unwrap()),
+            submission: None,
+            summary: format!("refusal {i}"),
+        };
+        let mut store = Store::open(&dir.path().join("hub.db")).unwrap();
+        let trust = Trust {
+            hub_key: key.verifying_key(),
+            origin: "samla-hub.test".to_owned(),
+            registered: Default::default(),
+        };
+        assert_eq!(verify(&store, &trust).unwrap().unwrap().entries, 0);
+        store
+            .append_entries(&(0..7).map(entry).collect::<Vec<_>>(), &log)
+            .unwrap();
+        let then = store.extent().unwrap();
+        assert_eq!(then.entries, Some(6));
+        assert_eq!(then.checkpoints, Some(7));
+        store
+            .append_entries(&(7..20).map(entry).collect::<Vec<_>>(), &log)
+            .unwrap();
+        let summary = verify_within(&store, &trust, &then).unwrap().unwrap();
+        assert_eq!((summary.entries, summary.checkpoints), (7, 7));
+        assert_eq!(summary.latest.unwrap().size, 7);
+        let summary = verify(&store, &trust).unwrap().unwrap();
+        assert_eq!((summary.entries, summary.checkpoints), (20, 20));
     }
 }

@@ -28,7 +28,7 @@ mod verified;
 
 pub use batch::{Stored, Write};
 pub use log::SqlHashes;
-pub use rows::{CellRow, EventRow, LinkageRow};
+pub use rows::{CellRow, EventRow, Extent, LinkageRow};
 pub use verified::{Checked, Damage, Trust, Unverified, VerifiedStored};
 
 /// Why the store failed.
