@@ -393,6 +393,7 @@ impl Checkpoint {
 /// [`batch::BatchKey`]): a note in any other form is opened with [`Checkpoint::open`].
 #[derive(Debug, Clone)]
 pub struct SignedForm {
+    origin: String,
     line: Vec<u8>,
     id: [u8; 4],
 }
@@ -405,6 +406,7 @@ impl SignedForm {
         line.extend_from_slice(origin.as_bytes());
         line.push(b' ');
         Ok(SignedForm {
+            origin: origin.to_owned(),
             line,
             id: note_key.id.to_be_bytes(),
         })
@@ -429,6 +431,37 @@ impl SignedForm {
         let mut signature = [0u8; 64];
         signature.copy_from_slice(&decoded[4..68]);
         Some((text, signature))
+    }
+
+    /// The root it claims, the signed text and the Ed25519 signature if `note` is a
+    /// checkpoint of this form's origin and of `size` signed once in this form (as
+    /// [`SignedForm::signature`] for the checkpoint with that root); `None` otherwise.
+    /// The root is read from the note, so the signature can be checked before the
+    /// tree it is compared with is rebuilt: the root is only as good as the signature.
+    pub fn split(&self, size: u64, note: &[u8]) -> Option<(LogHash, Vec<u8>, [u8; 64])> {
+        use base64::Engine;
+        let rest = note
+            .strip_prefix(self.origin.as_bytes())?
+            .strip_prefix(b"\n")?
+            .strip_prefix(size.to_string().as_bytes())?
+            .strip_prefix(b"\n")?;
+        let encoded = rest.get(..44)?;
+        let mut root = [0u8; 33];
+        let length = base64::engine::general_purpose::STANDARD
+            .decode_slice(encoded, &mut root)
+            .ok()?;
+        if length != 32 {
+            return None;
+        }
+        let mut hash = [0u8; 32];
+        hash.copy_from_slice(&root[..32]);
+        let checkpoint = Checkpoint {
+            origin: self.origin.clone(),
+            size,
+            root: LogHash(hash),
+        };
+        let (text, signature) = self.signature(&checkpoint, note)?;
+        Some((checkpoint.root, text, signature))
     }
 }
 

@@ -143,11 +143,32 @@ fn report_keeps_out(region: &Region, kommun: &str, id: &str) {
         text(&o)
     );
     let stderr = String::from_utf8_lossy(&o.stderr);
+    // In Swedish by default, as `audit verify` names it; in English on request.
+    assert!(
+        stderr.contains(&format!("({kommun}), inlämning {prefix}"))
+            && stderr.contains("klarar inte kontrollen")
+            && stderr.contains("--exclude-unverified"),
+        "{stderr}"
+    );
+    assert!(o.stdout.is_empty(), "no figures are published");
+    let o = hub(
+        region,
+        &[
+            "report",
+            "--project",
+            "UNG",
+            "--period",
+            "2025",
+            "--lang",
+            "en",
+        ],
+    );
+    assert!(!o.status.success(), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
         stderr.contains(&format!("kommun {kommun} submission {prefix}")),
         "{stderr}"
     );
-    assert!(o.stdout.is_empty(), "no figures are published");
     let json = report_json(region, &["--exclude-unverified"]);
     let submitted: Vec<String> =
         serde_json::from_value(json["kommuner_submitted"].clone()).unwrap();
@@ -420,6 +441,33 @@ fn a_changed_checkpoint_is_named_by_its_tree_size() {
     )
     .unwrap();
     verify_finds(&s.region, &["checkpoint of size 5:"]);
+    // Only the signature of another checkpoint changed (one base64 character in the
+    // middle of its signature line): the batch of signatures fails, and exactly this
+    // checkpoint is named, no other.
+    let note: Vec<u8> = db
+        .query_row("SELECT note FROM checkpoints WHERE size = 3", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let mut note = String::from_utf8(note).unwrap();
+    let line = note.rfind(' ').unwrap() + 1;
+    let at = line + 60;
+    let changed = if &note[at..=at] == "A" { "B" } else { "A" };
+    note.replace_range(at..=at, changed);
+    db.execute(
+        "UPDATE checkpoints SET note = ?1 WHERE size = 3",
+        [note.as_bytes()],
+    )
+    .unwrap();
+    let out = verify_finds(
+        &s.region,
+        &["checkpoint of size 3:", "checkpoint of size 5:"],
+    );
+    let named = out
+        .lines()
+        .filter(|l| l.starts_with("FAIL") && l.contains("checkpoint of size"))
+        .count();
+    assert_eq!(named, 2, "only the two changed checkpoints:\n{out}");
     // A checkpoint stored under another size than it is of.
     db.execute("DELETE FROM checkpoints WHERE size = 5", [])
         .unwrap();

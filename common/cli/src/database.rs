@@ -19,6 +19,18 @@ pub fn open(path: &Path, schema: &str) -> Result<Connection, SqliteError> {
     Ok(db)
 }
 
+/// Opens an existing database to read only (a second connection beside one opened
+/// with [`open`], for reading in another thread): the schema is left as it is.
+pub fn open_read_only(path: &Path) -> Result<Connection, SqliteError> {
+    use rusqlite::OpenFlags;
+    let db = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    db.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(db)
+}
+
 /// Every row of a one-column query of text stored as bytes (log entries, signed
 /// notes), as text; bytes that are not UTF-8 are replaced, so an audit that reads the
 /// text finds the change instead of the read failing.

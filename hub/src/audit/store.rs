@@ -21,26 +21,54 @@ use samla_common::translog::{
     self, batch, Checkpoint, LogEntry, LogHash, MemoryHashes, SignedForm,
 };
 
-use crate::store::{CellRow, LinkageRow, Store, StoreError, Trust, Unverified, VerifiedStored};
+use crate::store::{
+    CellRow, Extent, LinkageRow, Store, StoreError, Trust, Unverified, VerifiedStored,
+};
 
 /// At most this many tree hashes are named one by one.
 const NAMED_HASHES: usize = 10;
 
-/// Runs every check; the summary if nothing is found.
+/// Runs every check on the log as it is now ([`Store::extent`]); the summary if
+/// nothing is found.
 pub fn verify(
     store: &Store,
     trust: &Trust,
 ) -> Result<Result<LogSummary, Vec<Finding>>, StoreError> {
+    verify_within(store, trust, &store.extent()?)
+}
+
+/// Runs every check on the log up to `extent`.
+fn verify_within(
+    store: &Store,
+    trust: &Trust,
+    extent: &Extent,
+) -> Result<Result<LogSummary, Vec<Finding>>, StoreError> {
     let mut findings = Vec::new();
-    let tree = entries(store, &mut findings)?;
-    let heads = checkpoints(store, trust, &tree, &mut findings)?;
-    held_against(&heads, tree.size(), &mut findings);
-    stored_tree(store, &tree, &mut findings)?;
-    let verified = submissions(store, trust, &mut findings)?;
-    derived(store, &verified, &mut findings)?;
+    let mut later = Vec::new();
+    let reader = store.reader()?;
+    // The signatures on one track (every core), everything else on this one.
+    let (checked, opened) = std::thread::scope(|scope| {
+        let signed = scope.spawn(move || signed_checkpoints(&reader, trust, extent));
+        let checked = (|| {
+            let tree = entries(store, extent, &mut findings)?;
+            let roots = every_root(&tree);
+            stored_tree(store, extent, &tree, &mut later)?;
+            let verified = submissions(store, trust, &mut later)?;
+            derived(store, &verified, &mut later)?;
+            Ok::<_, StoreError>((tree.size(), roots))
+        })();
+        let opened = signed
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (checked, opened)
+    });
+    let (entries, roots) = checked?;
+    let heads = checkpoints(opened?, &roots, &mut findings);
+    held_against(&heads, entries, &mut findings);
+    findings.append(&mut later);
     if findings.is_empty() {
         Ok(Ok(LogSummary {
-            entries: tree.size(),
+            entries,
             checkpoints: heads.len(),
             latest: heads.last().map(|(size, root, _)| Checkpoint {
                 origin: trust.origin.clone(),
@@ -55,38 +83,32 @@ pub fn verify(
 
 /// Stored checkpoints are read and checked this many at a time (memory stays bounded
 /// whatever the log's length), split between the cores: each core verifies its part's
-/// signatures as one batch.
+/// signatures as one batch, while the next rows are read.
 const CHECKPOINT_BATCH: usize = 16_384;
 
-/// A stored checkpoint opened: its size, and its root with whether the rebuilt
-/// tree has that root, or what is wrong with it.
-type Opened = (u64, Result<(LogHash, bool), CheckpointProblem>);
+/// A stored checkpoint opened: its size, and the root it is signed for, or what is
+/// wrong with it.
+type Opened = (u64, Result<LogHash, CheckpointProblem>);
 
-/// Step 1, on every core: the stored checkpoints that verify, as (size, root) by
-/// size; the others named by their size. The rebuilt root of each checkpoint's
-/// size is computed beside it, from the rebuilt tree's stored hashes. A checkpoint
-/// that is exactly the one the hub signs for that size and root has its signature
+/// Step 1, on its own connection (`reader`) and every core, beside the tree being
+/// rebuilt: every stored checkpoint's signature. A checkpoint exactly in the form the
+/// hub signs ([`SignedForm::split`]: its root is read from it) has its signature
 /// verified in a batch ([`batch::BatchKey`], coefficients from a seed drawn here);
 /// any other checkpoint, and every one whose signature the batch does not accept, is
-/// opened and verified alone, to say what is wrong with it.
-fn checkpoints(
-    store: &Store,
+/// opened and verified alone, to say what is wrong with it. The rows of the next
+/// batch are read while the cores verify the last.
+fn signed_checkpoints(
+    reader: &Store,
     trust: &Trust,
-    tree: &MemoryHashes,
-    findings: &mut Vec<Finding>,
-) -> Result<Vec<(u64, LogHash, bool)>, StoreError> {
+    extent: &Extent,
+) -> Result<Vec<Opened>, StoreError> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let form = SignedForm::new(&trust.origin, &trust.hub_key).ok();
     let batch_key = batch::BatchKey::new(&trust.hub_key).ok();
     let random = ring::rand::SystemRandom::new();
-    let rebuilt = |stored: u64| {
-        (stored <= tree.size())
-            .then(|| root_of(tree, stored))
-            .flatten()
-    };
-    let open = |stored: u64, note: &[u8]| -> Result<(LogHash, bool), CheckpointProblem> {
+    let open = |stored: u64, note: &[u8]| -> Result<LogHash, CheckpointProblem> {
         match Checkpoint::open(note, &trust.origin, &trust.hub_key) {
-            Ok(head) if head.size == stored => Ok((head.root, rebuilt(stored) == Some(head.root))),
+            Ok(head) if head.size == stored => Ok(head.root),
             Ok(head) => Err(CheckpointProblem::WrongSize {
                 stored,
                 found: head.size,
@@ -94,30 +116,22 @@ fn checkpoints(
             Err(e) => Err(CheckpointProblem::Open(e)),
         }
     };
-    let check = |part: &[(i64, Vec<u8>)], seed: Option<[u8; 32]>| -> Vec<Opened> {
+    let check = |part: Vec<(u64, Vec<u8>)>, seed: Option<[u8; 32]>| -> Vec<Opened> {
         let mut opened = Vec::with_capacity(part.len());
         let mut signed = Vec::with_capacity(part.len());
         let mut at = Vec::with_capacity(part.len());
-        for (position, (size, note)) in part.iter().enumerate() {
-            let stored = u64::try_from(*size).unwrap_or(0);
-            let in_form = match (&form, rebuilt(stored)) {
-                (Some(form), Some(root)) if batch_key.is_some() && seed.is_some() => {
-                    let head = Checkpoint {
-                        origin: trust.origin.clone(),
-                        size: stored,
-                        root,
-                    };
-                    form.signature(&head, note).map(|item| (root, item))
-                }
+        for (position, (stored, note)) in part.iter().enumerate() {
+            let split = match (&form, &batch_key, seed) {
+                (Some(form), Some(_), Some(_)) => form.split(*stored, note),
                 _ => None,
             };
-            match in_form {
-                Some((root, item)) => {
-                    signed.push(item);
+            match split {
+                Some((root, text, signature)) => {
+                    signed.push((text, signature));
                     at.push(position);
-                    opened.push((stored, Ok((root, true))));
+                    opened.push((*stored, Ok(root)));
                 }
-                None => opened.push((stored, open(stored, note))),
+                None => opened.push((*stored, open(*stored, note))),
             }
         }
         let refused = match (&batch_key, seed) {
@@ -126,48 +140,78 @@ fn checkpoints(
         };
         for i in refused {
             let position = at[i];
-            let stored = opened[position].0;
-            opened[position].1 = open(stored, &part[position].1);
+            opened[position].1 = open(part[position].0, &part[position].1);
         }
         opened
     };
-    let mut heads = Vec::new();
-    let mut rows: Vec<(i64, Vec<u8>)> = Vec::with_capacity(CHECKPOINT_BATCH);
-    let mut run = |rows: &mut Vec<(i64, Vec<u8>)>, heads: &mut Vec<(u64, LogHash, bool)>| {
-        let chunk = rows.len().div_ceil(threads).max(1);
-        let opened: Vec<Opened> = std::thread::scope(|scope| {
-            let workers: Vec<_> = rows
-                .chunks(chunk)
-                .map(|part| {
-                    let mut seed = [0u8; 32];
-                    let seed = ring::rand::SecureRandom::fill(&random, &mut seed)
-                        .ok()
-                        .map(|()| seed);
-                    scope.spawn(move || check(part, seed))
-                })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().unwrap_or_default())
-                .collect()
-        });
-        for (size, head) in opened {
-            match head {
-                Ok((root, matches)) => heads.push((size, root, matches)),
-                Err(reason) => findings.push(Finding::CheckpointAtSize { size, reason }),
-            }
-        }
-        rows.clear();
+    let seed = || {
+        let mut seed = [0u8; 32];
+        ring::rand::SecureRandom::fill(&random, &mut seed)
+            .ok()
+            .map(|()| seed)
     };
-    store.each_checkpoint(|size, note| {
-        rows.push((size, note.to_vec()));
-        if rows.len() == CHECKPOINT_BATCH {
-            run(&mut rows, &mut heads);
+    std::thread::scope(|scope| {
+        let mut opened = Vec::new();
+        let mut verifying: Vec<std::thread::ScopedJoinHandle<Vec<Opened>>> = Vec::new();
+        let mut rows: Vec<(u64, Vec<u8>)> = Vec::with_capacity(CHECKPOINT_BATCH);
+        let mut hand_over = |rows: &mut Vec<(u64, Vec<u8>)>, opened: &mut Vec<Opened>| {
+            for worker in verifying.drain(..) {
+                opened.extend(
+                    worker
+                        .join()
+                        .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                );
+            }
+            let chunk = rows.len().div_ceil(threads).max(1);
+            let mut rest = std::mem::take(rows);
+            while !rest.is_empty() {
+                let tail = rest.split_off(chunk.min(rest.len()));
+                let part = std::mem::replace(&mut rest, tail);
+                let seed = seed();
+                verifying.push(scope.spawn(move || check(part, seed)));
+            }
+            rows.reserve(CHECKPOINT_BATCH);
+        };
+        reader.each_checkpoint(extent, |size, note| {
+            rows.push((u64::try_from(size).unwrap_or(0), note.to_vec()));
+            if rows.len() == CHECKPOINT_BATCH {
+                hand_over(&mut rows, &mut opened);
+            }
+        })?;
+        hand_over(&mut rows, &mut opened);
+        hand_over(&mut Vec::new(), &mut opened);
+        Ok(opened)
+    })
+}
+
+/// Step 1, continued, once the tree is rebuilt: the checkpoints that verify, as
+/// (size, root, whether the rebuilt tree has that root: `roots` from [`every_root`])
+/// by size; the others named by their size.
+fn checkpoints(
+    opened: Vec<Opened>,
+    roots: &[LogHash],
+    findings: &mut Vec<Finding>,
+) -> Vec<(u64, LogHash, bool)> {
+    let mut heads = Vec::with_capacity(opened.len());
+    for (size, head) in opened {
+        match head {
+            Ok(root) => {
+                let rebuilt = usize::try_from(size).ok().and_then(|at| roots.get(at));
+                heads.push((size, root, rebuilt == Some(&root)));
+            }
+            Err(reason) => findings.push(Finding::CheckpointAtSize { size, reason }),
         }
-    })?;
-    run(&mut rows, &mut heads);
+    }
     heads.sort_by_key(|(size, _, _)| *size);
-    Ok(heads)
+    heads
+}
+
+/// The rebuilt tree's root of every size from 0 to the whole tree, by size (32 bytes
+/// an entry, beside the tree's own 64).
+fn every_root(tree: &MemoryHashes) -> Vec<LogHash> {
+    (0..=tree.size())
+        .map_while(|size| root_of(tree, size))
+        .collect()
 }
 
 /// The root of the first `size` entries of `tree` (RFC 6962): its perfect subtrees,
@@ -198,10 +242,14 @@ fn root_of(tree: &MemoryHashes, size: u64) -> Option<LogHash> {
 
 /// Step 2: the entries canonical, their columns agreeing, and the tree rebuilt from
 /// them (the root of every size is read from it by [`root_of`]).
-fn entries(store: &Store, findings: &mut Vec<Finding>) -> Result<MemoryHashes, StoreError> {
+fn entries(
+    store: &Store,
+    extent: &Extent,
+    findings: &mut Vec<Finding>,
+) -> Result<MemoryHashes, StoreError> {
     let mut tree = MemoryHashes::default();
     let mut broken = false;
-    store.each_event(|row| {
+    store.each_event(extent, |row| {
         if broken {
             return;
         }
@@ -280,13 +328,14 @@ fn held_against(heads: &[(u64, LogHash, bool)], entries: u64, findings: &mut Vec
 /// Step 3: every stored hash against the rebuilt tree.
 fn stored_tree(
     store: &Store,
+    extent: &Extent,
     tree: &MemoryHashes,
     findings: &mut Vec<Finding>,
 ) -> Result<(), StoreError> {
     let mut named = 0;
     let mut count = 0u64;
     let mut holes = false;
-    store.each_stored_hash(|index, hash| {
+    store.each_stored_hash(extent, |index, hash| {
         let Ok(index) = u64::try_from(index) else {
             holes = true;
             return;
@@ -456,5 +505,51 @@ mod tests {
             assert_eq!(root_of(&tree, size as u64), *root, "size {size}");
         }
         assert_eq!(root_of(&tree, 512), None);
+    }
+
+    /// What is read is the log as it was when the verification began: entries, their
+    /// hashes and checkpoints appended after [`Store::extent`] (as a running hub
+    /// appends them) are not read, so they neither count nor make a false finding.
+    #[test]
+    fn the_log_is_verified_as_it_was_when_the_verification_began() {
+        use samla_common::signing::SigningKey;
+        use samla_common::translog::EntryKind;
+        let dir = tempfile::tempdir().unwrap();
+        let key = SigningKey::from_pkcs8(
+            &SigningKey::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap(),
+        )
+        .unwrap();
+        let log = crate::store::LogSigner {
+            key: &key,
+            origin: "samla-hub.test",
+        };
+        let entry = |i: i64| LogEntry {
+            kind: EntryKind::Refused,
+            at: 1_800_000_000 + i,
+            kommun: Some("2180".parse().unwrap()),
+            submission: None,
+            summary: format!("refusal {i}"),
+        };
+        let mut store = Store::open(&dir.path().join("hub.db")).unwrap();
+        let trust = Trust {
+            hub_key: key.verifying_key(),
+            origin: "samla-hub.test".to_owned(),
+            registered: Default::default(),
+        };
+        assert_eq!(verify(&store, &trust).unwrap().unwrap().entries, 0);
+        store
+            .append_entries(&(0..7).map(entry).collect::<Vec<_>>(), &log)
+            .unwrap();
+        let then = store.extent().unwrap();
+        assert_eq!(then.entries, Some(6));
+        assert_eq!(then.checkpoints, Some(7));
+        store
+            .append_entries(&(7..20).map(entry).collect::<Vec<_>>(), &log)
+            .unwrap();
+        let summary = verify_within(&store, &trust, &then).unwrap().unwrap();
+        assert_eq!((summary.entries, summary.checkpoints), (7, 7));
+        assert_eq!(summary.latest.unwrap().size, 7);
+        let summary = verify(&store, &trust).unwrap().unwrap();
+        assert_eq!((summary.entries, summary.checkpoints), (20, 20));
     }
 }

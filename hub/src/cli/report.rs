@@ -75,17 +75,22 @@ pub fn run(args: ReportArgs) -> Result<()> {
         allow_empty: args.allow_empty,
     };
     let trust = samla_hub::audit::trust(&config)?;
-    let built = report::build(
+    let built = match report::build(
         &store,
         &config,
         &trust,
         &request,
         time::OffsetDateTime::now_utc(),
-    )?;
+    ) {
+        Err(report::ReportError::Unverified(list)) => {
+            bail!("{}", report::refusal(&list, args.lang))
+        }
+        built => built?,
+    };
     if let Some(note) = built.excluded_note() {
         eprintln!("samla-hub: warning: {note}");
         for u in &built.excluded {
-            eprintln!("  {u}");
+            eprintln!("  {}", report::unverified_line(u, args.lang));
         }
     }
     if let Some(notice) = built.empty_notice() {

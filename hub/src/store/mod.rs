@@ -12,7 +12,7 @@
 //! (the only way reports and audits get one). The receipt itself is built in
 //! `samla_common::receipt`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 use samla_cli_common::database::{self, SqliteError};
@@ -28,7 +28,7 @@ mod verified;
 
 pub use batch::{Stored, Write};
 pub use log::SqlHashes;
-pub use rows::{CellRow, EventRow, LinkageRow};
+pub use rows::{CellRow, EventRow, Extent, LinkageRow};
 pub use verified::{Checked, Damage, Trust, Unverified, VerifiedStored};
 
 /// Why the store failed.
@@ -134,6 +134,7 @@ pub struct LogSigner<'a> {
 /// The hub's database.
 pub struct Store {
     db: Connection,
+    path: PathBuf,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -146,7 +147,20 @@ impl Store {
     /// Opens (and creates if needed) the database.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let db = database::open(path, SCHEMA).map_err(StoreError::Sql)?;
-        Ok(Store { db })
+        Ok(Store {
+            db,
+            path: path.to_owned(),
+        })
+    }
+
+    /// A second connection to the same database that only reads, to be used in
+    /// another thread (`audit verify` reads the checkpoints beside the entries).
+    pub fn reader(&self) -> Result<Store, StoreError> {
+        let db = database::open_read_only(&self.path).map_err(StoreError::Sql)?;
+        Ok(Store {
+            db,
+            path: self.path.clone(),
+        })
     }
 }
 

@@ -32,14 +32,47 @@ pub type CellRow = (String, String, String, Option<String>, i64);
 /// A `linkage_sets` row without its submission id: project, size, pseudonyms.
 pub type LinkageRow = (String, i64, Vec<u8>);
 
+/// How far the log's three tables reach at one moment: the largest `log_index`,
+/// checkpoint `size` and `stored_index` (`None` for an empty table). `audit verify`
+/// reads each table up to these, on two connections and in several statements, so a
+/// hub that appends while it runs (entries, their hashes and checkpoints written in
+/// one transaction) adds nothing it reads: what it checks is the log as it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Extent {
+    /// The largest `transfer_events.log_index`.
+    pub entries: Option<i64>,
+    /// The largest `checkpoints.size`.
+    pub checkpoints: Option<i64>,
+    /// The largest `log_hashes.stored_index`.
+    pub hashes: Option<i64>,
+}
+
 impl Store {
-    /// Every `transfer_events` row, in log order, handed to `each`.
-    pub fn each_event(&self, mut each: impl FnMut(EventRow)) -> Result<(), StoreError> {
+    /// The log's [`Extent`] now, read in one transaction.
+    pub fn extent(&self) -> Result<Extent, StoreError> {
+        let read = self.db.unchecked_transaction()?;
+        let max = |sql: &str| read.query_row(sql, [], |r| r.get::<_, Option<i64>>(0));
+        let extent = Extent {
+            entries: max("SELECT MAX(log_index) FROM transfer_events")?,
+            checkpoints: max("SELECT MAX(size) FROM checkpoints")?,
+            hashes: max("SELECT MAX(stored_index) FROM log_hashes")?,
+        };
+        read.commit()?;
+        Ok(extent)
+    }
+
+    /// Every `transfer_events` row up to `extent.entries`, in log order, handed to
+    /// `each`.
+    pub fn each_event(
+        &self,
+        extent: &Extent,
+        mut each: impl FnMut(EventRow),
+    ) -> Result<(), StoreError> {
         let mut statement = self.db.prepare(
             "SELECT log_index, at, kind, kommun, submission_id, detail, entry
-             FROM transfer_events ORDER BY log_index",
+             FROM transfer_events WHERE log_index <= ?1 ORDER BY log_index",
         )?;
-        let mut rows = statement.query([])?;
+        let mut rows = statement.query([extent.entries])?;
         while let Some(r) = rows.next()? {
             each(EventRow {
                 index: r.get(0)?,
@@ -54,12 +87,18 @@ impl Store {
         Ok(())
     }
 
-    /// Every stored tree hash, by stored index, handed to `each`.
-    pub fn each_stored_hash(&self, mut each: impl FnMut(i64, &[u8])) -> Result<(), StoreError> {
-        let mut statement = self
-            .db
-            .prepare("SELECT stored_index, hash FROM log_hashes ORDER BY stored_index")?;
-        let mut rows = statement.query([])?;
+    /// Every stored tree hash up to `extent.hashes`, by stored index, handed to
+    /// `each`.
+    pub fn each_stored_hash(
+        &self,
+        extent: &Extent,
+        mut each: impl FnMut(i64, &[u8]),
+    ) -> Result<(), StoreError> {
+        let mut statement = self.db.prepare(
+            "SELECT stored_index, hash FROM log_hashes WHERE stored_index <= ?1
+             ORDER BY stored_index",
+        )?;
+        let mut rows = statement.query([extent.hashes])?;
         while let Some(r) = rows.next()? {
             let index: i64 = r.get(0)?;
             let hash = r.get_ref(1)?.as_blob().unwrap_or_default();
@@ -77,13 +116,18 @@ impl Store {
         )?)
     }
 
-    /// Every stored checkpoint, by size, handed to `each` as the size it is stored
-    /// under and the note (streamed: one row in memory at a time).
-    pub fn each_checkpoint(&self, mut each: impl FnMut(i64, &[u8])) -> Result<(), StoreError> {
+    /// Every stored checkpoint up to `extent.checkpoints`, by size, handed to `each`
+    /// as the size it is stored under and the note (streamed: one row in memory at a
+    /// time).
+    pub fn each_checkpoint(
+        &self,
+        extent: &Extent,
+        mut each: impl FnMut(i64, &[u8]),
+    ) -> Result<(), StoreError> {
         let mut statement = self
             .db
-            .prepare("SELECT size, note FROM checkpoints ORDER BY size")?;
-        let mut rows = statement.query([])?;
+            .prepare("SELECT size, note FROM checkpoints WHERE size <= ?1 ORDER BY size")?;
+        let mut rows = statement.query([extent.checkpoints])?;
         while let Some(r) = rows.next()? {
             let size: i64 = r.get(0)?;
             let note = r.get_ref(1)?.as_blob().unwrap_or_default();

@@ -239,3 +239,52 @@ fn signed_checkpoints_are_read_in_their_form() {
         "another key id"
     );
 }
+
+/// A note is split at its stored size into the root it claims, its signed text and
+/// its signature, exactly as [`SignedForm::signature`] reads it for that root; a note
+/// of another size, origin or form is not split.
+#[test]
+fn signed_checkpoints_are_split_at_their_stored_size() {
+    let key = key();
+    let form = SignedForm::new("samla-hub.test", &key.verifying_key()).unwrap();
+    for size in [0u64, 1, 9, 10, 12_345, u64::from(u32::MAX) + 7] {
+        let head = Checkpoint {
+            origin: "samla-hub.test".to_owned(),
+            size,
+            root: LogHash([(size % 251) as u8 ^ 0x5a; 32]),
+        };
+        let note = head.sign(&key).unwrap();
+        let (root, text, signature) = form.split(size, &note).unwrap();
+        assert_eq!(root, head.root);
+        assert_eq!(
+            Some((text, signature)),
+            form.signature(&head, &note),
+            "size {size}"
+        );
+        assert!(form.split(size + 1, &note).is_none(), "another size");
+        assert!(form.split(size * 10, &note).is_none() || size == 0);
+    }
+    let head = Checkpoint {
+        origin: "samla-hub.other".to_owned(),
+        size: 3,
+        root: LogHash([1; 32]),
+    };
+    assert!(
+        form.split(3, &head.sign(&key).unwrap()).is_none(),
+        "another origin"
+    );
+    let head = Checkpoint {
+        origin: "samla-hub.test".to_owned(),
+        size: 3,
+        root: LogHash([1; 32]),
+    };
+    let mut note = head.sign(&key).unwrap();
+    // One character of the root changed: the note is still split (the signature, not
+    // the form, refuses it), with the root it now claims.
+    let at = "samla-hub.test\n3\n".len();
+    note[at] = if note[at] == b'B' { b'C' } else { b'B' };
+    let (root, _, _) = form.split(3, &note).unwrap();
+    assert_ne!(root, head.root);
+    note.truncate(at + 10);
+    assert!(form.split(3, &note).is_none(), "a cut note");
+}
