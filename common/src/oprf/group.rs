@@ -92,6 +92,23 @@ pub(crate) fn random_scalar<R: CryptoRng + ?Sized>(rng: &mut R) -> Scalar {
     }
 }
 
+/// `k/2`, the scalar whose multiples [`Element::doubles_of`] turns into multiples of
+/// `k` (zeroized by the caller when `k` is secret).
+pub(crate) fn half(k: &Scalar) -> Scalar {
+    static ONE_HALF: std::sync::LazyLock<Scalar> =
+        std::sync::LazyLock::new(|| Scalar::from(2u8).invert());
+    k * *ONE_HALF
+}
+
+/// The encodings of `2·H_i` for many halves at once (one field inversion for the
+/// batch), for values only hashed, such as `Finalize`'s unblinded elements.
+pub(crate) fn encodings_of_doubles(halves: &[RistrettoPoint]) -> Vec<[u8; 32]> {
+    RistrettoPoint::double_and_compress_batch(halves)
+        .into_iter()
+        .map(|c| c.to_bytes())
+        .collect()
+}
+
 /// `I2OSP(len(bytes), 2) || bytes`, the RFC's length-prefixed framing. Every framed
 /// value here is a fixed-size encoding or a bounded input, far below 2^16 bytes.
 pub(crate) fn length_prefix(len: usize) -> [u8; 2] {
@@ -129,6 +146,25 @@ impl Element {
             point,
             bytes: point.compress().to_bytes(),
         })
+    }
+
+    /// The elements `2·H_i` of many halves `H_i` at once, with their encodings from
+    /// one field inversion for the whole batch (curve25519-dalek's
+    /// `double_and_compress_batch`), instead of an inverse square root each. A caller
+    /// wanting `k·P_i` passes `(k/2)·P_i` (see [`half`]). `None` if any is the
+    /// identity.
+    pub(crate) fn doubles_of(halves: &[RistrettoPoint]) -> Option<Vec<Element>> {
+        let encodings = RistrettoPoint::double_and_compress_batch(halves);
+        halves
+            .iter()
+            .zip(encodings)
+            .map(|(h, encoding)| {
+                (encoding != CompressedRistretto::identity()).then(|| Element {
+                    point: h + h,
+                    bytes: encoding.to_bytes(),
+                })
+            })
+            .collect()
     }
 
     /// Parses a canonical encoding (RFC 9497 `DeserializeElement`).

@@ -141,12 +141,6 @@ pub fn tweaked_key(public_key: &Element, info: &[u8]) -> Result<Element, OprfErr
     Element::from_point(point).ok_or(OprfError::InvalidInput)
 }
 
-/// POPRF `Blind`'s arithmetic with the blind given: `blind · HashToGroup(input)`.
-pub(crate) fn blind_with(input: &[u8], blind: &Scalar) -> Result<Element, OprfError> {
-    let point = input_element(input)? * blind;
-    Element::from_point(point).ok_or(OprfError::InvalidInput)
-}
-
 /// A blinded batch on the client: the blinds (secret) and the blinded elements (sent).
 pub struct Blinded {
     /// One blind per input, zeroized on drop.
@@ -168,11 +162,15 @@ pub(crate) fn blind_with_blinds(
     inputs: &[&[u8]],
     blinds: Zeroizing<Vec<Scalar>>,
 ) -> Result<Blinded, OprfError> {
-    let elements = inputs
-        .iter()
-        .zip(blinds.iter())
-        .map(|(input, b)| blind_with(input, b))
-        .collect::<Result<Vec<_>, _>>()?;
+    // `(blind/2)·HashToGroup(input)`, encoded as its double in one batch.
+    let halves = Zeroizing::new(
+        inputs
+            .iter()
+            .zip(blinds.iter())
+            .map(|(input, b)| Ok(input_element(input)? * group::half(b)))
+            .collect::<Result<Vec<RistrettoPoint>, OprfError>>()?,
+    );
+    let elements = Element::doubles_of(&halves).ok_or(OprfError::InvalidInput)?;
     Ok(Blinded { blinds, elements })
 }
 
@@ -218,15 +216,27 @@ pub(crate) fn unblind_and_hash(
     for input in inputs {
         framed_length(input.len())?;
     }
+    if evaluated.len() != inputs.len() || blinds.len() != inputs.len() {
+        return Err(OprfError::Length {
+            expected: inputs.len(),
+            found: evaluated.len(),
+        });
+    }
     let mut inverses = Zeroizing::new(blinds.to_vec());
     Scalar::batch_invert(&mut inverses);
+    // `(blind^-1 / 2)·Z`, encoded as its double in one batch.
+    let halves = Zeroizing::new(
+        inverses
+            .iter()
+            .zip(evaluated)
+            .map(|(inverse, z)| group::half(inverse) * z)
+            .collect::<Vec<RistrettoPoint>>(),
+    );
+    let unblinded = Zeroizing::new(group::encodings_of_doubles(&halves));
     Ok(inputs
         .iter()
-        .zip(inverses.iter())
-        .zip(evaluated)
-        .map(|((input, inverse), z)| {
-            finalize_hash(input, info, &(inverse * z).compress().to_bytes())
-        })
+        .zip(unblinded.iter())
+        .map(|(input, n)| finalize_hash(input, info, n))
         .collect())
 }
 
@@ -283,21 +293,20 @@ pub(crate) fn finalize_hash(input: &[u8], info: &[u8], unblinded: &[u8; 32]) -> 
 }
 
 /// `HashToGroup(input)` in POPRF mode, refusing inputs the RFC cannot frame.
-fn input_element(input: &[u8]) -> Result<RistrettoPoint, OprfError> {
+pub(crate) fn input_element(input: &[u8]) -> Result<RistrettoPoint, OprfError> {
     framed_length(input.len())?;
     group::hash_to_group(input, Mode::Poprf).ok_or(OprfError::InvalidInput)
 }
 
 /// `k·E` for every element, refusing an identity result (impossible for `k ≠ 0`).
 fn multiply_all(k: &Scalar, elements: &[Element]) -> Result<Vec<Element>, OprfError> {
-    elements
-        .iter()
-        .map(|e| Element::from_point(k * e.point()).ok_or(OprfError::Inverse))
-        .collect()
+    let k_half = Zeroizing::new(group::half(k));
+    let halves: Vec<RistrettoPoint> = elements.iter().map(|e| *k_half * e.point()).collect();
+    Element::doubles_of(&halves).ok_or(OprfError::Inverse)
 }
 
 /// `I2OSP(len, 2)`, refusing lengths the RFC cannot frame.
-fn framed_length(len: usize) -> Result<[u8; 2], OprfError> {
+pub(crate) fn framed_length(len: usize) -> Result<[u8; 2], OprfError> {
     u16::try_from(len)
         .map(u16::to_be_bytes)
         .map_err(|_| OprfError::InputTooLong { found: len })
