@@ -282,6 +282,24 @@ impl Outbox {
         self.change_logged(now, (kind, id, detail), |_| Ok(()))
     }
 
+    /// Logs each custodian batch of a build as a `custodian batch` event (domain,
+    /// count, the custodians that answered), at the time it was evaluated.
+    pub fn record_custodian_batches(
+        &mut self,
+        batches: &[crate::custodian::BatchLogged],
+    ) -> Result<(), OutboxError> {
+        for batch in batches {
+            let detail = format!(
+                "domain {}, {} people, custodians {}",
+                batch.domain,
+                batch.count,
+                batch.custodians.join(", ")
+            );
+            self.record(LogKind::CustodianBatch, None, &detail, batch.at)?;
+        }
+        Ok(())
+    }
+
     /// Logs a `key change` when the node signs with a key other than the one it last
     /// logged (and on first use). Returns whether it logged.
     pub fn record_signing_key(

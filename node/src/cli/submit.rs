@@ -71,14 +71,7 @@ impl Submit {
         }
         drop(err);
         let mut outbox = self.send.open_outbox()?;
-        for batch in &built.custodian_batches {
-            outbox.record(
-                samla_node::node_log::LogKind::CustodianBatch,
-                None,
-                &samla_node::daemon::batch_detail(batch),
-                batch.at,
-            )?;
-        }
+        outbox.record_custodian_batches(&built.custodian_batches)?;
         let mut out = std::io::stdout().lock();
         for statistics in built.statistics {
             let (period, domain) = (

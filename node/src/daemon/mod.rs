@@ -298,14 +298,8 @@ impl Daemon {
                 }
             };
             drop(pseudonymiser);
-            for batch in &built.custodian_batches {
-                self.outbox.record(
-                    LogKind::CustodianBatch,
-                    None,
-                    &batch_detail(batch),
-                    batch.at,
-                )?;
-            }
+            self.outbox
+                .record_custodian_batches(&built.custodian_batches)?;
             let (rows, headers) = (built.rejected(), built.header_warnings());
             if (rows > 0 || headers > 0) && !self.daemon.accept_rejects {
                 let what = match (rows, headers) {
@@ -439,16 +433,6 @@ fn log_event(event: Event<'_>) {
 
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-/// A custodian batch as the node log records it: domain, count, custodians.
-pub fn batch_detail(batch: &crate::custodian::BatchLogged) -> String {
-    format!(
-        "domain {}, {} people, custodians {}",
-        batch.domain,
-        batch.count,
-        batch.custodians.join(", ")
-    )
 }
 
 /// Why the custodians could not help, short, for the node log.

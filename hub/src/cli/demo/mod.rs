@@ -292,14 +292,7 @@ fn run(demo: Demo) -> Result<()> {
                 std::slice::from_ref(&project),
                 today,
             )?;
-            for batch in &built.custodian_batches {
-                outbox.record(
-                    samla_node::node_log::LogKind::CustodianBatch,
-                    None,
-                    &samla_node::daemon::batch_detail(batch),
-                    batch.at,
-                )?;
-            }
+            outbox.record_custodian_batches(&built.custodian_batches)?;
             for statistics in built.statistics {
                 let created_at = time::OffsetDateTime::now_utc().unix_timestamp();
                 outbox.enqueue_build(
