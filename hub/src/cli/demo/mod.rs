@@ -17,7 +17,7 @@ mod custodians;
 
 use std::fmt::Write as _;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -31,7 +31,7 @@ use samla_hub::config::HubConfig;
 use samla_hub::report::{self, Format, Lang, Request};
 use samla_hub::server::Hub;
 use samla_hub::store::Store;
-use samla_node::config::NodeConfig;
+use samla_node::config::{HubLink, NodeConfig};
 use samla_node::outbox::{Outbox, PendingBuild};
 use samla_node::pseudonyms::Pseudonymiser;
 use samla_node::synth::{write_export, Style, SynthOptions};
@@ -245,62 +245,28 @@ fn run(demo: Demo) -> Result<()> {
         }
     };
 
-    let today = now.date();
+    // Every node builds and signs its submissions at once (in custodian mode most of
+    // a build is waiting on its connections to the custodians), then each delivers.
+    let built: Vec<Result<(KommunCode, HubLink, Outbox)>> = std::thread::scope(|scope| {
+        let builds: Vec<_> = nodes
+            .iter()
+            .map(|(kommun, node_dir, export)| {
+                let master = master.as_ref();
+                scope.spawn(move || {
+                    build_node(node_dir, export, master, now)
+                        .map(|(link, outbox)| (*kommun, link, outbox))
+                })
+            })
+            .collect();
+        builds
+            .into_iter()
+            .map(|b| b.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
     let mut sent = 0;
-    for (kommun, node_dir, export) in &nodes {
-        let node = NodeConfig::load(&node_dir.join("samla-node.toml"))?;
-        let loaded;
-        let pseudonymiser = match &master {
-            Some(master) => master,
-            None => {
-                loaded = Pseudonymiser::load(&node)?;
-                &loaded
-            }
-        };
-        let link = node
-            .hub
-            .clone()
-            .context("the demo node config has a [hub] section")?;
-        let signing = keyfile::load_signing_key(&link.signing_key)?;
-        let mut outbox = Outbox::open(&node.database)?;
-        outbox.record_signing_key(&signing.verifying_key(), now.unix_timestamp())?;
-        outbox.sign_heads_with(keyfile::load_signing_key(&link.signing_key)?);
-        let project: ProjectCode = PROJECT.parse()?;
-        // The year, the lifetime, and the stretch from the project's start to each
-        // quarter's end up to 2025 (what cumulative targets and enrolment read).
-        let mut periods: Vec<samla_common::period::Period> =
-            vec!["2025".parse()?, LIFETIME.parse()?];
-        for to in [
-            "2023-12-31",
-            "2024-03-31",
-            "2024-06-30",
-            "2024-09-30",
-            "2024-12-31",
-            "2025-03-31",
-            "2025-06-30",
-            "2025-09-30",
-            "2025-12-31",
-        ] {
-            periods.push(format!("2023-09-01..{to}").parse()?);
-        }
-        for period in periods {
-            let built = pipeline::build(
-                &node,
-                pseudonymiser,
-                std::slice::from_ref(export),
-                period,
-                std::slice::from_ref(&project),
-                today,
-            )?;
-            outbox.record_custodian_batches(&built.custodian_batches)?;
-            for statistics in built.statistics {
-                let created_at = time::OffsetDateTime::now_utc().unix_timestamp();
-                outbox.enqueue_build(
-                    created_at,
-                    PendingBuild::signed(statistics, &signing, created_at),
-                )?;
-            }
-        }
+    for node in built {
+        let (kommun, link, mut outbox) = node?;
+        let kommun = &kommun;
         let delivery = runtime.block_on(client::deliver(
             &mut outbox,
             &link,
@@ -466,6 +432,72 @@ fn run(demo: Demo) -> Result<()> {
     writeln!(term, "(with cargo: `cargo run --release -p samla-hub -- report …`, `cargo run --release -p samla-node -- …`{})",
         if custodian_mode { ", `cargo run --release -p samla-custodian -- …`" } else { "" })?;
     Ok(())
+}
+
+/// One demo node's submissions, built from its export and signed into its outbox
+/// (what `samla-node submit` does before it sends): the year, the lifetime, and the
+/// stretch from the project's start to each quarter's end up to 2025.
+fn build_node(
+    node_dir: &Path,
+    export: &Path,
+    master: Option<&Pseudonymiser>,
+    now: time::OffsetDateTime,
+) -> Result<(HubLink, Outbox)> {
+    let today = now.date();
+    let files = [export.to_owned()];
+    let node = NodeConfig::load(&node_dir.join("samla-node.toml"))?;
+    let loaded;
+    let pseudonymiser = match master {
+        Some(master) => master,
+        None => {
+            loaded = Pseudonymiser::load(&node)?;
+            &loaded
+        }
+    };
+    let link = node
+        .hub
+        .clone()
+        .context("the demo node config has a [hub] section")?;
+    let signing = keyfile::load_signing_key(&link.signing_key)?;
+    let mut outbox = Outbox::open(&node.database)?;
+    outbox.record_signing_key(&signing.verifying_key(), now.unix_timestamp())?;
+    outbox.sign_heads_with(keyfile::load_signing_key(&link.signing_key)?);
+    let project: ProjectCode = PROJECT.parse()?;
+    // The year, the lifetime, and the stretch from the project's start to each
+    // quarter's end up to 2025 (what cumulative targets and enrolment read).
+    let mut periods: Vec<samla_common::period::Period> = vec!["2025".parse()?, LIFETIME.parse()?];
+    for to in [
+        "2023-12-31",
+        "2024-03-31",
+        "2024-06-30",
+        "2024-09-30",
+        "2024-12-31",
+        "2025-03-31",
+        "2025-06-30",
+        "2025-09-30",
+        "2025-12-31",
+    ] {
+        periods.push(format!("2023-09-01..{to}").parse()?);
+    }
+    for period in periods {
+        let built = pipeline::build(
+            &node,
+            pseudonymiser,
+            &files,
+            period,
+            std::slice::from_ref(&project),
+            today,
+        )?;
+        outbox.record_custodian_batches(&built.custodian_batches)?;
+        for statistics in built.statistics {
+            let created_at = time::OffsetDateTime::now_utc().unix_timestamp();
+            outbox.enqueue_build(
+                created_at,
+                PendingBuild::signed(statistics, &signing, created_at),
+            )?;
+        }
+    }
+    Ok((link, outbox))
 }
 
 fn step(out: &mut impl Write, what: &str, where_: &str) -> std::io::Result<()> {
