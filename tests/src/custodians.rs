@@ -28,6 +28,25 @@ fn ok(o: &std::process::Output) {
     assert!(o.status.success(), "{}", text(o));
 }
 
+/// `samla-custodian audit show --format csv` of the custodian whose directory (with
+/// its `custodian.toml`) is `dir`, which must succeed.
+pub fn audit_rows(dir: &std::path::Path) -> String {
+    let o = run(
+        "samla-custodian",
+        dir,
+        &[
+            "audit",
+            "show",
+            "--config",
+            "custodian.toml",
+            "--format",
+            "csv",
+        ],
+    );
+    ok(&o);
+    String::from_utf8(o.stdout).unwrap()
+}
+
 impl Custodians {
     /// Runs the ceremony (t of n, 8 slots), initialises n custodians with certificates
     /// from the region CA, pins the coordinator, sets each kommun's limit to
@@ -205,20 +224,7 @@ impl Custodians {
 
     /// `samla-custodian audit show --format csv` of custodian `i`.
     pub fn audit_rows(&self, i: u8) -> String {
-        let o = run(
-            "samla-custodian",
-            &self.dir(i),
-            &[
-                "audit",
-                "show",
-                "--config",
-                "custodian.toml",
-                "--format",
-                "csv",
-            ],
-        );
-        ok(&o);
-        String::from_utf8(o.stdout).unwrap()
+        audit_rows(&self.dir(i))
     }
 
     /// Sets `domain` up on `slot` as the coordinator.

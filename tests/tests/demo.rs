@@ -97,19 +97,7 @@ fn the_demo_prints_a_regional_report_and_writes_what_it_names() {
     );
     assert!(o.status.success(), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("Participants (distinct people)"));
-    let o = run(
-        "samla-node",
-        &region.join("nodes/2180-gavle"),
-        &[
-            "--config",
-            "samla-node.toml",
-            "audit",
-            "--lang",
-            "en",
-            "verify",
-        ],
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    node_log_verifies(&region);
 
     // A second run refuses to overwrite the region.
     let o = run("samla-hub", dir.path(), &["demo", "--dir", "region"]);
@@ -304,37 +292,12 @@ fn the_demo_with_three_custodians_gives_the_same_figures_with_no_master_key_anyw
         "{}",
         text(&o)
     );
-    let o = run(
-        "samla-custodian",
-        &custodian,
-        &[
-            "audit",
-            "show",
-            "--config",
-            "custodian.toml",
-            "--format",
-            "csv",
-        ],
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    let rows = String::from_utf8(o.stdout).unwrap();
+    let rows = samla_tests::custodians::audit_rows(&custodian);
     assert!(rows.contains(",evaluated,2180,"), "{rows}");
     assert!(region
         .join("audit/custodian-3/custodian-bundle.json")
         .is_file());
-    let o = run(
-        "samla-node",
-        &region.join("nodes/2180-gavle"),
-        &[
-            "--config",
-            "samla-node.toml",
-            "audit",
-            "--lang",
-            "en",
-            "verify",
-        ],
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    node_log_verifies(&region);
 }
 
 #[test]
@@ -352,4 +315,21 @@ fn the_demo_refuses_a_custodian_count_it_cannot_run() {
         text(&o)
     );
     assert!(!dir.path().join("region").exists());
+}
+
+/// `samla-node audit verify` of the Gävle node the demo left in `region` succeeds.
+fn node_log_verifies(region: &Path) {
+    let o = run(
+        "samla-node",
+        &region.join("nodes/2180-gavle"),
+        &[
+            "--config",
+            "samla-node.toml",
+            "audit",
+            "--lang",
+            "en",
+            "verify",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
 }

@@ -265,30 +265,18 @@ mod tests {
     use super::*;
     use crate::codec;
 
-    /// A v1 encoding written independently of this module: the v1 struct as it was.
+    /// A v1 or v2 encoding written independently of this module: the struct as it
+    /// was in both (no scheme), with the tables of its version (`TableV1` for v1,
+    /// `Table` for v2).
     #[derive(Serialize)]
-    struct OldStatistics {
+    struct OldStatistics<T> {
         schema_version: u32,
         kommun: crate::codes::KommunCode,
         period: crate::period::Period,
         linkage_domain: crate::pseudonym::LinkageDomain,
         key_id: crate::pseudonym::KeyId,
         projects: Vec<crate::codes::ProjectCode>,
-        tables: Vec<TableV1>,
-        linkage_sets: Vec<super::super::LinkageSet>,
-    }
-
-    /// A v2 encoding written independently of this module: the v2 struct as it was
-    /// (cells with keys, no scheme).
-    #[derive(Serialize)]
-    struct V2Statistics {
-        schema_version: u32,
-        kommun: crate::codes::KommunCode,
-        period: crate::period::Period,
-        linkage_domain: crate::pseudonym::LinkageDomain,
-        key_id: crate::pseudonym::KeyId,
-        projects: Vec<crate::codes::ProjectCode>,
-        tables: Vec<Table>,
+        tables: Vec<T>,
         linkage_sets: Vec<super::super::LinkageSet>,
     }
 
@@ -358,7 +346,7 @@ mod tests {
     #[test]
     fn v2_bytes_mean_the_shared_key_scheme_and_re_encode_unchanged() {
         let v2 = sample(2);
-        let old = V2Statistics {
+        let old = OldStatistics {
             schema_version: 2,
             kommun: v2.kommun,
             period: v2.period,
