@@ -24,6 +24,7 @@ pub mod audit;
 pub mod client;
 pub mod config;
 pub mod files;
+pub mod init;
 pub mod server;
 pub mod setup;
 pub mod status;

@@ -10,8 +10,6 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use samla_cli_common::files;
 use samla_common::oprf::shamir::CustodianIndex;
-use samla_common::signing::SigningKey;
-use samla_custodian::config::CustodianConfig;
 
 use super::args::InitArgs;
 
@@ -50,27 +48,13 @@ impl Init {
     }
 
     pub(super) fn run(self) -> Result<ExitCode> {
-        files::create_dir(&self.dir)?;
-        let log_document = SigningKey::generate_pkcs8(&ring::rand::SystemRandom::new())?;
-        let log_key = SigningKey::from_pkcs8(&log_document)?;
-        let tls_key = rcgen::KeyPair::generate()?;
-        let mut params = rcgen::CertificateParams::new(vec![self.name.clone()])?;
-        params.distinguished_name.push(
-            rcgen::DnType::CommonName,
-            format!("samla-custodian {} {}", self.number, self.name),
-        );
-        let csr = params.serialize_request(&tls_key)?;
-        let config = self.dir.join("custodian.toml");
-        files::write_private(&self.dir.join("log.key"), &log_document)?;
-        files::write_private(
-            &self.dir.join("custodian.key"),
-            tls_key.serialize_pem().as_bytes(),
+        let written = samla_custodian::init::write(
+            &self.dir,
+            self.number.number(),
+            &self.name,
+            &self.listen.to_string(),
         )?;
-        files::write_public(&self.dir.join("custodian.csr"), csr.pem()?.as_bytes())?;
-        files::write_public(
-            &config,
-            CustodianConfig::template(&self.listen.to_string(), self.number.number()).as_bytes(),
-        )?;
+        let config = written.config;
         let mut out = std::io::stdout().lock();
         writeln!(
             out,
@@ -78,12 +62,12 @@ impl Init {
             config.display(),
             self.dir.display()
         )?;
-        writeln!(out, "log key (for auditors): {}", log_key.verifying_key())?;
+        writeln!(out, "log key (for auditors): {}", written.log_key)?;
         writeln!(out, "Next:")?;
         writeln!(
             out,
             "  1. the region CA signs the request: samla-hub ca issue-custodian --ca-dir CA --csr {} --name {} --out-dir {}",
-            self.dir.join("custodian.csr").display(),
+            written.request.display(),
             self.name,
             self.dir.display()
         )?;

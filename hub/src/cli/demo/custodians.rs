@@ -16,7 +16,6 @@ use samla_cli_common::files;
 use samla_common::oprf::ceremony::{self, PublicKeySet, SlotNumber};
 use samla_common::oprf::shamir::{Threshold, MAX_CUSTODIANS};
 use samla_common::pseudonym::LinkageDomain;
-use samla_common::signing::SigningKey;
 use samla_custodian::client::Client;
 use samla_custodian::config::CustodianConfig;
 use samla_custodian::files::{read_key_set, read_log_key, read_share};
@@ -119,25 +118,13 @@ pub(super) fn prepare(
 /// What `samla-custodian init` writes (log key, TLS key and request, config), with the
 /// coordinator pinned.
 fn init(dir: &Path, number: u8, port: u16, coordinator: &str) -> Result<()> {
-    let log_document = SigningKey::generate_pkcs8(&ring::rand::SystemRandom::new())?;
-    let tls_key = rcgen::KeyPair::generate()?;
-    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()])?;
-    params.distinguished_name.push(
-        rcgen::DnType::CommonName,
-        format!("samla-custodian {number} localhost"),
-    );
-    let csr = params.serialize_request(&tls_key)?;
-    files::write_private(&dir.join("log.key"), &log_document)?;
-    files::write_private(
-        &dir.join("custodian.key"),
-        tls_key.serialize_pem().as_bytes(),
-    )?;
-    files::write_public(&dir.join("custodian.csr"), csr.pem()?.as_bytes())?;
-    let config = CustodianConfig::template(&format!("127.0.0.1:{port}"), number).replace(
+    let written =
+        samla_custodian::init::write(dir, number, "localhost", &format!("127.0.0.1:{port}"))?;
+    let config = std::fs::read_to_string(&written.config)?.replace(
         "coordinators = []",
         &format!("coordinators = [\"{coordinator}\"]"),
     );
-    files::write_public(&dir.join("custodian.toml"), config.as_bytes())?;
+    std::fs::write(&written.config, config)?;
     Ok(())
 }
 
@@ -252,7 +239,11 @@ impl Serving {
                     checkpoints += summary.checkpoints;
                 }
                 Err(findings) => {
-                    bail!("the log of custodian {number} does not verify: {findings:?}")
+                    let findings: Vec<String> = findings.iter().map(|f| f.to_string()).collect();
+                    bail!(
+                        "the log of custodian {number} does not verify: {}",
+                        findings.join("; ")
+                    )
                 }
             }
             samla_custodian::audit::export(&bundle, &audit.join(format!("custodian-{number}")))?;
